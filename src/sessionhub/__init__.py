@@ -1,0 +1,45 @@
+"""sessionhub: the session layer for AI assistants."""
+
+from .errors import (
+    Conflict,
+    ConfigError,
+    DatabaseError,
+    DecryptionError,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    SessionhubError,
+    SessionPinned,
+    SessionReadOnly,
+    TurnInProgress,
+    Unauthorized,
+)
+from .model import Checkpoint, Message, SearchHit, Session, SessionPage, SessionStats, Stats, ToolCall, ToolResult, Usage
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Checkpoint",
+    "ConfigError",
+    "Conflict",
+    "DatabaseError",
+    "DecryptionError",
+    "InvalidInput",
+    "Message",
+    "NotFound",
+    "PayloadTooLarge",
+    "SearchHit",
+    "Session",
+    "SessionPage",
+    "SessionPinned",
+    "SessionReadOnly",
+    "SessionStats",
+    "SessionhubError",
+    "Stats",
+    "ToolCall",
+    "ToolResult",
+    "TurnInProgress",
+    "Unauthorized",
+    "Usage",
+    "__version__",
+]
