@@ -1,0 +1,257 @@
+"""Importer for OpenClaw JSONL transcripts (the pi coding-agent session format).
+
+Followed: ``openclaw/openclaw`` (``src/config/sessions/``: ``sessions.json`` index of
+``SessionEntry`` keyed by session key) and the pi session format it writes
+(``packages/coding-agent/src/core/session-manager.ts``, ``CURRENT_SESSION_VERSION = 3``;
+message types from ``@mariozechner/pi-ai``).
+
+On disk: ``~/.openclaw/agents/<agentId>/sessions/`` with ``sessions.json`` and one
+``<sessionId>.jsonl`` per session (``<sessionId>-topic-<threadId>.jsonl`` for threads)::
+
+    {"type": "session", "version": 3, "id": "<uuid>", "timestamp": "<ISO>", "cwd": "..."}
+    {"type": "message", "id": "a1", "parentId": null, "timestamp": "<ISO>",
+     "message": {"role": "user", "content": "hi" | [{"type": "text", "text"} | {"type": "image", ...}],
+                 "timestamp": 1740000000000}}
+    {"type": "message", "id": "a2", "parentId": "a1", "timestamp": "<ISO>",
+     "message": {"role": "assistant", "content": [{"type": "text"}, {"type": "thinking"},
+                 {"type": "toolCall", "id", "name", "arguments": {}}], "provider", "model",
+                 "usage": {"input", "output", "cacheRead", "cacheWrite", "totalTokens", "cost"},
+                 "stopReason": "stop" | "toolUse" | "length" | "error" | "aborted"}}
+    {"type": "message", ..., "message": {"role": "toolResult", "toolCallId", "toolName",
+                 "content": [{"type": "text", "text"}], "isError": false}}
+    {"type": "model_change", "provider", "modelId"}   {"type": "thinking_level_change", ...}
+    {"type": "compaction", ...}  {"type": "custom", ...}  {"type": "session_info", "name"?} ...
+
+Entries form a tree (``id``/``parentId``, version >= 2): the active branch is the path from
+the last entry back to the root; entries on abandoned branches are reported as skipped.
+Mapping: ``toolCall`` blocks -> ``ToolCall`` parts; a ``toolResult`` message -> role ``tool``
+with a ``ToolResult`` part; ``stopReason`` error/aborted -> status error/interrupted; usage
+input/output tokens -> ``Usage``. Thinking and image blocks and non-message entries are
+skipped with a reason.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ...errors import InvalidInput
+from ...model import MessageStatus, NewMessage, Part, Role, ToolCall, ToolResult, Usage
+from ..imported import ImportedSession, Skipped
+from ._common import (
+    expect_dict,
+    expect_list,
+    expect_str,
+    first_jsonl_object,
+    iter_jsonl,
+    json_arguments,
+    load_json,
+    location,
+    opt_str,
+    parse_time,
+    stable_id,
+    type_name,
+)
+
+NAME = "openclaw"
+INDEX = "sessions.json"
+MAX_VERSION = 3
+_ROLES: dict[str, Role] = {"user": "user", "assistant": "assistant", "toolResult": "tool", "system": "system"}
+_STATUS: dict[str, MessageStatus] = {"error": "error", "aborted": "interrupted"}
+
+
+def _is_header(obj: dict[str, Any] | None) -> bool:
+    return obj is not None and obj.get("type") == "session"
+
+
+def _session_dirs(path: Path) -> list[Path]:
+    if (path / "agents").is_dir():
+        return sorted(p for p in (path / "agents").glob("*/sessions") if p.is_dir())
+    if (path / "sessions").is_dir():
+        return [path / "sessions"]
+    return [path]
+
+
+def sniff(path: Path) -> bool:
+    if path.is_file():
+        return path.suffix == ".jsonl" and _is_header(first_jsonl_object(path))
+    return any(
+        _is_header(first_jsonl_object(p)) for d in _session_dirs(path) for p in sorted(d.glob("*.jsonl"))[:3]
+    )
+
+
+def discover(path: Path) -> Iterator[Path]:
+    if path.is_file():
+        yield path
+        return
+    for d in _session_dirs(path):
+        yield from sorted(p for p in d.glob("*.jsonl") if p.is_file())
+
+
+def _index_entry(path: Path, session_id: str) -> tuple[str | None, dict[str, Any]]:
+    index_path = path.parent / INDEX
+    if not index_path.is_file():
+        return None, {}
+    index = expect_dict(load_json(index_path), str(index_path))
+    for key, raw in index.items():
+        if isinstance(raw, dict) and raw.get("sessionId") == session_id:
+            return key, raw
+    return None, {}
+
+
+def _active_branch(entries: list[dict[str, Any]], skipped: list[Skipped]) -> list[dict[str, Any]]:
+    """The entries on the path from the last entry to the root (file order if no tree)."""
+    if not entries or not all(isinstance(e.get("id"), str) and "parentId" in e for e in entries):
+        return entries
+    by_id = {e["id"]: e for e in entries}
+    on_path: set[str] = set()
+    current: dict[str, Any] | None = entries[-1]
+    while current is not None and current["id"] not in on_path:
+        on_path.add(current["id"])
+        parent = current.get("parentId")
+        if parent is None:
+            current = None
+        elif parent in by_id:
+            current = by_id[parent]
+        else:
+            skipped.append(Skipped(f"parent entry {parent!r}", "missing from the file; file order used"))
+            return entries
+    dropped = len(entries) - len(on_path)
+    if dropped:
+        skipped.append(Skipped(f"{dropped} entries", "on abandoned branches (not the active one)"))
+    return [e for e in entries if e["id"] in on_path]
+
+
+def _content(raw: object, where: str, skipped: list[Skipped]) -> tuple[str, list[Part]]:
+    if isinstance(raw, str):
+        return raw, []
+    texts: list[str] = []
+    parts: list[Part] = []
+    for j, item in enumerate(expect_list(raw, where)):
+        block = expect_dict(item, f"{where}[{j}]")
+        kind = block.get("type")
+        if kind == "text":
+            texts.append(expect_str(block.get("text", ""), f"{where}[{j}].text"))
+        elif kind == "toolCall":
+            parts.append(
+                ToolCall(
+                    id=expect_str(block.get("id"), f"{where}[{j}].id"),
+                    name=expect_str(block.get("name"), f"{where}[{j}].name"),
+                    arguments=json_arguments(block.get("arguments"), f"{where}[{j}].arguments"),
+                )
+            )
+        elif kind == "thinking":
+            skipped.append(Skipped(f"{where}[{j}] thinking", "model reasoning is not stored"))
+        else:
+            skipped.append(Skipped(f"{where}[{j}] {kind}", "only text and tool calls are imported"))
+    return "\n".join(texts), parts
+
+
+def _usage(raw: object) -> Usage:
+    if not isinstance(raw, dict):
+        return Usage()
+    values = [raw.get(k, 0) for k in ("input", "output")]
+    ints = [v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else 0 for v in values]
+    return Usage(ints[0], ints[1])
+
+
+def _message(entry: dict[str, Any], n: int, skipped: list[Skipped]) -> NewMessage | None:
+    where = f"entry {n}"
+    msg = expect_dict(entry.get("message"), f"{where}.message")
+    raw_role = expect_str(msg.get("role"), f"{where}.message.role")
+    role = _ROLES.get(raw_role)
+    if role is None:
+        skipped.append(Skipped(f"{where} (role {raw_role!r})", "not a conversation message"))
+        return None
+    text, parts = _content(msg.get("content", ""), f"{where}.message.content", skipped)
+    metadata: dict[str, Any] = {}
+    if role == "tool":
+        call_id = expect_str(msg.get("toolCallId"), f"{where}.message.toolCallId")
+        parts = [*parts, ToolResult(tool_call_id=call_id, content=text)]
+        if isinstance(msg.get("toolName"), str):
+            metadata["tool_name"] = msg["toolName"]
+        if msg.get("isError") is True:
+            metadata["is_error"] = True
+    status: MessageStatus = _STATUS.get(str(msg.get("stopReason")), "complete")
+    if isinstance(msg.get("errorMessage"), str):
+        metadata["error"] = msg["errorMessage"]
+    created = parse_time(entry.get("timestamp"), f"{where}.timestamp") or parse_time(
+        msg.get("timestamp"), f"{where}.message.timestamp"
+    )
+    return NewMessage(
+        role=role,
+        content=text,
+        parts=tuple(parts),
+        status=status,
+        usage=_usage(msg.get("usage")),
+        metadata=metadata,
+        created_at=created,
+    )
+
+
+def read(path: Path) -> ImportedSession:
+    lines = list(iter_jsonl(path))
+    if not lines or not _is_header(lines[0][1]):
+        raise InvalidInput(f"{path}: not an OpenClaw transcript (first line is not a session header)")
+    header = lines[0][1]
+    version = header.get("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= MAX_VERSION:
+        raise InvalidInput(f"{path}: unsupported transcript version {version!r} (reads 1..{MAX_VERSION})")
+    session_id = expect_str(header.get("id"), f"{path}: header id")
+    skipped: list[Skipped] = []
+    entries = _active_branch([e for _, e in lines[1:]], skipped)
+    numbers = {id(e): n for n, e in lines[1:]}
+    messages: list[NewMessage] = []
+    other: Counter[str] = Counter()
+    provider = model = title = None
+    for entry in entries:
+        kind = entry.get("type")
+        if kind == "message":
+            message = _message(entry, numbers[id(entry)], skipped)
+            if message is not None:
+                messages.append(message)
+                msg = entry["message"]
+                if message.role == "assistant" and isinstance(msg.get("model"), str):
+                    provider = msg.get("provider") if isinstance(msg.get("provider"), str) else provider
+                    model = msg["model"]
+        elif kind == "model_change" and isinstance(entry.get("modelId"), str):
+            provider = entry.get("provider") if isinstance(entry.get("provider"), str) else provider
+            model = entry["modelId"]
+        elif kind == "session_info" and isinstance(entry.get("name"), str):
+            title = entry["name"]
+        else:
+            other[kind if isinstance(kind, str) else type_name(kind)] += 1
+    for kind, count in sorted(other.items()):
+        skipped.append(Skipped(f"{count} '{kind}' entries", "not conversation messages"))
+    key, index = _index_entry(path, session_id)
+    for name in ("label", "displayName", "subject"):
+        if not title and isinstance(index.get(name), str):
+            title = index[name]
+    metadata: dict[str, Any] = {"session_id": session_id, "version": version}
+    if key:
+        metadata["session_key"] = key
+    for name in ("cwd", "parentSession"):
+        if isinstance(header.get(name), str):
+            metadata[name] = header[name]
+    if isinstance(index.get("channel"), str):
+        metadata["channel"] = index["channel"]
+    agent = path.parent.parent.name if path.parent.name == "sessions" else None
+    created = parse_time(header.get("timestamp"), f"{path}: header timestamp")
+    updated = parse_time(index.get("updatedAt"), f"{path}: index updatedAt") if index else None
+    return ImportedSession(
+        format=NAME,
+        source_id=stable_id(NAME, location(path), session_id),
+        source_path=location(path),
+        source_session_id=session_id,
+        title=opt_str(title, f"{path}: title"),
+        created_at=created,
+        updated_at=updated or (messages[-1].created_at if messages else created),
+        messages=tuple(messages),
+        agent=agent,
+        provider=provider if isinstance(provider, str) else None,
+        model=model,
+        metadata={"openclaw": metadata},
+        skipped=tuple(skipped),
+    )
