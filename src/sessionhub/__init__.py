@@ -14,6 +14,7 @@ from .errors import (
     TurnInProgress,
     Unauthorized,
 )
+from .hub import Hub, open
 from .model import Checkpoint, Message, SearchHit, Session, SessionPage, SessionStats, Stats, ToolCall, ToolResult, Usage
 
 __version__ = "0.1.0"
@@ -24,6 +25,7 @@ __all__ = [
     "Conflict",
     "DatabaseError",
     "DecryptionError",
+    "Hub",
     "InvalidInput",
     "Message",
     "NotFound",
@@ -42,4 +44,5 @@ __all__ = [
     "Unauthorized",
     "Usage",
     "__version__",
+    "open",
 ]

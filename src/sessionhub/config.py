@@ -1,0 +1,227 @@
+"""Settings: ``sessionhub.toml`` plus ``SESSIONHUB_*`` environment variables, read once.
+
+Only the edges (CLI, server start, ``sessionhub.open(config=...)``) call :func:`load_settings`;
+the frozen :class:`Settings` then flows inward. A wrong value raises ``ConfigError`` whose
+message names the key, e.g. ``server.port: must be an integer between 1 and 65535``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import ConfigError
+
+DEFAULT_PORT = 8765
+DEFAULT_MAX_BODY = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSettings:
+    id: str
+    provider: str = "echo"
+    model: str = "echo"
+    system_prompt: str = ""
+    description: str = ""
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    tokens: Mapping[str, str] = field(default_factory=dict)  # bearer token -> user name
+    timezone: str = "UTC"
+    max_body_bytes: int = DEFAULT_MAX_BODY
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str | None = None
+    server: ServerSettings = field(default_factory=ServerSettings)
+    title_max_chars: int = 60
+    max_message_chars: int = 200_000
+    agents: tuple[AgentSettings, ...] = (AgentSettings(id="main"),)
+    providers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    session: Mapping[str, Any] = field(default_factory=dict)
+    dispatch: Mapping[str, Any] = field(default_factory=dict)
+    tasks: tuple[Mapping[str, Any], ...] = ()
+    triggers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    retention: Mapping[str, Any] = field(default_factory=dict)
+    encryption: Mapping[str, Any] = field(default_factory=dict)
+    source: Path | None = None
+
+    def agent(self, agent_id: str) -> AgentSettings | None:
+        for a in self.agents:
+            if a.id == agent_id:
+                return a
+        return None
+
+    @property
+    def default_agent(self) -> AgentSettings:
+        return self.agents[0]
+
+
+def _table(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{name}: must be a table")
+    return value
+
+
+def _int(value: Any, name: str, lo: int, hi: int) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ConfigError(f"{name}: must be an integer between {lo} and {hi}")
+    return value
+
+
+def _str(value: Any, name: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{name}: must be a non-empty string")
+    return value
+
+
+def check_timezone(value: Any, name: str) -> str:
+    tz = _str(value, name)
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{name}: unknown timezone {tz!r}") from None
+    return tz
+
+
+def _agents(raw: Any) -> tuple[AgentSettings, ...]:
+    if raw is None:
+        return (AgentSettings(id="main"),)
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError("agents: must be a non-empty array of tables ([[agents]])")
+    out: list[AgentSettings] = []
+    for i, a in enumerate(raw):
+        where = f"agents[{i}]"
+        if not isinstance(a, Mapping):
+            raise ConfigError(f"{where}: must be a table")
+        unknown = set(a) - {"id", "provider", "model", "system_prompt", "description", "context"}
+        if unknown:
+            raise ConfigError(f"{where}.{sorted(unknown)[0]}: unknown key")
+        agent_id = _str(a.get("id"), f"{where}.id")
+        if any(x.id == agent_id for x in out):
+            raise ConfigError(f"{where}.id: duplicate agent id {agent_id!r}")
+        context = a.get("context", {})
+        if not isinstance(context, Mapping):
+            raise ConfigError(f"{where}.context: must be a table")
+        out.append(
+            AgentSettings(
+                id=agent_id,
+                provider=_str(a.get("provider", "echo"), f"{where}.provider"),
+                model=_str(a.get("model", "echo"), f"{where}.model"),
+                system_prompt=str(a.get("system_prompt", "")),
+                description=str(a.get("description", "")),
+                context=dict(context),
+            )
+        )
+    return tuple(out)
+
+
+def _tokens(raw: Any) -> dict[str, str]:
+    if not isinstance(raw, Mapping):
+        raise ConfigError('server.tokens: must be a table of token = "user"')
+    out: dict[str, str] = {}
+    for token, user in raw.items():
+        if not isinstance(token, str) or len(token) < 8:
+            raise ConfigError("server.tokens: each token must be a string of at least 8 characters")
+        out[token] = _str(user, "server.tokens.<token>")
+    return out
+
+
+def settings_from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from a parsed TOML mapping and environment overrides."""
+    env = os.environ if env is None else env
+    known = {
+        "database", "server", "session", "agents", "providers", "dispatch", "tasks",
+        "triggers", "retention", "encryption", "limits",
+    }  # fmt: skip
+    for key in data:
+        if key not in known:
+            raise ConfigError(f"{key}: unknown section")
+    database = _table(data, "database")
+    server = _table(data, "server")
+    session = _table(data, "session")
+    limits = _table(data, "limits")
+
+    url = env.get("SESSIONHUB_DATABASE_URL") or database.get("url")
+    if url is not None and not isinstance(url, str):
+        raise ConfigError("database.url: must be a string")
+    tokens = _tokens(server.get("tokens", {}))
+    if env.get("SESSIONHUB_TOKEN"):
+        tokens[env["SESSIONHUB_TOKEN"]] = "default"
+    srv = ServerSettings(
+        host=_str(env.get("SESSIONHUB_HOST", server.get("host", "127.0.0.1")), "server.host"),
+        port=_int(env.get("SESSIONHUB_PORT", server.get("port", DEFAULT_PORT)), "server.port", 1, 65535),
+        tokens=tokens,
+        timezone=check_timezone(env.get("SESSIONHUB_TIMEZONE", server.get("timezone", "UTC")), "server.timezone"),
+        max_body_bytes=_int(
+            env.get("SESSIONHUB_MAX_BODY_BYTES", server.get("max_body_bytes", DEFAULT_MAX_BODY)),
+            "server.max_body_bytes",
+            1024,
+            1024**3,
+        ),
+    )
+    providers = _table(data, "providers")
+    triggers = _table(data, "triggers")
+    tasks = data.get("tasks", [])
+    if not isinstance(tasks, list) or not all(isinstance(t, Mapping) for t in tasks):
+        raise ConfigError("tasks: must be an array of tables ([[tasks]])")
+    encryption = dict(_table(data, "encryption"))
+    if env.get("SESSIONHUB_ENCRYPTION_KEY_ENV"):
+        encryption["key_env"] = env["SESSIONHUB_ENCRYPTION_KEY_ENV"]
+    return Settings(
+        database_url=url,
+        server=srv,
+        title_max_chars=_int(session.get("title_max_chars", 60), "session.title_max_chars", 10, 500),
+        max_message_chars=_int(
+            limits.get("max_message_chars", 200_000), "limits.max_message_chars", 1, 50_000_000
+        ),
+        agents=_agents(data.get("agents")),
+        providers={k: dict(v) for k, v in providers.items() if isinstance(v, Mapping)},
+        session=dict(session),
+        dispatch=dict(_table(data, "dispatch")),
+        tasks=tuple(dict(t) for t in tasks),
+        triggers={k: dict(v) for k, v in triggers.items() if isinstance(v, Mapping)},
+        retention=dict(_table(data, "retention")),
+        encryption=encryption,
+    )
+
+
+def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read ``path`` (or ``./sessionhub.toml`` / ``$SESSIONHUB_CONFIG`` when present) and the environment."""
+    env = os.environ if env is None else env
+    chosen: Path | None = None
+    if path is not None:
+        chosen = Path(path)
+        if not chosen.is_file():
+            raise ConfigError(f"config file not found: {chosen}")
+    elif env.get("SESSIONHUB_CONFIG"):
+        chosen = Path(env["SESSIONHUB_CONFIG"])
+        if not chosen.is_file():
+            raise ConfigError(f"SESSIONHUB_CONFIG: file not found: {chosen}")
+    elif Path("sessionhub.toml").is_file():
+        chosen = Path("sessionhub.toml")
+    data: Mapping[str, Any] = {}
+    if chosen is not None:
+        try:
+            data = tomllib.loads(chosen.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{chosen}: not valid TOML: {exc}") from None
+    settings = settings_from_mapping(data, env)
+    if chosen is not None:
+        from dataclasses import replace
+
+        settings = replace(settings, source=chosen)
+    return settings

@@ -1,0 +1,145 @@
+"""The Store interface: what the hub needs from a backend, in one small abstract class.
+
+A store knows rows, transactions and indexes; the session rules live in the hub, which
+passes a ``check`` callable where a rule must be decided atomically with the change.
+Every method is async; the SQL backend runs each call as one transaction in a worker
+thread. Sessions are always addressed with their owner: another owner's id is NotFound.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..model import Message, NewMessage, Session
+
+View = Literal["active", "archived", "scheduled", "all"]
+VIEWS: tuple[str, ...] = ("active", "archived", "scheduled", "all")
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    id: str
+    owner: str
+    key: str
+    title: str
+    title_source: Literal["auto", "user"]
+    agent: str
+    provider: str
+    model: str
+    source: str
+    source_ref: str | None
+    channel: str
+    metadata: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionChanges:
+    """Columns to change on a session row; ``None`` means leave as is."""
+
+    title: str | None = None
+    title_source: Literal["auto", "user"] | None = None
+    pinned: bool | None = None
+    status: Literal["active", "archived"] | None = None
+    metadata: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AutoText:
+    """Title and preview candidates from a batch's first user message."""
+
+    title: str
+    preview: str
+
+
+@dataclass(frozen=True, slots=True)
+class RawHit:
+    session: Session
+    message_id: str | None
+    seq: int | None
+    snippet: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    total_sessions: int
+    sessions_today: int
+    sessions_this_week: int
+    total_messages: int
+    active: int
+    archived: int
+    pinned: int
+
+
+Check = Callable[[Session], None]
+
+
+class Store(ABC):
+    """A place to keep sessions and their messages."""
+
+    dialect: str
+
+    @abstractmethod
+    async def open(self) -> None:
+        """Connect and bring the schema to the latest migration."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release connections and worker threads."""
+
+    @abstractmethod
+    async def create_session(self, new: NewSession) -> Session: ...
+
+    @abstractmethod
+    async def get_session(self, owner: str, session_id: str) -> Session:
+        """The session, or ``NotFound``."""
+
+    @abstractmethod
+    async def update_session(
+        self, owner: str, session_id: str, changes: SessionChanges, check: Check | None = None
+    ) -> Session:
+        """Apply ``changes`` after ``check(current)`` passes, atomically."""
+
+    @abstractmethod
+    async def delete_session(self, owner: str, session_id: str) -> None: ...
+
+    @abstractmethod
+    async def append(
+        self, owner: str, session_id: str, items: Sequence[NewMessage], auto: AutoText | None
+    ) -> list[Message]:
+        """Append in one transaction: next seqs, counters, preview, title, activity."""
+
+    @abstractmethod
+    async def history(
+        self, owner: str, session_id: str, limit: int, before_seq: int | None, after_seq: int | None
+    ) -> tuple[list[Message], bool]:
+        """A bounded page, oldest first, and whether more exist in the read direction."""
+
+    @abstractmethod
+    async def clear(self, owner: str, session_id: str) -> None:
+        """Delete every message (and checkpoint) of the session, keep the session."""
+
+    @abstractmethod
+    async def list_sessions(
+        self,
+        owner: str,
+        view: View,
+        limit: int,
+        cursor: str | None,
+        agent: str | None,
+        channel: str | None,
+    ) -> tuple[list[Session], str | None]: ...
+
+    @abstractmethod
+    async def recent(self, owner: str, limit: int) -> list[Session]: ...
+
+    @abstractmethod
+    async def search(
+        self, owner: str, terms: Sequence[str], limit: int, view: View, agent: str | None, channel: str | None
+    ) -> list[RawHit]: ...
+
+    @abstractmethod
+    async def counts(self, owner: str, today_start_us: int, week_start_us: int) -> Counts: ...

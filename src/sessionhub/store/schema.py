@@ -1,0 +1,171 @@
+"""The schema, defined once with SQLAlchemy Core for SQLite and PostgreSQL.
+
+Layout choices (see docs/operations.md for the distribution notes):
+
+- ``sessions`` carries denormalised counters, preview and ``activity_at`` so every listing
+  is one index range scan; ``message_count`` is also the last ``seq`` (seq is 1..N).
+- ``messages`` rows reference their session by the integer ``session_pk`` (small rows and
+  a small ``(session_pk, seq)`` index); the public ``msg_`` id is kept in the row but needs
+  no index: every lookup is by session and seq.
+- Full-text search is a dialect branch created by the migrations: an FTS5 external-content
+  table kept in step by triggers on SQLite, an expression GIN index on PostgreSQL.
+- Timestamps are integer microseconds since the epoch (UTC): identical on both backends,
+  cheap to compare and to index.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+metadata = MetaData()
+
+# INTEGER PRIMARY KEY on SQLite (the rowid), BIGINT identity on PostgreSQL.
+PK = BigInteger().with_variant(Integer(), "sqlite")
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("pk", PK, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("owner", String(200), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("title_source", String(8), nullable=False),
+    Column("agent", String(200), nullable=False),
+    Column("provider", String(200), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("source_ref", Text),
+    Column("channel", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("pinned", Boolean, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("last_message_at", BigInteger),
+    Column("activity_at", BigInteger, nullable=False),
+    Column("message_count", Integer, nullable=False),
+    Column("preview", Text, nullable=False),
+    Column("user_messages", Integer, nullable=False),
+    Column("assistant_messages", Integer, nullable=False),
+    Column("tool_messages", Integer, nullable=False),
+    Column("errors", Integer, nullable=False),
+    Column("input_tokens", BigInteger, nullable=False),
+    Column("output_tokens", BigInteger, nullable=False),
+    Column("metadata", Text),
+    # Forks share history: seqs 1..base_seq are read from base_session_pk (recursively).
+    Column("base_session_pk", PK, ForeignKey("sessions.pk", ondelete="RESTRICT")),
+    Column("base_seq", Integer, nullable=False, server_default=text("0")),
+    # Encryption (wrapped per-session data key) and import de-duplication.
+    Column("wrapped_key", Text),
+    Column("import_ref", Text),
+)
+Index("ix_sessions_list", sessions.c.owner, sessions.c.status, sessions.c.pinned, sessions.c.activity_at, sessions.c.pk)
+Index("ix_sessions_key", sessions.c.owner, sessions.c.key)
+Index("ix_sessions_created", sessions.c.owner, sessions.c.created_at)
+Index(
+    "ix_sessions_empty",
+    sessions.c.owner,
+    sessions.c.status,
+    sessions.c.pk,
+    sqlite_where=sessions.c.message_count == 0,
+    postgresql_where=sessions.c.message_count == 0,
+)
+Index(
+    "ix_sessions_import_ref",
+    sessions.c.owner,
+    sessions.c.import_ref,
+    unique=True,
+    sqlite_where=sessions.c.import_ref.isnot(None),
+    postgresql_where=sessions.c.import_ref.isnot(None),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("pk", PK, primary_key=True, autoincrement=True),
+    Column("session_pk", PK, ForeignKey("sessions.pk", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("id", String(32), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("parts", Text),
+    Column("status", String(16), nullable=False),
+    Column("input_tokens", Integer, nullable=False),
+    Column("output_tokens", Integer, nullable=False),
+    Column("metadata", Text),
+    Column("created_at", BigInteger, nullable=False),
+    Column("token_count", Integer),
+    UniqueConstraint("session_pk", "seq", name="uq_messages_session_seq"),
+)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("pk", PK, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("session_pk", PK, ForeignKey("sessions.pk", ondelete="CASCADE"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("at_seq", Integer, nullable=False),
+    Column("message_count", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+Index("ix_checkpoints_session", checkpoints.c.session_pk, checkpoints.c.created_at)
+
+# A routing key's current session and the per-key overrides set by chat commands.
+route_keys = Table(
+    "route_keys",
+    metadata,
+    Column("owner", String(200), primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("session_pk", PK, ForeignKey("sessions.pk", ondelete="SET NULL")),
+    Column("overrides", Text),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+# Inbound webhook event ids already stored (bounded; oldest pruned).
+seen_events = Table(
+    "seen_events",
+    metadata,
+    Column("channel", String(32), primary_key=True),
+    Column("account", String(200), primary_key=True),
+    Column("event_id", String(200), primary_key=True),
+    Column("seen_at", BigInteger, nullable=False),
+)
+Index("ix_seen_events_time", seen_events.c.seen_at)
+
+# Context summaries: a record covers messages 1..covers_until_seq; never deletes messages.
+summaries = Table(
+    "summaries",
+    metadata,
+    Column("pk", PK, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("session_pk", PK, ForeignKey("sessions.pk", ondelete="CASCADE"), nullable=False),
+    Column("covers_until_seq", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("token_count", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("session_pk", "covers_until_seq", name="uq_summaries_session_seq"),
+)
+
+# Key/value facts about the database itself (encryption marker, key rotation progress).
+meta = Table(
+    "meta",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)

@@ -1,0 +1,695 @@
+"""The SQL backend (SQLite and PostgreSQL) on SQLAlchemy Core.
+
+Each public method is one transaction run in a worker thread, so the event loop never
+blocks and a call costs one thread hop. Appends lock the session row (``BEGIN IMMEDIATE``
+on SQLite, ``SELECT … FOR UPDATE`` on PostgreSQL), take ``message_count + 1`` as the next
+seq, insert, and update the row's counters in the same transaction: O(1) whatever the
+history length, and seqs stay 1..N under any concurrency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import functools
+import html
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, text, tuple_, update
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from ..clock import Clock, SystemClock
+from ..errors import DatabaseError, InvalidInput, NotFound, SessionhubError, SessionReadOnly
+from ..model import Message, NewMessage, Part, Session, SessionStats, ToolCall, ToolResult, Usage
+from . import engine as eng
+from .base import AutoText, Check, Counts, NewSession, RawHit, SessionChanges, Store, View
+from .schema import checkpoints, messages, sessions
+
+T = TypeVar("T")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MARK_OPEN, _MARK_CLOSE = "\x02", "\x03"
+
+
+def to_us(dt: datetime) -> int:
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return (dt - EPOCH) // timedelta(microseconds=1)
+
+
+def from_us(us: int | None) -> datetime | None:
+    return None if us is None else EPOCH + timedelta(microseconds=us)
+
+
+def _dumps(value: Any) -> str | None:
+    if not value:
+        return None
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _loads(value: str | None) -> Any:
+    return json.loads(value) if value else {}
+
+
+def _parts_from_json(value: str | None) -> tuple[Part, ...]:
+    if not value:
+        return ()
+    out: list[Part] = []
+    for p in json.loads(value):
+        if p.get("type") == "tool_call":
+            out.append(ToolCall(id=p["id"], name=p["name"], arguments=p.get("arguments", {})))
+        else:
+            out.append(ToolResult(tool_call_id=p["tool_call_id"], content=p.get("content", "")))
+    return tuple(out)
+
+
+def session_from_row(row: Row[Any] | Mapping[str, Any]) -> Session:
+    r = row._mapping if isinstance(row, Row) else row
+    created = from_us(r["created_at"])
+    updated = from_us(r["updated_at"])
+    assert created is not None and updated is not None
+    return Session(
+        id=r["id"],
+        key=r["key"],
+        title=r["title"],
+        title_source=r["title_source"],
+        agent=r["agent"],
+        provider=r["provider"],
+        model=r["model"],
+        source=r["source"],
+        source_ref=r["source_ref"],
+        channel=r["channel"],
+        status=r["status"],
+        pinned=bool(r["pinned"]),
+        read_only=r["status"] == "archived",
+        created_at=created,
+        updated_at=updated,
+        last_message_at=from_us(r["last_message_at"]),
+        message_count=r["message_count"],
+        preview=r["preview"],
+        stats=SessionStats(
+            user_messages=r["user_messages"],
+            assistant_messages=r["assistant_messages"],
+            tool_messages=r["tool_messages"],
+            errors=r["errors"],
+            input_tokens=r["input_tokens"],
+            output_tokens=r["output_tokens"],
+        ),
+        metadata=_loads(r["metadata"]),
+        owner=r["owner"],
+    )
+
+
+def message_from_row(row: Row[Any], session_id: str) -> Message:
+    r = row._mapping
+    return Message(
+        id=r["id"],
+        session_id=session_id,
+        seq=r["seq"],
+        role=r["role"],
+        content=r["content"],
+        parts=_parts_from_json(r["parts"]),
+        status=r["status"],
+        usage=Usage(r["input_tokens"], r["output_tokens"]),
+        metadata=_loads(r["metadata"]),
+        created_at=from_us(r["created_at"]),
+    )
+
+
+_MESSAGE_COLUMNS = (
+    messages.c.id,
+    messages.c.seq,
+    messages.c.role,
+    messages.c.content,
+    messages.c.parts,
+    messages.c.status,
+    messages.c.input_tokens,
+    messages.c.output_tokens,
+    messages.c.metadata,
+    messages.c.created_at,
+)
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    raw = json.dumps(list(values), separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("invalid cursor") from None
+    if (
+        not isinstance(values, list)
+        or len(values) != 3
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+    ):
+        raise InvalidInput("invalid cursor")
+    return values
+
+
+def _mark_snippet(raw: str) -> str:
+    """HTML-escape a snippet and turn the match markers into ``<mark>`` tags."""
+    return html.escape(raw).replace(_MARK_OPEN, "<mark>").replace(_MARK_CLOSE, "</mark>")
+
+
+class SQLStore(Store):
+    """SQLite or PostgreSQL through one code path; dialect branches only for search and locking."""
+
+    def __init__(self, url: str | None, *, clock: Clock | None = None, workers: int = 8) -> None:
+        self.url = eng.parse_url(url)
+        self.dialect = self.url.dialect
+        self.clock = clock or SystemClock()
+        self._workers = 1 if self.url.memory else workers
+        self._engine = eng.create_sqlalchemy_engine(self.url, pool_size=self._workers)
+        self._executor: ThreadPoolExecutor | None = None
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def engine(self) -> Any:
+        return self._engine
+
+    @property
+    def location(self) -> str:
+        """What to print: the SQLite file path, or the PostgreSQL URL without password."""
+        if self.url.path is not None:
+            return str(self.url.path)
+        if self.url.memory:
+            return ":memory:"
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.url.sqlalchemy_url).set(drivername="postgresql").render_as_string()
+
+    async def open(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="sessionhub-db")
+        await self._run(self._open_sync)
+
+    def _open_sync(self) -> None:
+        eng.upgrade(self._engine)
+
+    async def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+        self._engine.dispose()
+
+    def _now_us(self) -> int:
+        return to_us(self.clock.now())
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._executor is None:
+            raise DatabaseError("the store is not open (use `async with sessionhub.open(...)`)")
+        loop = asyncio.get_running_loop()
+        call = functools.partial(self._guarded, fn, *args)
+        return await loop.run_in_executor(self._executor, call)
+
+    def _guarded(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn`` translating driver errors; retry SQLite lock timeouts a few times."""
+        for attempt in range(5):
+            try:
+                return fn(*args)
+            except SessionhubError:
+                raise
+            except OperationalError as exc:
+                locked = "database is locked" in str(exc) or "database is busy" in str(exc)
+                if locked and attempt < 4:
+                    time.sleep(0.05 * (attempt + 1))
+                    continue
+                raise DatabaseError(f"database error: {eng.describe_error(exc)}") from None
+            except SQLAlchemyError as exc:
+                raise DatabaseError(f"database error: {eng.describe_error(exc)}") from None
+        raise AssertionError("unreachable")
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
+            yield conn
+
+    def _lock_session(self, conn: Connection, owner: str, session_id: str) -> Row[Any]:
+        query = select(sessions).where(sessions.c.id == session_id, sessions.c.owner == owner)
+        if self.dialect == "postgresql":
+            query = query.with_for_update()
+        row = conn.execute(query).first()
+        if row is None:
+            raise NotFound(f"session {session_id} not found")
+        return row
+
+    def _find_session(self, conn: Connection, owner: str, session_id: str) -> Row[Any]:
+        row = conn.execute(
+            select(sessions).where(sessions.c.id == session_id, sessions.c.owner == owner)
+        ).first()
+        if row is None:
+            raise NotFound(f"session {session_id} not found")
+        return row
+
+    # -- sessions ---------------------------------------------------------------------------
+
+    async def create_session(self, new: NewSession) -> Session:
+        return await self._run(self._create_session, new)
+
+    def _create_session(self, new: NewSession) -> Session:
+        now = self._now_us()
+        values: dict[str, Any] = {
+            "id": new.id,
+            "owner": new.owner,
+            "key": new.key,
+            "title": new.title,
+            "title_source": new.title_source,
+            "agent": new.agent,
+            "provider": new.provider,
+            "model": new.model,
+            "source": new.source,
+            "source_ref": new.source_ref,
+            "channel": new.channel,
+            "status": "active",
+            "pinned": False,
+            "created_at": now,
+            "updated_at": now,
+            "last_message_at": None,
+            "activity_at": now,
+            "message_count": 0,
+            "preview": "",
+            "user_messages": 0,
+            "assistant_messages": 0,
+            "tool_messages": 0,
+            "errors": 0,
+            "input_tokens": 0,
+            "output_tokens": 0,
+            "metadata": _dumps(dict(new.metadata)),
+        }
+        with self._write() as conn:
+            conn.execute(insert(sessions).values(**values))
+            row = self._find_session(conn, new.owner, new.id)
+        return session_from_row(row)
+
+    async def get_session(self, owner: str, session_id: str) -> Session:
+        return await self._run(self._get_session, owner, session_id)
+
+    def _get_session(self, owner: str, session_id: str) -> Session:
+        with self._read() as conn:
+            return session_from_row(self._find_session(conn, owner, session_id))
+
+    async def update_session(
+        self, owner: str, session_id: str, changes: SessionChanges, check: Check | None = None
+    ) -> Session:
+        return await self._run(self._update_session, owner, session_id, changes, check)
+
+    def _update_session(
+        self, owner: str, session_id: str, changes: SessionChanges, check: Check | None
+    ) -> Session:
+        with self._write() as conn:
+            current = session_from_row(self._lock_session(conn, owner, session_id))
+            if check is not None:
+                check(current)
+            values: dict[str, Any] = {}
+            if changes.title is not None:
+                values["title"] = changes.title
+            if changes.title_source is not None:
+                values["title_source"] = changes.title_source
+            if changes.pinned is not None:
+                values["pinned"] = changes.pinned
+            if changes.status is not None:
+                values["status"] = changes.status
+            if changes.metadata is not None:
+                values["metadata"] = _dumps(dict(changes.metadata))
+            if values:
+                values["updated_at"] = self._now_us()
+                conn.execute(
+                    update(sessions)
+                    .where(sessions.c.id == session_id, sessions.c.owner == owner)
+                    .values(**values)
+                )
+            row = self._find_session(conn, owner, session_id)
+        return session_from_row(row)
+
+    async def delete_session(self, owner: str, session_id: str) -> None:
+        await self._run(self._delete_session, owner, session_id)
+
+    def _delete_session(self, owner: str, session_id: str) -> None:
+        with self._write() as conn:
+            row = self._lock_session(conn, owner, session_id)
+            pk = row.pk
+            conn.execute(delete(messages).where(messages.c.session_pk == pk))
+            conn.execute(delete(checkpoints).where(checkpoints.c.session_pk == pk))
+            conn.execute(delete(sessions).where(sessions.c.pk == pk))
+
+    # -- messages ---------------------------------------------------------------------------
+
+    async def append(
+        self, owner: str, session_id: str, items: Sequence[NewMessage], auto: AutoText | None
+    ) -> list[Message]:
+        return await self._run(self._append, owner, session_id, items, auto)
+
+    def _append(
+        self, owner: str, session_id: str, items: Sequence[NewMessage], auto: AutoText | None
+    ) -> list[Message]:
+        now = self._now_us()
+        with self._write() as conn:
+            row = self._lock_session(conn, owner, session_id)
+            if row.status == "archived":
+                raise SessionReadOnly(f"session {session_id} is archived (read-only); restore it first")
+            seq = row.message_count
+            rows: list[dict[str, Any]] = []
+            out: list[Message] = []
+            counts = {"user": 0, "assistant": 0, "tool": 0, "system": 0}
+            errors = in_tok = out_tok = 0
+            last_at = now
+            for m in items:
+                seq += 1
+                created = to_us(m.created_at) if m.created_at is not None else now
+                last_at = created
+                msg_id = _new_message_id()
+                rows.append(
+                    {
+                        "session_pk": row.pk,
+                        "seq": seq,
+                        "id": msg_id,
+                        "role": m.role,
+                        "content": m.content,
+                        "parts": _dumps([p.to_dict() for p in m.parts]),
+                        "status": m.status,
+                        "input_tokens": m.usage.input_tokens,
+                        "output_tokens": m.usage.output_tokens,
+                        "metadata": _dumps(dict(m.metadata)),
+                        "created_at": created,
+                    }
+                )
+                counts[m.role] += 1
+                errors += m.status == "error"
+                in_tok += m.usage.input_tokens
+                out_tok += m.usage.output_tokens
+                out.append(
+                    Message(
+                        id=msg_id,
+                        session_id=session_id,
+                        seq=seq,
+                        role=m.role,
+                        content=m.content,
+                        parts=m.parts,
+                        status=m.status,
+                        usage=m.usage,
+                        metadata=m.metadata,
+                        created_at=from_us(created),
+                    )
+                )
+            conn.execute(insert(messages), rows)
+            values: dict[str, Any] = {
+                "message_count": seq,
+                "user_messages": sessions.c.user_messages + counts["user"],
+                "assistant_messages": sessions.c.assistant_messages + counts["assistant"],
+                "tool_messages": sessions.c.tool_messages + counts["tool"],
+                "errors": sessions.c.errors + errors,
+                "input_tokens": sessions.c.input_tokens + in_tok,
+                "output_tokens": sessions.c.output_tokens + out_tok,
+                "last_message_at": last_at,
+                "activity_at": last_at,
+                "updated_at": now,
+            }
+            if auto is not None and not row.preview:
+                values["preview"] = auto.preview
+                if row.title_source == "auto" and not row.title:
+                    values["title"] = auto.title
+            conn.execute(update(sessions).where(sessions.c.pk == row.pk).values(**values))
+        return out
+
+    async def history(
+        self, owner: str, session_id: str, limit: int, before_seq: int | None, after_seq: int | None
+    ) -> tuple[list[Message], bool]:
+        return await self._run(self._history, owner, session_id, limit, before_seq, after_seq)
+
+    def _segments(self, conn: Connection, row: Row[Any]) -> list[tuple[int, int, int]]:
+        """(session_pk, first_seq, last_seq) from newest to oldest; forks read their base."""
+        segs = [(row.pk, row.base_seq + 1, row.message_count)]
+        base_pk, upto = row.base_session_pk, row.base_seq
+        while base_pk is not None and upto > 0:
+            base = conn.execute(
+                select(sessions.c.pk, sessions.c.base_session_pk, sessions.c.base_seq).where(
+                    sessions.c.pk == base_pk
+                )
+            ).one()
+            segs.append((base.pk, base.base_seq + 1, upto))
+            base_pk, upto = base.base_session_pk, base.base_seq
+        return segs
+
+    def _history(
+        self, owner: str, session_id: str, limit: int, before_seq: int | None, after_seq: int | None
+    ) -> tuple[list[Message], bool]:
+        with self._read() as conn:
+            row = self._find_session(conn, owner, session_id)
+            segs = self._segments(conn, row)
+            ascending = after_seq is not None
+            lo_bound = (after_seq or 0) + 1
+            hi_bound = (before_seq - 1) if before_seq is not None else row.message_count
+            wanted = limit + 1
+            found: list[Row[Any]] = []
+            ordered = list(reversed(segs)) if ascending else segs
+            for pk, first, last in ordered:
+                lo, hi = max(first, lo_bound), min(last, hi_bound)
+                if lo > hi:
+                    continue
+                q = select(*_MESSAGE_COLUMNS).where(
+                    messages.c.session_pk == pk, messages.c.seq >= lo, messages.c.seq <= hi
+                )
+                q = q.order_by(messages.c.seq.asc() if ascending else messages.c.seq.desc())
+                found.extend(conn.execute(q.limit(wanted - len(found))).all())
+                if len(found) >= wanted:
+                    break
+        has_more = len(found) > limit
+        found = found[:limit]
+        if not ascending:
+            found.reverse()
+        return [message_from_row(r, session_id) for r in found], has_more
+
+    async def clear(self, owner: str, session_id: str) -> None:
+        await self._run(self._clear, owner, session_id)
+
+    def _clear(self, owner: str, session_id: str) -> None:
+        with self._write() as conn:
+            row = self._lock_session(conn, owner, session_id)
+            if row.status == "archived":
+                raise SessionReadOnly(f"session {session_id} is archived (read-only); restore it first")
+            conn.execute(delete(messages).where(messages.c.session_pk == row.pk))
+            conn.execute(delete(checkpoints).where(checkpoints.c.session_pk == row.pk))
+            now = self._now_us()
+            conn.execute(
+                update(sessions)
+                .where(sessions.c.pk == row.pk)
+                .values(
+                    message_count=0,
+                    base_session_pk=None,
+                    base_seq=0,
+                    preview="",
+                    user_messages=0,
+                    assistant_messages=0,
+                    tool_messages=0,
+                    errors=0,
+                    input_tokens=0,
+                    output_tokens=0,
+                    last_message_at=None,
+                    updated_at=now,
+                )
+            )
+
+    # -- listings ---------------------------------------------------------------------------
+
+    async def list_sessions(
+        self,
+        owner: str,
+        view: View,
+        limit: int,
+        cursor: str | None,
+        agent: str | None,
+        channel: str | None,
+    ) -> tuple[list[Session], str | None]:
+        after = decode_cursor(cursor) if cursor else None
+        return await self._run(self._list, owner, view, limit, after, agent, channel)
+
+    def _view_filter(self, conn: Connection, owner: str, view: View) -> Any:
+        if view == "archived":
+            return sessions.c.status == "archived"
+        if view == "scheduled":
+            return sessions.c.source == "scheduled"
+        if view == "all":
+            return None
+        newest_empty = conn.execute(
+            select(sessions.c.pk)
+            .where(sessions.c.owner == owner, sessions.c.status == "active", sessions.c.message_count == 0)
+            .order_by(sessions.c.pk.desc())
+            .limit(1)
+        ).scalar()
+        visible = sessions.c.message_count > 0
+        if newest_empty is not None:
+            visible = or_(visible, sessions.c.pk == newest_empty)
+        return and_(sessions.c.status == "active", visible)
+
+    def _list(
+        self,
+        owner: str,
+        view: View,
+        limit: int,
+        after: list[int] | None,
+        agent: str | None,
+        channel: str | None,
+    ) -> tuple[list[Session], str | None]:
+        with self._read() as conn:
+            conds: list[Any] = [sessions.c.owner == owner]
+            vf = self._view_filter(conn, owner, view)
+            if vf is not None:
+                conds.append(vf)
+            if agent:
+                conds.append(sessions.c.agent == agent)
+            if channel:
+                conds.append(sessions.c.channel == channel)
+            if after is not None:
+                pinned = sessions.c.pinned
+                key = tuple_(pinned, sessions.c.activity_at, sessions.c.pk)
+                conds.append(key < tuple_(bool(after[0]), after[1], after[2]))
+            q = (
+                select(sessions)
+                .where(*conds)
+                .order_by(sessions.c.pinned.desc(), sessions.c.activity_at.desc(), sessions.c.pk.desc())
+                .limit(limit + 1)
+            )
+            rows = conn.execute(q).all()
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_cursor = encode_cursor([int(bool(last.pinned)), last.activity_at, last.pk])
+            rows = rows[:limit]
+        return [session_from_row(r) for r in rows], next_cursor
+
+    async def recent(self, owner: str, limit: int) -> list[Session]:
+        return await self._run(self._recent, owner, limit)
+
+    def _recent(self, owner: str, limit: int) -> list[Session]:
+        # Served by ix_sessions_list per status; merged here to stay an index scan.
+        with self._read() as conn:
+            rows: list[Row[Any]] = []
+            for status in ("active", "archived"):
+                for pinned in (True, False):
+                    rows.extend(
+                        conn.execute(
+                            select(sessions)
+                            .where(
+                                sessions.c.owner == owner,
+                                sessions.c.status == status,
+                                sessions.c.pinned == pinned,
+                                sessions.c.message_count > 0,
+                            )
+                            .order_by(sessions.c.activity_at.desc(), sessions.c.pk.desc())
+                            .limit(limit)
+                        ).all()
+                    )
+        rows.sort(key=lambda r: (r.activity_at, r.pk), reverse=True)
+        return [session_from_row(r) for r in rows[:limit]]
+
+    # -- search -----------------------------------------------------------------------------
+
+    async def search(
+        self, owner: str, terms: Sequence[str], limit: int, view: View, agent: str | None, channel: str | None
+    ) -> list[RawHit]:
+        return await self._run(self._search, owner, list(terms), limit, view, agent, channel)
+
+    def _search_filters(self, conn: Connection, owner: str, view: View, agent: str | None, channel: str | None) -> str:
+        parts = ["s.owner = :owner"]
+        if view == "active":
+            parts.append("s.status = 'active'")
+        elif view == "archived":
+            parts.append("s.status = 'archived'")
+        elif view == "scheduled":
+            parts.append("s.source = 'scheduled'")
+        if agent:
+            parts.append("s.agent = :agent")
+        if channel:
+            parts.append("s.channel = :channel")
+        return " AND ".join(parts)
+
+    def _search(
+        self, owner: str, terms: list[str], limit: int, view: View, agent: str | None, channel: str | None
+    ) -> list[RawHit]:
+        params: dict[str, Any] = {"owner": owner, "agent": agent, "channel": channel, "limit": limit}
+        with self._read() as conn:
+            where = self._search_filters(conn, owner, view, agent, channel)
+            if self.dialect == "sqlite":
+                params["q"] = " ".join('"' + t.replace('"', '""') + '"' for t in terms)
+                params["mo"], params["mc"] = _MARK_OPEN, _MARK_CLOSE
+                title_sql = (
+                    "SELECT s.*, highlight(sessions_fts, 0, :mo, :mc) AS snip, bm25(sessions_fts) AS score "
+                    f"FROM sessions_fts JOIN sessions s ON s.pk = sessions_fts.rowid "
+                    f"WHERE sessions_fts MATCH :q AND {where} ORDER BY bm25(sessions_fts) LIMIT :limit"
+                )
+                msg_sql = (
+                    "SELECT s.*, m.id AS message_id, m.seq AS message_seq, "
+                    "snippet(messages_fts, 0, :mo, :mc, '…', 16) AS snip, bm25(messages_fts) AS score "
+                    "FROM messages_fts JOIN messages m ON m.pk = messages_fts.rowid "
+                    "JOIN sessions s ON s.pk = m.session_pk "
+                    f"WHERE messages_fts MATCH :q AND {where} ORDER BY bm25(messages_fts) LIMIT :limit"
+                )
+            else:
+                params["q"] = " ".join(terms)
+                params["opts"] = f"StartSel={_MARK_OPEN}, StopSel={_MARK_CLOSE}, MaxWords=24, MinWords=8"
+                title_sql = (
+                    "SELECT s.*, ts_headline('simple', s.title, plainto_tsquery('simple', :q), :opts) AS snip, "
+                    "-ts_rank(to_tsvector('simple', s.title), plainto_tsquery('simple', :q)) AS score "
+                    "FROM sessions s WHERE to_tsvector('simple', s.title) @@ plainto_tsquery('simple', :q) "
+                    f"AND {where} ORDER BY score LIMIT :limit"
+                )
+                msg_sql = (
+                    "SELECT t.*, ts_headline('simple', t.content, plainto_tsquery('simple', :q), :opts) AS snip "
+                    "FROM (SELECT s.*, m.id AS message_id, m.seq AS message_seq, m.content AS content, "
+                    "-ts_rank(to_tsvector('simple', m.content), plainto_tsquery('simple', :q)) AS score "
+                    "FROM messages m JOIN sessions s ON s.pk = m.session_pk "
+                    "WHERE to_tsvector('simple', m.content) @@ plainto_tsquery('simple', :q) "
+                    f"AND {where} ORDER BY score LIMIT :limit) t ORDER BY t.score"
+                )
+            title_rows = conn.execute(text(title_sql), params).all()
+            msg_rows = conn.execute(text(msg_sql), params).all()
+        # Title matches weigh double (a field boost); then one ranking by score, best first.
+        hits = [RawHit(session_from_row(r), None, None, _mark_snippet(r.snip), -2.0 * float(r.score)) for r in title_rows]
+        hits.extend(
+            RawHit(session_from_row(r), r.message_id, r.message_seq, _mark_snippet(r.snip), -float(r.score))
+            for r in msg_rows
+        )
+        hits.sort(key=lambda h: h.score, reverse=True)
+        return hits[:limit]
+
+    # -- stats ------------------------------------------------------------------------------
+
+    async def counts(self, owner: str, today_start_us: int, week_start_us: int) -> Counts:
+        return await self._run(self._counts, owner, today_start_us, week_start_us)
+
+    def _counts(self, owner: str, today_start_us: int, week_start_us: int) -> Counts:
+        one, zero = 1, 0
+        from sqlalchemy import case
+
+        q = select(
+            func.count(),
+            func.coalesce(func.sum(case((sessions.c.created_at >= today_start_us, one), else_=zero)), 0),
+            func.coalesce(func.sum(case((sessions.c.created_at >= week_start_us, one), else_=zero)), 0),
+            func.coalesce(func.sum(sessions.c.message_count), 0),
+            func.coalesce(func.sum(case((sessions.c.status == "active", one), else_=zero)), 0),
+            func.coalesce(func.sum(case((sessions.c.status == "archived", one), else_=zero)), 0),
+            func.coalesce(func.sum(case((sessions.c.pinned.is_(True), one), else_=zero)), 0),
+        ).where(sessions.c.owner == owner)
+        with self._read() as conn:
+            r = conn.execute(q).one()
+        return Counts(*(int(v) for v in r))
+
+
+def _new_message_id() -> str:
+    from ..ids import new_id
+
+    return new_id("msg")

@@ -1,0 +1,49 @@
+"""Timezones, list groups and durations."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import InvalidInput
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def zone(name: str | None, default: str = "UTC") -> tzinfo:
+    """The ``ZoneInfo`` for an IANA name; ``InvalidInput`` for an unknown one."""
+    tz_name = name or default
+    try:
+        return ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"unknown timezone {tz_name!r}") from None
+
+
+def local_day_starts(now: datetime, tz: tzinfo) -> tuple[datetime, datetime, datetime]:
+    """Start of today, of yesterday, and of the 7-day window (today and the 6 days before), in ``tz``."""
+    local = now.astimezone(tz)
+    today = datetime(local.year, local.month, local.day, tzinfo=tz)
+    # Aware arithmetic with one tzinfo is wall-clock arithmetic: local midnights, DST-safe.
+    return today, today - timedelta(days=1), today - timedelta(days=6)
+
+
+def group_for(activity: datetime, now: datetime, tz: tzinfo) -> str:
+    """today / yesterday / this_week (the 7 local days ending today) / older."""
+    today, yesterday, week = local_day_starts(now, tz)
+    if activity >= today:
+        return "today"
+    if activity >= yesterday:
+        return "yesterday"
+    if activity >= week:
+        return "this_week"
+    return "older"
+
+
+def parse_duration(value: str) -> timedelta:
+    """``90m``, ``12h``, ``30d``, ``2w`` (and ``45s``) to a timedelta; InvalidInput otherwise."""
+    m = _DURATION.match(value) if isinstance(value, str) else None
+    if not m or int(m.group(1)) <= 0:
+        raise InvalidInput(f"invalid duration {value!r} (use e.g. 90m, 12h, 30d, 2w)")
+    return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
