@@ -205,7 +205,9 @@ def get_counter(preference: str = "auto", encoding: str = "cl100k_base") -> Toke
     Counters are cached per process: the BPE file is read once.
     """
     if preference not in PREFERENCES:
-        raise InvalidInput(f"unknown tokenizer preference {preference!r} (expected auto, tiktoken or estimate)")
+        raise InvalidInput(
+            f"unknown tokenizer preference {preference!r} (expected auto, tiktoken or estimate)"
+        )
     if encoding not in SPECS:
         raise InvalidInput(f"unknown encoding {encoding!r} (expected one of {', '.join(SPECS)})")
     key = (preference, encoding)
