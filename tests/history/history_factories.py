@@ -64,18 +64,34 @@ def make_messages(n: int = 3, session_id: str = "ses_0123456789abcdef01234567") 
         elif kind == 1:
             call = ToolCall(id=f"call_{seq}", name="search", arguments={"q": f"term {seq}"})
             m = Message(
-                f"msg_{seq:04d}", session_id, seq, "assistant", "", parts=(call,), usage=Usage(10, 2), created_at=at
+                f"msg_{seq:04d}",
+                session_id,
+                seq,
+                "assistant",
+                "",
+                parts=(call,),
+                usage=Usage(10, 2),
+                created_at=at,
             )
         else:
             res = ToolResult(tool_call_id=f"call_{seq - 1}", content=f"result {seq}")
-            m = Message(f"msg_{seq:04d}", session_id, seq, "tool", f"result {seq}", parts=(res,), created_at=at)
+            m = Message(
+                f"msg_{seq:04d}", session_id, seq, "tool", f"result {seq}", parts=(res,), created_at=at
+            )
         out.append(m)
     return out
 
 
 def make_checkpoint(at_seq: int = 2) -> Checkpoint:
-    return Checkpoint("chk_0123456789abcdef01234567", "ses_0123456789abcdef01234567", "before", "desc", at_seq, at_seq,
-                      T0 + timedelta(hours=1))
+    return Checkpoint(
+        "chk_0123456789abcdef01234567",
+        "ses_0123456789abcdef01234567",
+        "before",
+        "desc",
+        at_seq,
+        at_seq,
+        T0 + timedelta(hours=1),
+    )
 
 
 class Guarded:
@@ -102,8 +118,12 @@ times = st.builds(
     st.integers(min_value=0, max_value=40 * 365 * 24 * 3600 * 1000),
 )
 text = st.text(max_size=40)
-json_scalars = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | text | st.floats(
-    allow_nan=False, allow_infinity=False
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | text
+    | st.floats(allow_nan=False, allow_infinity=False)
 )
 json_values = st.recursive(
     json_scalars,

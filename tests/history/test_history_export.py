@@ -116,7 +116,13 @@ def test_jsonl_shape_and_tool_mapping() -> None:
     assert first["messages"][1] == {
         "role": "assistant",
         "content": None,
-        "tool_calls": [{"id": "call_2", "type": "function", "function": {"name": "search", "arguments": '{"q":"term 2"}'}}],
+        "tool_calls": [
+            {
+                "id": "call_2",
+                "type": "function",
+                "function": {"name": "search", "arguments": '{"q":"term 2"}'},
+            }
+        ],
     }
     assert first["messages"][2] == {"role": "tool", "tool_call_id": "call_2", "content": "result 3"}
     assert json.loads(lines[1]) == {"messages": [{"role": "user", "content": "question 1"}]}
