@@ -26,28 +26,28 @@ T0 = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
 
 
 def make_session(**over: Any) -> Session:
-    fields: dict[str, Any] = dict(
-        id="ses_0123456789abcdef01234567",
-        key="main:web:ses_0123456789abcdef01234567",
-        title="Trip plans",
-        title_source="auto",
-        agent="main",
-        provider="echo",
-        model="echo",
-        source="manual",
-        source_ref=None,
-        channel="web",
-        status="active",
-        pinned=False,
-        read_only=False,
-        created_at=T0,
-        updated_at=T0 + timedelta(minutes=5),
-        last_message_at=T0 + timedelta(minutes=5),
-        message_count=3,
-        preview="hello",
-        stats=SessionStats(user_messages=1, assistant_messages=1, tool_messages=1),
-        metadata={"team": "a"},
-    )
+    fields: dict[str, Any] = {
+        "id": "ses_0123456789abcdef01234567",
+        "key": "main:web:ses_0123456789abcdef01234567",
+        "title": "Trip plans",
+        "title_source": "auto",
+        "agent": "main",
+        "provider": "echo",
+        "model": "echo",
+        "source": "manual",
+        "source_ref": None,
+        "channel": "web",
+        "status": "active",
+        "pinned": False,
+        "read_only": False,
+        "created_at": T0,
+        "updated_at": T0 + timedelta(minutes=5),
+        "last_message_at": T0 + timedelta(minutes=5),
+        "message_count": 3,
+        "preview": "hello",
+        "stats": SessionStats(user_messages=1, assistant_messages=1, tool_messages=1),
+        "metadata": {"team": "a"},
+    }
     fields.update(over)
     return Session(**fields)
 

@@ -1,4 +1,4 @@
-"""Bad input: truncated JSON, wrong shapes, unknown versions and formats give clear errors, nothing partial."""
+"""Bad input: truncated JSON, wrong shapes, unknown versions/formats give clear errors, nothing partial."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def test_one_bad_session_does_not_stop_the_others(tmp_path: Path) -> None:
 
 
 def test_wrong_message_shape_fails_whole_session(tmp_path: Path) -> None:
-    """One message of the wrong shape (content not a string) fails its whole AI-Lab session: nothing partial."""
+    """One message of the wrong shape (content not a string) fails its whole AI-Lab session."""
     day = tmp_path / "memory/sessions/2026-02-07"
     day.mkdir(parents=True)
     doc = json.loads((FIXTURES / "ai-lab/memory/sessions/2026-02-07/abc123def456.json").read_text())

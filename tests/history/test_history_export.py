@@ -22,7 +22,7 @@ from sessionhub.model import Message
 
 
 def test_markdown_has_title_header_roles_times_and_tool_calls() -> None:
-    """Markdown shows the title, the metadata header, each role with its time, and tool calls as fenced JSON."""
+    """Markdown shows the title, metadata header, each role with its time, and tool calls as fenced JSON."""
     out = "".join(export_markdown(make_session(), make_messages(3), include_metadata=True))
     assert out.startswith("# Trip plans\n")
     assert "- **Session:** ses_0123456789abcdef01234567" in out

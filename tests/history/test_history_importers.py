@@ -42,7 +42,7 @@ def test_detect_format(path: str, fmt: str) -> None:
 
 
 def test_pocketpaw_sessions_fields() -> None:
-    """PocketPaw: both sessions read, index titles (user rename wins), roles, order, times, skipped compaction."""
+    """PocketPaw: both sessions, index titles (rename wins), roles, order, times, skipped compaction."""
     sessions = ok(FIXTURES / "pocketpaw/memory")
     assert sorted(s.source_session_id for s in sessions) == ["telegram_99887766", "websocket_5f1c2a9e"]
     s = by_id(sessions, "websocket_5f1c2a9e")
@@ -65,7 +65,7 @@ def test_pocketpaw_sessions_fields() -> None:
 
 
 def test_ai_lab_session_fields() -> None:
-    """AI-Lab: system/user/assistant in order, naive times read as UTC, stats and errors kept, unknown role skipped."""
+    """AI-Lab: roles in order, naive times read as UTC, stats and errors kept, unknown role skipped."""
     sessions = ok(FIXTURES / "ai-lab/memory")
     assert [s.source_session_id for s in sessions] == ["abc123def456", "xyz789abc012"]
     s = sessions[0]
@@ -85,7 +85,7 @@ def test_ai_lab_session_fields() -> None:
 
 
 def test_picoclaw_tool_calls_and_meta() -> None:
-    """picoclaw: tool_calls become ToolCall parts with decoded arguments, tool messages ToolResult; meta read."""
+    """picoclaw: tool_calls become ToolCall parts (arguments decoded), tool messages ToolResult; meta read."""
     sessions = ok(FIXTURES / "picoclaw/workspace")
     s = by_id(sessions, "telegram:123456")
     assert [m.role for m in s.messages] == ["user", "assistant", "tool", "assistant", "user", "assistant"]
@@ -106,7 +106,7 @@ def test_picoclaw_tool_calls_and_meta() -> None:
 
 
 def test_openclaw_active_branch_tools_usage_status() -> None:
-    """OpenClaw: active branch only, toolCall/toolResult mapped, usage, error status, model, title from index."""
+    """OpenClaw: active branch only, toolCall/toolResult mapped, usage, error status, model, index title."""
     [s] = ok(FIXTURES / "openclaw")
     assert s.source_session_id == "7f3e2c10-aaaa-4bbb-8ccc-0123456789ab"
     assert s.title == "README review"
@@ -145,6 +145,6 @@ def test_source_ids_are_stable_and_distinct() -> None:
 
 
 def test_explicit_format_overrides_detection() -> None:
-    """Passing fmt reads with that importer; reading openclaw files as picoclaw fails per session, not globally."""
+    """Passing fmt forces that importer; openclaw files read as picoclaw fail per session, not globally."""
     out = list(read_sessions(FIXTURES / "openclaw/agents/main/sessions", "picoclaw"))
     assert len(out) == 1 and isinstance(out[0], ImportFailure)
