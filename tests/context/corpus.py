@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """A realistic mixed corpus for measuring the token estimator against an exact encoding.
 
 Hand-written samples (prose, chat, code, JSON, logs, Chinese, Japanese, Korean, Russian,

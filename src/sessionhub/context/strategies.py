@@ -32,7 +32,7 @@ from ..errors import InvalidInput
 from ..model import Message, ToolCall, ToolResult
 from .cache import TokenCache
 from .summary import SummaryRecord
-from .tokens import TokenCounter
+from .tokens import MESSAGE_OVERHEAD, TokenCounter
 from .truncate import truncate_message
 
 StrategyName = Literal["recent", "smart", "summarize"]
@@ -297,24 +297,75 @@ def _fit_block(draft: Draft, block: list[Message]) -> bool:
     return True
 
 
-def choose_turns(draft: Draft) -> Draft:
-    """Choose the newest turns that fit, reading newest-first and stopping when the budget is full."""
-    # The newest turn, block by block: it may be cut if it alone is larger than the room.
+def _read_newest_turn(draft: Draft) -> tuple[list[list[Message]], bool]:
+    """The blocks of the newest turn (newest first) and whether the turn was read whole.
+
+    Reading stops early when the turn has more messages than could fit even cut down.
+    """
+    blocks: list[list[Message]] = []
+    n = 0
     while True:
-        got = _next_block(draft, None if draft.turns_from_seq is None else draft.room)
+        got = _next_block(draft, None)
         if got is None:
-            return draft
+            return blocks, True
         block, complete = got
         if not complete:
-            return draft
-        cost = sum(draft.cost(m) for m in block)
-        if cost <= draft.room:
-            _commit(draft, [block])
-        elif draft.turns_from_seq is not None or not _fit_block(draft, block):
-            return draft
+            return blocks, True
+        blocks.append(block)
+        n += len(block)
         if block[0].role == "user":
+            return blocks, True
+        if n * MESSAGE_OVERHEAD > draft.room:
+            return blocks, False
+
+
+def _fit_turn(draft: Draft, blocks: Sequence[list[Message]]) -> bool:
+    """Add a whole turn larger than the room by cutting its largest messages; False if impossible."""
+    messages = [m for block in reversed(blocks) for m in block]
+    costs = {m.id: draft.cost(m) for m in messages}
+    over = sum(costs.values()) - draft.room
+    cut: dict[str, Message] = {}
+    for message in sorted(messages, key=lambda m: costs[m.id], reverse=True):
+        if over <= 0:
             break
-    # Older turns: whole or not at all.
+        smaller = truncate_message(message, max(1, costs[message.id] - over), draft.counter)
+        if smaller is None or smaller is message:
+            continue
+        new_cost = draft.counter.count_message(smaller)
+        over -= costs[message.id] - new_cost
+        costs[message.id] = new_cost
+        cut[message.id] = smaller
+    if over > 0:
+        return False
+    for message in messages:
+        draft.add(cut.get(message.id, message), costs[message.id])
+        draft.truncated += message.id in cut
+        if draft.turns_from_seq is None or message.seq < draft.turns_from_seq:
+            draft.turns_from_seq = message.seq
+    return True
+
+
+def choose_turns(draft: Draft) -> Draft:
+    """Choose the newest turns that fit, reading newest-first and stopping when the budget is full.
+
+    The newest turn is taken whole if it fits, else whole with its largest messages cut, else
+    its newest blocks that fit (the first one cut if it alone is too big). Older turns are
+    taken whole or not at all.
+    """
+    blocks, whole = _read_newest_turn(draft)
+    cost = sum(draft.cost(m) for block in blocks for m in block)
+    if blocks and cost <= draft.room:
+        _commit(draft, blocks)
+    elif blocks:
+        if not (whole and _fit_turn(draft, blocks)):
+            for block in blocks:
+                if sum(draft.cost(m) for m in block) <= draft.room:
+                    _commit(draft, [block])
+                elif draft.turns_from_seq is not None or not _fit_block(draft, block):
+                    break
+        return draft
+    if not whole:
+        return draft
     while True:
         turn: list[list[Message]] = []
         cost = 0

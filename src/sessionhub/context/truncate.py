@@ -15,6 +15,7 @@ from ..model import Message, ToolResult
 from .tokens import TokenCounter
 
 MARKER: Final = "[… truncated {n} tokens …]"
+MARKER_PREFIX: Final = MARKER.split("{n}")[0]
 TRUNCATED_KEY: Final = "truncated_tokens"
 """Metadata key set on a truncated copy: how many tokens were taken out."""
 
@@ -71,7 +72,10 @@ def truncate_message(message: Message, budget: int, counter: TokenCounter) -> Me
             cut = ""
         current = _replace_field(current, index, cut)
     after = counter.count_message(current)
-    if after > budget:
+    visible = MARKER_PREFIX in current.content or any(
+        isinstance(p, ToolResult) and MARKER_PREFIX in p.content for p in current.parts
+    )
+    if after > budget or not visible:
         return None
     metadata = dict(current.metadata)
     metadata[TRUNCATED_KEY] = before - after
