@@ -26,6 +26,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ..clock import Clock, SystemClock
 from ..errors import DatabaseError, InvalidInput, NotFound, SessionhubError, SessionReadOnly
+from ..snippets import make_snippet
 from ..model import Message, NewMessage, Part, Session, SessionStats, ToolCall, ToolResult, Usage
 from . import engine as eng
 from .base import AutoText, Check, Counts, NewSession, RawHit, SessionChanges, Store, View
@@ -640,28 +641,30 @@ class SQLStore(Store):
                 )
             else:
                 params["q"] = " ".join(terms)
-                params["opts"] = f"StartSel={_MARK_OPEN}, StopSel={_MARK_CLOSE}, MaxWords=24, MinWords=8"
                 title_sql = (
-                    "SELECT s.*, ts_headline('simple', s.title, plainto_tsquery('simple', :q), :opts) AS snip, "
+                    "SELECT s.*, s.title AS snip_text, "
                     "-ts_rank(to_tsvector('simple', s.title), plainto_tsquery('simple', :q)) AS score "
                     "FROM sessions s WHERE to_tsvector('simple', s.title) @@ plainto_tsquery('simple', :q) "
                     f"AND {where} ORDER BY score LIMIT :limit"
                 )
                 msg_sql = (
-                    "SELECT t.*, ts_headline('simple', t.content, plainto_tsquery('simple', :q), :opts) AS snip "
-                    "FROM (SELECT s.*, m.id AS message_id, m.seq AS message_seq, m.content AS content, "
+                    "SELECT s.*, m.id AS message_id, m.seq AS message_seq, m.content AS snip_text, "
                     "-ts_rank(to_tsvector('simple', m.content), plainto_tsquery('simple', :q)) AS score "
                     "FROM messages m JOIN sessions s ON s.pk = m.session_pk "
                     "WHERE to_tsvector('simple', m.content) @@ plainto_tsquery('simple', :q) "
-                    f"AND {where} ORDER BY score LIMIT :limit) t ORDER BY t.score"
+                    f"AND {where} ORDER BY score LIMIT :limit"
                 )
             title_rows = conn.execute(text(title_sql), params).all()
             msg_rows = conn.execute(text(msg_sql), params).all()
+        def snip(r: Row[Any]) -> str:
+            if self.dialect == "sqlite":
+                return _mark_snippet(r.snip)
+            return make_snippet(r.snip_text, terms)
+
         # Title matches weigh double (a field boost); then one ranking by score, best first.
-        hits = [RawHit(session_from_row(r), None, None, _mark_snippet(r.snip), -2.0 * float(r.score)) for r in title_rows]
+        hits = [RawHit(session_from_row(r), None, None, snip(r), -2.0 * float(r.score)) for r in title_rows]
         hits.extend(
-            RawHit(session_from_row(r), r.message_id, r.message_seq, _mark_snippet(r.snip), -float(r.score))
-            for r in msg_rows
+            RawHit(session_from_row(r), r.message_id, r.message_seq, snip(r), -float(r.score)) for r in msg_rows
         )
         hits.sort(key=lambda h: h.score, reverse=True)
         return hits[:limit]
