@@ -171,6 +171,7 @@ class SQLStore(Store):
         self._workers = 1 if self.url.memory else workers
         self._engine = eng.create_sqlalchemy_engine(self.url, pool_size=self._workers)
         self._executor: ThreadPoolExecutor | None = None
+        self.migrated: tuple[str | None, str | None] = (None, None)  # (before, after) at open
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -194,7 +195,7 @@ class SQLStore(Store):
         await self._run(self._open_sync)
 
     def _open_sync(self) -> None:
-        eng.upgrade(self._engine)
+        self.migrated = eng.upgrade(self._engine)
 
     async def close(self) -> None:
         if self._executor is not None:

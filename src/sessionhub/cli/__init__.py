@@ -1,0 +1,25 @@
+"""The ``sessionhub`` command: a thin shell over the hub, one click group per noun."""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from .db import db
+from .serve import serve
+from .sessions import sessions
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sessionhub")
+def cli() -> None:
+    """sessionhub: sessions for AI assistants on SQLite or PostgreSQL."""
+
+
+cli.add_command(sessions)
+cli.add_command(db)
+cli.add_command(serve)
+
+
+def main() -> None:
+    cli()

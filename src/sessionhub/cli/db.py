@@ -1,0 +1,31 @@
+"""``sessionhub db upgrade``: apply the schema migrations."""
+
+from __future__ import annotations
+
+import click
+
+from ..store.sql import SQLStore
+from .common import Context, database_options, run
+
+
+@click.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command()
+@database_options
+def upgrade(database: str | None, config: str | None) -> None:
+    """Bring the database schema to the latest migration (also done at every open)."""
+
+    async def main() -> None:
+        store = SQLStore(database or Context(database, config).settings.database_url)
+        try:
+            await store.open()
+        finally:
+            await store.close()
+        before, after = store.migrated
+        state = "already at" if before == after else f"upgraded from {before or 'empty'} to"
+        click.echo(f"{store.location}: {state} revision {after}")
+
+    run(main())

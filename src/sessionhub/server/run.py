@@ -1,0 +1,46 @@
+"""Start the server process: check the bind rules, open the hub, run uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+
+import click
+import uvicorn
+
+from ..config import Settings
+from ..errors import ConfigError
+from ..hub import Hub
+from ..store.sql import SQLStore
+from .app import create_app
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(settings: Settings, *, host: str | None, port: int | None, database: str | None) -> None:
+    host = host or settings.server.host
+    port = port or settings.server.port
+    if not settings.server.tokens and not is_loopback(host):
+        raise ConfigError(
+            f"refusing to bind {host} without a token: set [server] tokens or SESSIONHUB_TOKEN, or use 127.0.0.1"
+        )
+    store = SQLStore(database or settings.database_url)
+    hub = Hub(store, settings)
+
+    async def main() -> None:
+        await store.open()
+        before, after = store.migrated
+        click.echo(f"sessionhub: database {store.location} ({store.dialect}, schema {after})")
+        click.echo(f"sessionhub: serving on http://{host}:{port}  (Ctrl+C to stop)")
+        app = create_app(settings, hub, close_hub=True)
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+        await uvicorn.Server(config).serve()
+
+    asyncio.run(main())
