@@ -82,13 +82,14 @@ _TATWEEL = "\u0640"
 _EXTRA_FOLDS = str.maketrans({"ё": "е", _TATWEEL: None})
 
 
-def _in(cp: int, ranges: tuple[tuple[int, int], ...]) -> bool:
-    return any(lo <= cp <= hi for lo, hi in ranges)
+_STRIP_BASE_SET = frozenset(cp for lo, hi in _STRIP_BASES for cp in range(lo, hi + 1))
+_POINT_SET = frozenset(cp for lo, hi in _POINTS for cp in range(lo, hi + 1))
+_ASCII_WORD = re.compile(r"[a-z0-9]+")  # after casefold, ASCII text has no capitals
 
 
 @functools.cache
 def _word_pattern() -> re.Pattern[str]:
-    """Letters and digits (``[^\\W_]``) plus every combining mark, built once on first use."""
+    """Runs of word characters and combining marks, built once on first use."""
     ranges: list[tuple[int, int]] = []
     for cp in (*range(0x20000), *range(0xE0100, 0xE01F0)):
         if unicodedata.category(chr(cp)).startswith("M"):
@@ -97,21 +98,20 @@ def _word_pattern() -> re.Pattern[str]:
             else:
                 ranges.append((cp, cp))
     marks = "".join(chr(lo) if lo == hi else f"{chr(lo)}-{chr(hi)}" for lo, hi in ranges)
-    return re.compile(f"(?:[^\\W_]|[{marks}])+")
+    return re.compile(f"[\\w{marks}]+")  # one character class: fast; "_" is split off later
 
 
+@functools.lru_cache(maxsize=65536)
 def _fold(word: str) -> str:
-    if word.isascii():
-        return word
     out: list[str] = []
     strip_marks = False
     for ch in unicodedata.normalize("NFKD", word):
         cp = ord(ch)
         if unicodedata.combining(ch):
-            if strip_marks or _in(cp, _POINTS):
+            if strip_marks or cp in _POINT_SET:
                 continue
         else:
-            strip_marks = _in(cp, _STRIP_BASES)
+            strip_marks = cp in _STRIP_BASE_SET
         out.append(ch)
     return unicodedata.normalize("NFC", "".join(out)).translate(_EXTRA_FOLDS)
 
@@ -119,10 +119,17 @@ def _fold(word: str) -> str:
 def _terms(text: str) -> list[str]:
     terms: list[str] = []
     folded_text = unicodedata.normalize("NFKC", text).casefold()
-    for word in _word_pattern().findall(folded_text):
-        folded = _fold(word)
-        pieces = _CJK_SPLIT.findall(folded) if not folded.isascii() else [folded]
-        for piece in pieces:
+    if folded_text.isascii():  # the common case, about 5x faster
+        return [w for w in _ASCII_WORD.findall(folded_text) if MIN_TERM_CHARS <= len(w) <= MAX_TERM_CHARS]
+    words = _word_pattern().findall(folded_text)
+    if "_" in folded_text:
+        words = [piece for word in words for piece in word.split("_")]
+    for word in words:
+        if word.isascii():
+            if MIN_TERM_CHARS <= len(word) <= MAX_TERM_CHARS:
+                terms.append(word)
+            continue
+        for piece in _CJK_SPLIT.findall(_fold(word)):
             if MIN_TERM_CHARS <= len(piece) <= MAX_TERM_CHARS or (len(piece) == 1 and _CJK_ONE.match(piece)):
                 terms.append(piece)
     return terms
@@ -168,7 +175,7 @@ def derive_index_key(secret: bytes) -> IndexKey:
 
 def index_terms(index_key: IndexKey, text: str) -> list[str]:
     """The tokens to store for ``text``: one per distinct term, sorted (word order is not kept)."""
-    return sorted({index_key.token(term) for term in _terms(text)})
+    return sorted({index_key.token(term) for term in set(_terms(text))})
 
 
 def query_terms(index_key: IndexKey, query: str) -> list[str]:
