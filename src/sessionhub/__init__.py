@@ -1,8 +1,8 @@
 """sessionhub: the session layer for AI assistants."""
 
 from .errors import (
-    Conflict,
     ConfigError,
+    Conflict,
     DatabaseError,
     DecryptionError,
     InvalidInput,
@@ -15,7 +15,18 @@ from .errors import (
     Unauthorized,
 )
 from .hub import Hub, open
-from .model import Checkpoint, Message, SearchHit, Session, SessionPage, SessionStats, Stats, ToolCall, ToolResult, Usage
+from .model import (
+    Checkpoint,
+    Message,
+    SearchHit,
+    Session,
+    SessionPage,
+    SessionStats,
+    Stats,
+    ToolCall,
+    ToolResult,
+    Usage,
+)
 
 __version__ = "0.1.0"
 

@@ -165,7 +165,9 @@ def settings_from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None
         host=_str(env.get("SESSIONHUB_HOST", server.get("host", "127.0.0.1")), "server.host"),
         port=_int(env.get("SESSIONHUB_PORT", server.get("port", DEFAULT_PORT)), "server.port", 1, 65535),
         tokens=tokens,
-        timezone=check_timezone(env.get("SESSIONHUB_TIMEZONE", server.get("timezone", "UTC")), "server.timezone"),
+        timezone=check_timezone(
+            env.get("SESSIONHUB_TIMEZONE", server.get("timezone", "UTC")), "server.timezone"
+        ),
         max_body_bytes=_int(
             env.get("SESSIONHUB_MAX_BODY_BYTES", server.get("max_body_bytes", DEFAULT_MAX_BODY)),
             "server.max_body_bytes",

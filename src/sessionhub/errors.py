@@ -119,8 +119,8 @@ class DatabaseError(SessionhubError):
 
 
 __all__ = [
-    "Conflict",
     "ConfigError",
+    "Conflict",
     "DatabaseError",
     "DecryptionError",
     "InvalidInput",

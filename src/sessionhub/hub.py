@@ -229,7 +229,9 @@ class Hub:
         )
 
     async def pin(self, session_id: str) -> Session:
-        return await self.store.update_session(self.owner, self._session_id(session_id), SessionChanges(pinned=True))
+        return await self.store.update_session(
+            self.owner, self._session_id(session_id), SessionChanges(pinned=True)
+        )
 
     async def unpin(self, session_id: str) -> Session:
         return await self.store.update_session(
@@ -425,7 +427,9 @@ class Hub:
             raise InvalidInput("the search query has no words")
         _check_limit(limit, MAX_LIST_LIMIT)
         raw = await self.store.search(self.owner, terms, limit, self._view(view), agent, channel)
-        return [SearchHit(self._with_group(h.session, None), h.message_id, h.seq, h.snippet, h.score) for h in raw]
+        return [
+            SearchHit(self._with_group(h.session, None), h.message_id, h.seq, h.snippet, h.score) for h in raw
+        ]
 
     async def stats(self, tz: str | None = None) -> Stats:
         """Counts of CONTRACT section 6; "today" and "this week" in ``tz``."""

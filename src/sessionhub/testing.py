@@ -1,11 +1,11 @@
 """Helpers for testing your bot against sessionhub: an in-memory hub and a fake clock.
 
-    from sessionhub.testing import FakeClock, open_memory
+from sessionhub.testing import FakeClock, open_memory
 
-    clock = FakeClock()
-    async with open_memory(clock=clock) as hub:
-        s = await hub.create_session()
-        clock.advance(hours=25)      # time moves only when you say so
+clock = FakeClock()
+async with open_memory(clock=clock) as hub:
+    s = await hub.create_session()
+    clock.advance(hours=25)      # time moves only when you say so
 """
 
 from __future__ import annotations

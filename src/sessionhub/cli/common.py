@@ -47,7 +47,7 @@ def database_options(fn: Callable[P, T]) -> Callable[P, T]:
     fn = click.option(
         "--config", "config", type=click.Path(dir_okay=False), default=None, help="Path of a sessionhub.toml."
     )(fn)
-    fn = click.option(
+    return click.option(
         "--database",
         "database",
         envvar="SESSIONHUB_DATABASE_URL",
@@ -55,7 +55,6 @@ def database_options(fn: Callable[P, T]) -> Callable[P, T]:
         metavar="URL",
         help="sqlite:///path or postgresql://… (default: the SQLite file in the user data dir).",
     )(fn)
-    return fn
 
 
 def json_option(fn: Callable[P, T]) -> Callable[P, T]:

@@ -10,7 +10,9 @@ from .common import Context, database_options, fail
 
 @click.command()
 @click.option("--host", default=None, help="Bind address (default: server.host, 127.0.0.1).")
-@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port (default: server.port, 8765).")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=None, help="Port (default: server.port, 8765)."
+)
 @database_options
 def serve(host: str | None, port: int | None, database: str | None, config: str | None) -> None:
     """Start the REST + WebSocket server and the dashboard."""

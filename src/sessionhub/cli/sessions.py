@@ -145,7 +145,12 @@ async def search(
         table.add_column(col, overflow="fold")
     for h in hits:
         snippet = h.snippet.replace("<mark>", "[bold yellow]").replace("</mark>", "[/bold yellow]")
-        table.add_row(f"{h.score:.3f}", f"{h.session.title or '(untitled)'}\n{h.session.id}", str(h.seq or "title"), snippet)
+        table.add_row(
+            f"{h.score:.3f}",
+            f"{h.session.title or '(untitled)'}\n{h.session.id}",
+            str(h.seq or "title"),
+            snippet,
+        )
     console.print(table)
 
 

@@ -36,7 +36,7 @@ def serve(settings: Settings, *, host: str | None, port: int | None, database: s
 
     async def main() -> None:
         await store.open()
-        before, after = store.migrated
+        after = store.migrated[1]
         click.echo(f"sessionhub: database {store.location} ({store.dialect}, schema {after})")
         click.echo(f"sessionhub: serving on http://{host}:{port}  (Ctrl+C to stop)")
         app = create_app(settings, hub, close_hub=True)

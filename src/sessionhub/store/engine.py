@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -20,8 +21,6 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
-
-from alembic import command
 
 from ..errors import DatabaseError, InvalidInput
 
@@ -77,7 +76,9 @@ def parse_url(url: str | None) -> DatabaseURL:
     if backend in ("postgresql", "postgres"):
         pg = parsed.set(drivername="postgresql+psycopg")
         return DatabaseURL("postgresql", pg.render_as_string(hide_password=False), None)
-    raise InvalidInput(f"unsupported database URL scheme {parsed.drivername!r} (use sqlite:// or postgresql://)")
+    raise InvalidInput(
+        f"unsupported database URL scheme {parsed.drivername!r} (use sqlite:// or postgresql://)"
+    )
 
 
 def create_sqlalchemy_engine(db: DatabaseURL, pool_size: int = 8) -> Engine:

@@ -72,7 +72,14 @@ sessions = Table(
     Column("wrapped_key", Text),
     Column("import_ref", Text),
 )
-Index("ix_sessions_list", sessions.c.owner, sessions.c.status, sessions.c.pinned, sessions.c.activity_at, sessions.c.pk)
+Index(
+    "ix_sessions_list",
+    sessions.c.owner,
+    sessions.c.status,
+    sessions.c.pinned,
+    sessions.c.activity_at,
+    sessions.c.pk,
+)
 Index("ix_sessions_key", sessions.c.owner, sessions.c.key)
 Index("ix_sessions_created", sessions.c.owner, sessions.c.created_at)
 Index(

@@ -26,8 +26,8 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ..clock import Clock, SystemClock
 from ..errors import DatabaseError, InvalidInput, NotFound, SessionhubError, SessionReadOnly
-from ..snippets import make_snippet
 from ..model import Message, NewMessage, Part, Session, SessionStats, ToolCall, ToolResult, Usage
+from ..snippets import make_snippet
 from . import engine as eng
 from .base import AutoText, Check, Counts, NewSession, RawHit, SessionChanges, Store, View
 from .schema import checkpoints, messages, sessions
@@ -456,7 +456,7 @@ class SQLStore(Store):
             lo_bound = (after_seq or 0) + 1
             hi_bound = (before_seq - 1) if before_seq is not None else row.message_count
             wanted = limit + 1
-            found: list[Row[Any]] = []
+            found: list[Any] = []
             ordered = list(reversed(segs)) if ascending else segs
             for pk, first, last in ordered:
                 lo, hi = max(first, lo_bound), min(last, hi_bound)
@@ -605,7 +605,9 @@ class SQLStore(Store):
     ) -> list[RawHit]:
         return await self._run(self._search, owner, list(terms), limit, view, agent, channel)
 
-    def _search_filters(self, conn: Connection, owner: str, view: View, agent: str | None, channel: str | None) -> str:
+    def _search_filters(
+        self, conn: Connection, owner: str, view: View, agent: str | None, channel: str | None
+    ) -> str:
         parts = ["s.owner = :owner"]
         if view == "active":
             parts.append("s.status = 'active'")
@@ -657,6 +659,7 @@ class SQLStore(Store):
                 )
             title_rows = conn.execute(text(title_sql), params).all()
             msg_rows = conn.execute(text(msg_sql), params).all()
+
         def snip(r: Row[Any]) -> str:
             if self.dialect == "sqlite":
                 return _mark_snippet(r.snip)
@@ -665,7 +668,8 @@ class SQLStore(Store):
         # Title matches weigh double (a field boost); then one ranking by score, best first.
         hits = [RawHit(session_from_row(r), None, None, snip(r), -2.0 * float(r.score)) for r in title_rows]
         hits.extend(
-            RawHit(session_from_row(r), r.message_id, r.message_seq, snip(r), -float(r.score)) for r in msg_rows
+            RawHit(session_from_row(r), r.message_id, r.message_seq, snip(r), -float(r.score))
+            for r in msg_rows
         )
         hits.sort(key=lambda h: h.score, reverse=True)
         return hits[:limit]

@@ -79,9 +79,7 @@ def upgrade() -> None:
         sa.Column("wrapped_key", sa.Text),
         sa.Column("import_ref", sa.Text),
     )
-    op.create_index(
-        "ix_sessions_list", "sessions", ["owner", "status", "pinned", "activity_at", "pk"]
-    )
+    op.create_index("ix_sessions_list", "sessions", ["owner", "status", "pinned", "activity_at", "pk"])
     op.create_index("ix_sessions_key", "sessions", ["owner", "key"])
     op.create_index("ix_sessions_created", "sessions", ["owner", "created_at"])
     op.create_index(
