@@ -118,3 +118,10 @@ def test_every_indexed_word_is_findable(text: str) -> None:
     assert set(query_terms(KEY, text)) == doc
     for term in normalise_terms(text):
         assert set(query_terms(KEY, term)) <= doc
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_ascii_fast_path_agrees_with_general_path(text: str) -> None:
+    """ASCII text gives the same terms whether or not the text also contains non-ASCII characters."""
+    assert normalise_terms(text + " 東") == [*normalise_terms(text), "東"]
