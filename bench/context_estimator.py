@@ -13,8 +13,9 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "src"), str(Path(__file__).resolve().parents[1])]
 
-from sessionhub.context.tokens import EstimateCounter, TiktokenCounter, tiktoken_available  # noqa: E402
 from tests.context.corpus import corpus  # noqa: E402
+
+from sessionhub.context.tokens import EstimateCounter, TiktokenCounter, tiktoken_available  # noqa: E402
 
 
 def relative_errors(exact: TiktokenCounter, estimate: EstimateCounter) -> dict[str, list[float]]:
@@ -41,7 +42,9 @@ def main() -> int:
     print(f"estimator vs {encoding}: {len(every)} samples")
     print(f"{'kind':<10} {'n':>3} {'mean':>7} {'p95':>7} {'max':>7}")
     for kind, values in [*errors.items(), ("ALL", every)]:
-        print(f"{kind:<10} {len(values):>3} {statistics.mean(values):>7.1%} {p95(values):>7.1%} {max(values):>7.1%}")
+        print(
+            f"{kind:<10} {len(values):>3} {statistics.mean(values):>7.1%} {p95(values):>7.1%} {max(values):>7.1%}"
+        )
     return 0
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from sessionhub.model import Message, ToolCall, ToolResult
 
-WORDS = ["alpha", "beta", "session", "token", "window", "数据", "привет", "🙂", "x=1;", "{\"k\": 2}", "the"]
+WORDS = ["alpha", "beta", "session", "token", "window", "数据", "привет", "🙂", "x=1;", '{"k": 2}', "the"]
 
 
 def text(n_words: int, seed: int = 0) -> str:
@@ -39,7 +39,10 @@ class Builder:
         return msg
 
     def tool_round(self, k: int, size: int, seed: int) -> None:
-        calls = [ToolCall(id=f"call_{len(self.messages)}_{i}", name="search", arguments={"q": text(2, seed + i)}) for i in range(k)]
+        calls = [
+            ToolCall(id=f"call_{len(self.messages)}_{i}", name="search", arguments={"q": text(2, seed + i)})
+            for i in range(k)
+        ]
         self.add("assistant", "", calls)
         for call in calls:
             self.add("tool", text(size, seed), [ToolResult(tool_call_id=call.id, content=text(size, seed))])

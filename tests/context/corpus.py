@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """A realistic mixed corpus for measuring the token estimator against an exact encoding.
 
 Hand-written samples (prose, chat, code, JSON, logs, Chinese, Japanese, Korean, Russian,
@@ -38,7 +37,7 @@ CODE = [
     "    seq = [0, 1]\n    while len(seq) < n:\n        seq.append(seq[-1] + seq[-2])\n    return seq[:n]\n",
     "import asyncio\n\n\nasync def main() -> None:\n    async with httpx.AsyncClient(timeout=10.0) as client:\n"
     '        r = await client.get("https://example.com/api/v1/items", params={"limit": 50})\n'
-    "        r.raise_for_status()\n        for item in r.json()[\"items\"]:\n            print(item[\"id\"], item[\"name\"])\n",
+    '        r.raise_for_status()\n        for item in r.json()["items"]:\n            print(item["id"], item["name"])\n',
     "function debounce(fn, wait = 300) {\n  let t;\n  return (...args) => {\n    clearTimeout(t);\n"
     "    t = setTimeout(() => fn.apply(this, args), wait);\n  };\n}\n",
     "SELECT s.id, s.title, COUNT(m.id) AS n\nFROM sessions s\nLEFT JOIN messages m ON m.session_id = s.id\n"
@@ -50,7 +49,7 @@ CODE = [
     "$ docker run -p 8080:80 -v $(pwd)/data:/data nginx:1.25\n",
     "2024-05-03T12:44:01.123Z ERROR [worker-3] Traceback (most recent call last):\n"
     '  File "/app/main.py", line 42, in handle\n    raise ValueError(f"bad id {id!r}")\nValueError: bad id \'x-19\'\n',
-    "<div class=\"card\">\n  <h2>{{ title }}</h2>\n  <p class=\"muted\">Updated {{ updated_at | timeago }}</p>\n</div>\n",
+    '<div class="card">\n  <h2>{{ title }}</h2>\n  <p class="muted">Updated {{ updated_at | timeago }}</p>\n</div>\n',
     "body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 72ch; }\n.btn:hover { color: #0a58ca; }\n",
 ]
 

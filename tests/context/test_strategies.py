@@ -37,10 +37,14 @@ def covering_summary(history: list[Message], frac: float) -> SummaryRecord | Non
     until = starts[min(len(starts) - 1, int(frac * len(starts)))] - 1
     if until < 1:
         return None
-    return SummaryRecord("sum_1", "ses_test", until, "user asked things; assistant answered " * 3, "extractive", 0)
+    return SummaryRecord(
+        "sum_1", "ses_test", until, "user asked things; assistant answered " * 3, "extractive", 0
+    )
 
 
-def build(history: list[Message], strategy: str, budget: int, summary: SummaryRecord | None = None) -> ContextWindow:
+def build(
+    history: list[Message], strategy: str, budget: int, summary: SummaryRecord | None = None
+) -> ContextWindow:
     system = [m for m in history if m.role == "system"]
     important = [m for m in history if is_important(m)]
     return build_context(
@@ -229,12 +233,21 @@ def test_cached_counts_avoid_retokenising() -> None:
     """Counts come from the cache callable (and stored metadata), not from re-tokenising each build."""
     history = long_history(200)
     cache = TokenCache(COUNTER)
-    build_context(CountingIter(history), max_tokens=3000, strategy="recent", counter=COUNTER, cached_tokens=cache)
+    build_context(
+        CountingIter(history), max_tokens=3000, strategy="recent", counter=COUNTER, cached_tokens=cache
+    )
     misses = cache.misses
-    build_context(CountingIter(history), max_tokens=3000, strategy="recent", counter=COUNTER, cached_tokens=cache)
+    build_context(
+        CountingIter(history), max_tokens=3000, strategy="recent", counter=COUNTER, cached_tokens=cache
+    )
     assert cache.misses == misses and cache.hits >= misses
     stored = history[-1]
-    marked = Message(**{**{f: getattr(stored, f) for f in stored.__slots__}, "metadata": with_stored_count({}, COUNTER.name, 7)})  # type: ignore[attr-defined]
+    marked = Message(
+        **{
+            **{f: getattr(stored, f) for f in stored.__slots__},
+            "metadata": with_stored_count({}, COUNTER.name, 7),
+        }
+    )  # type: ignore[attr-defined]
     assert cache(marked) == 7
 
 
@@ -245,7 +258,11 @@ def test_pipelines_are_plain_steps() -> None:
     history = long_history(40)
     system = [Message(id="sys", session_id="ses_test", seq=0, role="system", content="Be brief.")]
     window = build_context(
-        CountingIter(history), max_tokens=300, counter=COUNTER, system=system, steps=[keep_system, choose_turns]
+        CountingIter(history),
+        max_tokens=300,
+        counter=COUNTER,
+        system=system,
+        steps=[keep_system, choose_turns],
     )
     assert window.messages[0].id == "sys"
 

@@ -58,7 +58,7 @@ class SummaryRequest:
 
 @dataclass(frozen=True, slots=True)
 class ContextWindow:
-    """The messages to send (chronological), their token count, the summary used and how many were left out."""
+    """The messages to send (chronological), their tokens, the summary used, how many were left out."""
 
     messages: tuple[Message, ...]
     token_count: int

@@ -80,7 +80,7 @@ def message_line(message: Message, limit: int = 200) -> str:
 def extractive_summary(
     previous_summary: str | None, messages: Sequence[Message], max_chars: int = 4000
 ) -> str:
-    """A deterministic summary: the previous summary (shortened) and one line per message, within ``max_chars``.
+    """A deterministic summary: the previous one (shortened) and a line per message, in ``max_chars``.
 
     Both sides of the conversation are kept; when the lines do not fit, each line gets an
     equal share of the room (so the oldest turns are shortened, never silently dropped),

@@ -27,7 +27,7 @@ def _cut(text: str, keep: int, removed: int) -> str:
 
 
 def truncate_text(text: str, budget: int, count: Callable[[str], int]) -> str | None:
-    """The longest head+marker+tail form of ``text`` within ``budget`` tokens, or None if even the marker is too big."""
+    """The longest head + marker + tail form of ``text`` within ``budget`` tokens (None if none fits)."""
     total = count(text)
     if total <= budget:
         return text
