@@ -45,6 +45,7 @@ class Route:
     """Where a message goes: its agent and key, and how the key was made.
 
     ``base_key`` is the key without per-key overrides: the hub stores overrides under it.
+    ``dimensions`` are the ones the key was made of (empty under the main and per-peer scopes).
     """
 
     agent: str
@@ -136,6 +137,10 @@ def route(policy: RoutingPolicy, msg: InboundMessage, overrides: KeyOverrides | 
                 dims = ("chat", *dims)
         reset = overrides.apply(reset)
     key = format_key(key_parts(agent, msg, dimensions=dims, scope=scope, peer=peer))
+    if scope == "per-channel-peer":
+        dims = ("chat", "sender")
+    elif scope is not None:
+        dims = ()
     return Route(
         agent=agent,
         key=key,
