@@ -92,7 +92,7 @@ def check_timezone(value: Any, name: str) -> str:
     tz = _str(value, name)
     try:
         ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ConfigError(f"{name}: unknown timezone {tz!r}") from None
     return tz
 

@@ -17,7 +17,7 @@ def zone(name: str | None, default: str = "UTC") -> tzinfo:
     tz_name = name or default
     try:
         return ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory or an over-long name
         raise InvalidInput(f"unknown timezone {tz_name!r}") from None
 
 

@@ -150,7 +150,7 @@ def decode_cursor(cursor: str) -> list[Any]:
     if (
         not isinstance(values, list)
         or len(values) != 3
-        or not all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+        or not all(isinstance(v, int) and not isinstance(v, bool) and -(2**63) <= v < 2**63 for v in values)
     ):
         raise InvalidInput("invalid cursor")
     return values
