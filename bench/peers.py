@@ -27,7 +27,7 @@ import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from .datagen import ChatMessage, chunks
 from .measure import Unsupported
@@ -53,6 +53,8 @@ class Peer(ABC):
     key: ClassVar[str]
     label: ClassVar[str]
     setup_note: ClassVar[str] = ""
+    unsupported: ClassVar[dict[str, str]] = {}
+    """Operations the store cannot do, with the reason (shown as "—" in the report)."""
 
     def __init__(self, root: Path, synchronous: str = "FULL") -> None:
         self.root = root
@@ -65,7 +67,7 @@ class Peer(ABC):
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 
-    async def __aenter__(self) -> Peer:
+    async def __aenter__(self) -> Self:
         await self.open()
         return self
 
@@ -99,11 +101,11 @@ class Peer(ABC):
 
     async def search(self, query: str, limit: int = 20) -> list[Any]:
         """Messages matching every word of ``query``."""
-        raise Unsupported("no search API")
+        raise Unsupported(self.unsupported.get("search", "no search API"))
 
     async def list_first_page(self, n: int) -> list[Any]:
         """The ``n`` most recently active sessions."""
-        raise Unsupported("no session listing API")
+        raise Unsupported(self.unsupported.get("list_first_page", "no session listing API"))
 
     def disk_bytes(self) -> int:
         """Every byte the store keeps on disk (database, WAL, index, JSON files)."""
@@ -183,6 +185,7 @@ class OpenAIAgentsPeer(Peer):
         "one session: its own `add_items` with 5,000 items per call (one transaction); "
         "many sessions: direct SQL into its two tables"
     )
+    unsupported: ClassVar[dict[str, str]] = {"search": "no search API"}
 
     def __init__(self, root: Path, synchronous: str = "FULL") -> None:
         super().__init__(root, synchronous)
@@ -197,7 +200,7 @@ class OpenAIAgentsPeer(Peer):
         synchronous = self.synchronous
         base_configure = SQLiteSession.__dict__.get("_configure_connection")
 
-        class DurableSQLiteSession(SQLiteSession):  # type: ignore[misc]
+        class DurableSQLiteSession(SQLiteSession):
             """SQLiteSession with the run's ``PRAGMA synchronous`` on every connection."""
 
             @staticmethod
@@ -272,6 +275,10 @@ class LangChainPeer(Peer):
     key = "langchain"
     label = "LangChain SQLChatMessageHistory"
     setup_note = "direct SQL `executemany` of rows in its own format (`message_to_dict` JSON)"
+    unsupported: ClassVar[dict[str, str]] = {
+        "search": "no search API",
+        "list_first_page": "no sessions table, no listing API",
+    }
 
     def __init__(self, root: Path, synchronous: str = "FULL") -> None:
         super().__init__(root, synchronous)
@@ -338,9 +345,6 @@ class LangChainPeer(Peer):
                 ]
                 with conn:
                     conn.executemany("INSERT INTO message_store (session_id, message) VALUES (?, ?)", rows)
-
-    async def list_first_page(self, n: int) -> list[Any]:
-        raise Unsupported("no sessions table and no listing API")
 
 
 # --------------------------------------------------------------------------- raw sqlite3
@@ -455,6 +459,15 @@ class RawSQLitePeer(Peer):
             f"SELECT id, session_id, content FROM messages WHERE {where}", [f"%{w}%" for w in words]
         ).fetchall()
         return rows[-limit:]
+
+    def match_count(self, query: str) -> int:
+        """How many messages contain every word of ``query`` (for the report)."""
+        words = query.split()
+        where = " AND ".join("content LIKE ?" for _ in words)
+        row = self._db.execute(
+            f"SELECT count(*) FROM messages WHERE {where}", [f"%{w}%" for w in words]
+        ).fetchone()
+        return int(row[0])
 
     async def list_first_page(self, n: int) -> list[Any]:
         return self._db.execute(
