@@ -1,0 +1,5 @@
+"""``python -m sessionhub`` is the ``sessionhub`` command."""
+
+from .cli import main
+
+main()

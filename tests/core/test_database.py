@@ -1,0 +1,73 @@
+"""Opening databases: URLs, migrations, and clear errors for bad or unreachable ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+import sessionhub
+from sessionhub import DatabaseError, InvalidInput
+from sessionhub.store import engine as eng
+from sessionhub.store.schema import metadata
+
+
+def _not_fts(name: str | None, type_: str, _parents: object) -> bool:
+    """Full-text objects are a dialect branch made by raw SQL in the migrations."""
+    return not (name or "").endswith(("_fts", "_fts_data", "_fts_idx", "_fts_docsize", "_fts_config", "_fts_content"))
+
+
+async def test_migrated_schema_matches_metadata(backend_url: str) -> None:
+    """The migrations build exactly the schema defined in schema.py (no drift)."""
+    async with sessionhub.open(backend_url) as hub:
+        engine = hub.store.engine  # type: ignore[attr-defined]
+        with engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"include_name": _not_fts})
+            diff = compare_metadata(ctx, metadata)
+        assert diff == []
+        with engine.connect() as conn:
+            assert eng.current_revision(conn) == eng.head_revision()
+
+
+async def test_reopen_is_idempotent(tmp_path: Path) -> None:
+    """Opening twice keeps data and does not re-run migrations."""
+    url = f"sqlite:///{tmp_path}/a.db"
+    async with sessionhub.open(url) as hub:
+        s = await hub.create_session()
+        await hub.add_message(s.id, "user", "persisted")
+    async with sessionhub.open(url) as hub:
+        assert hub.store.migrated[0] == hub.store.migrated[1]  # type: ignore[attr-defined]
+        assert (await hub.get_history(s.id))[0].content == "persisted"
+
+
+async def test_sqlite_file_uses_wal(tmp_path: Path) -> None:
+    """The SQLite store runs in WAL mode with foreign keys on."""
+    async with sessionhub.open(f"sqlite:///{tmp_path}/w.db") as hub:
+        with hub.store.engine.connect() as conn:  # type: ignore[attr-defined]
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_default_path_is_in_user_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """With no URL the store is a file in the user data dir."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    parsed = eng.parse_url(None)
+    assert parsed.dialect == "sqlite" and parsed.path == tmp_path / "sessionhub" / "sessionhub.db"
+
+
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        ("mysql://root@localhost/x", InvalidInput),
+        ("postgresql://nobody@127.0.0.1:1/none", DatabaseError),
+        ("sqlite:////proc/no/such/dir/x.db", DatabaseError),
+        ("sqlite:///x.db?synchronous=sometimes", InvalidInput),
+    ],
+)
+async def test_bad_urls_give_clear_errors(url: str, error: type[Exception]) -> None:
+    """Unsupported, unreachable or unusable database URLs raise one clear SessionhubError."""
+    with pytest.raises(error):
+        async with sessionhub.open(url):
+            pass
