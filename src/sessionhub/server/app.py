@@ -1,17 +1,33 @@
-"""The app factory: ``create_app(settings, hub)``; nothing is created at import time."""
+"""The app factory: ``create_app(settings, hub)``; nothing is created at import time.
+
+Layers, outermost first: the body limit (413 before a big body is read), authentication
+(401, and the caller's user for ``hub.as_user``), then FastAPI with one router per
+resource and the error handlers of ``errors.py``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from .. import __version__
 from ..config import Settings
-from ..errors import SessionhubError
 from ..hub import Hub
+from .auth import AuthMiddleware
+from .errors import install_error_handlers
+from .idempotency import IdempotencyCache
+from .limits import BodyLimitMiddleware
+from .routes import COMMON_ERRORS, agents, messages, sessions, triggers
+from .schemas import Health
+
+DESCRIPTION = """\
+The session layer for AI assistants. Every error is `{"error": {"code", "message"}}`.
+
+With `[server] tokens` configured every `/api` call needs `Authorization: Bearer <token>`
+(except `GET /api/health`); each token is a user, and another user's session is a 404.
+"""
 
 
 def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> FastAPI:
@@ -25,17 +41,21 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
             if close_hub:
                 await hub.close()
 
-    app = FastAPI(title="sessionhub", version=__version__, lifespan=lifespan)
+    app = FastAPI(title="sessionhub", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.hub = hub
     app.state.settings = settings
+    app.state.idempotency = IdempotencyCache()
+    install_error_handlers(app)
 
-    @app.exception_handler(SessionhubError)
-    async def _sessionhub_error(_request: Request, exc: SessionhubError) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+    @app.get("/api/health", tags=["meta"], response_model=Health)
+    async def health() -> Health:
+        """Liveness: the database kind and the version (no token needed)."""
+        return Health(status="ok", database=hub.database, version=__version__)
 
-    @app.get("/api/health", tags=["meta"])
-    async def health() -> dict[str, str]:
-        """Liveness: the database kind and the version."""
-        return {"status": "ok", "database": hub.database, "version": __version__}
+    for module in (sessions, messages, agents, triggers):
+        app.include_router(module.router, responses=COMMON_ERRORS)
 
+    # Added last = outermost: the body limit runs before authentication.
+    app.add_middleware(AuthMiddleware, tokens=settings.server.tokens)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.server.max_body_bytes)
     return app

@@ -1,0 +1,108 @@
+"""Bearer-token authentication and per-user isolation.
+
+With ``[server] tokens`` (or ``SESSIONHUB_TOKEN``) configured, every ``/api`` request needs
+``Authorization: Bearer <token>``; the token maps to a user name and the request works on
+``hub.as_user(user)``, so another user's session is simply not found (404). Without tokens
+every request is user ``default`` (the server then binds to loopback only, see ``run.py``).
+
+``GET /api/health`` stays open (liveness probes carry no credentials; it reveals only the
+database kind and the version). The OpenAPI schema and ``/docs`` are open too: they
+describe the API, not anyone's data.
+
+Tokens are compared with ``hmac.compare_digest`` against every configured token (no early
+exit, so the time does not depend on which token matched), and never logged.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..errors import Unauthorized
+from ..hub import Hub
+from .errors import error_response
+
+OPEN_PATHS = frozenset({"/api/health"})
+DEFAULT_USER = "default"
+
+
+class TokenTable:
+    """The configured tokens; ``user_for`` finds a token's user in constant time."""
+
+    def __init__(self, tokens: Mapping[str, str]) -> None:
+        self._entries = [(t.encode("utf-8"), u) for t, u in tokens.items()]
+
+    def __bool__(self) -> bool:
+        return bool(self._entries)
+
+    def user_for(self, presented: str) -> str | None:
+        candidate = presented.encode("utf-8", "surrogateescape")
+        found: str | None = None
+        for token, user in self._entries:
+            if hmac.compare_digest(candidate, token) and found is None:
+                found = user
+        return found
+
+
+def bearer_token(headers: list[tuple[bytes, bytes]]) -> str | None:
+    for name, value in headers:
+        if name == b"authorization":
+            scheme, _, rest = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and rest.strip():
+                return rest.strip()
+            return None
+    return None
+
+
+class AuthMiddleware:
+    """Puts the caller's user name into ``scope["state"]["user"]`` or answers 401."""
+
+    def __init__(self, app: ASGIApp, tokens: Mapping[str, str], open_prefixes: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.table = TokenTable(tokens)
+        self.open_prefixes = open_prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        state = scope.setdefault("state", {})
+        if not self.table:
+            state["user"] = DEFAULT_USER
+        elif path.startswith("/api") and path not in OPEN_PATHS:
+            token = bearer_token(scope.get("headers", []))
+            user = self.table.user_for(token) if token is not None else None
+            if user is None and not any(path.startswith(p) for p in self.open_prefixes):
+                message = "missing bearer token" if token is None else "invalid bearer token"
+                response = error_response(401, "unauthorized", message, {"WWW-Authenticate": "Bearer"})
+                await response(scope, receive, send)
+                return
+            state["user"] = user
+        await self.app(scope, receive, send)
+
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="`Authorization: Bearer <token>`; required when the server has tokens configured",
+)
+
+
+def current_user(
+    request: Request, _credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+) -> str:
+    """The authenticated user (the middleware did the check; this documents it in OpenAPI)."""
+    user = getattr(request.state, "user", None)
+    if not isinstance(user, str):
+        raise Unauthorized("missing bearer token")
+    return user
+
+
+def current_hub(request: Request, user: str = Depends(current_user)) -> Hub:
+    """The hub seen by the caller: their sessions only."""
+    hub: Hub = request.app.state.hub
+    return hub if hub.owner == user else hub.as_user(user)

@@ -1,0 +1,25 @@
+"""One router per resource; ``ROUTERS`` is what the app includes, in order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..schemas import ErrorResponse
+
+_DESCRIPTIONS = {
+    400: "Bad request",
+    401: "Missing or wrong bearer token",
+    404: "Unknown, malformed or not yours",
+    409: "Rule conflict (session_pinned, session_read_only, idempotency_key_reused)",
+    413: "Request body or message too large",
+    422: "Invalid input (bad body, malformed JSON, query value out of range)",
+}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for error statuses, all with the error envelope."""
+    return {s: {"model": ErrorResponse, "description": _DESCRIPTIONS[s]} for s in statuses}
+
+
+# Every /api route may answer these.
+COMMON_ERRORS = errors(400, 401, 413, 422)

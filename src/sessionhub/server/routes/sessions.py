@@ -1,0 +1,111 @@
+"""Sessions: list, create, recent, search, stats, one session, PATCH, title, delete."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import JSONResponse
+
+from ...hub import Hub
+from ..auth import current_hub
+from ..schemas import (
+    SearchResponse,
+    SessionCreate,
+    SessionList,
+    SessionModel,
+    SessionPatch,
+    SessionRecent,
+    StatsResponse,
+    TitleUpdate,
+)
+from . import errors
+
+router = APIRouter(prefix="/api/sessions", tags=["sessions"])
+
+View = Literal["active", "archived", "scheduled", "all"]
+ListLimit = Query(50, ge=1, le=500, description="page size, 1..500")
+TZ = Query(None, max_length=64, description="IANA timezone for `group` (default: [server] timezone)")
+AgentFilter = Query(None, max_length=200, description="only this agent's sessions")
+ChannelFilter = Query(None, max_length=64, description="only this channel's sessions")
+
+
+@router.get("", response_model=SessionList, responses=errors(404))
+async def list_sessions(
+    view: View = "active",
+    limit: int = ListLimit,
+    cursor: str | None = Query(None, max_length=512, description="`next_cursor` of the previous page"),
+    agent: str | None = AgentFilter,
+    channel: str | None = ChannelFilter,
+    tz: str | None = TZ,
+    hub: Hub = Depends(current_hub),
+) -> Response:
+    """One keyset page: pinned first, then by last activity, newest first; each with its `group`."""
+    page = await hub.list_sessions(view, limit, cursor, tz, agent=agent, channel=channel)
+    return JSONResponse(page.to_dict())
+
+
+@router.post("", status_code=201, response_model=SessionModel)
+async def create_session(body: SessionCreate, hub: Hub = Depends(current_hub)) -> Response:
+    """Create a session; agent, provider and model are fixed from here on."""
+    s = await hub.create_session(body.agent, body.model, body.title, body.metadata)
+    return JSONResponse((await hub.get_session(s.id)).to_dict(), status_code=201)
+
+
+@router.get("/recent", response_model=SessionRecent)
+async def recent_sessions(
+    limit: int = Query(10, ge=1, le=500, description="1..500"),
+    tz: str | None = TZ,
+    hub: Hub = Depends(current_hub),
+) -> Response:
+    """Sessions with messages by last activity, archived included."""
+    sessions = await hub.recent(limit, tz)
+    return JSONResponse({"sessions": [s.to_dict() for s in sessions]})
+
+
+@router.get("/search", response_model=SearchResponse)
+async def search_sessions(
+    q: str = Query(min_length=1, max_length=1000, description="words; every word must match"),
+    limit: int = Query(20, ge=1, le=500, description="1..500"),
+    view: View = "all",
+    agent: str | None = AgentFilter,
+    channel: str | None = ChannelFilter,
+    hub: Hub = Depends(current_hub),
+) -> Response:
+    """Full-text search over messages and titles, ranked, with highlighted snippets."""
+    hits = await hub.search(q, limit, view=view, agent=agent, channel=channel)
+    return JSONResponse({"results": [h.to_dict() for h in hits]})
+
+
+@router.get("/stats", response_model=StatsResponse)
+async def session_stats(tz: str | None = TZ, hub: Hub = Depends(current_hub)) -> Response:
+    """Counts; "today" and "this week" in `tz`."""
+    return JSONResponse((await hub.stats(tz)).to_dict())
+
+
+@router.get("/{session_id}", response_model=SessionModel, responses=errors(404))
+async def get_session(session_id: str, tz: str | None = TZ, hub: Hub = Depends(current_hub)) -> Response:
+    return JSONResponse((await hub.get_session(session_id, tz=tz)).to_dict())
+
+
+@router.patch("/{session_id}", response_model=SessionModel, responses=errors(404, 409))
+async def patch_session(session_id: str, body: SessionPatch, hub: Hub = Depends(current_hub)) -> Response:
+    """Apply any of title, pinned, archived, metadata (archiving a pinned session: 409 session_pinned)."""
+    s = await hub.update(
+        session_id, title=body.title, pinned=body.pinned, archived=body.archived, metadata=body.metadata
+    )
+    return JSONResponse((await hub.get_session(s.id)).to_dict())
+
+
+@router.put("/{session_id}/title", response_model=SessionModel, responses=errors(404))
+async def set_title(session_id: str, body: TitleUpdate, hub: Hub = Depends(current_hub)) -> Response:
+    """Rename: the title becomes a user title, never overwritten by auto titles."""
+    s = await hub.rename(session_id, body.title)
+    return JSONResponse((await hub.get_session(s.id)).to_dict())
+
+
+@router.delete("/{session_id}", status_code=204, response_class=Response, responses=errors(404))
+async def delete_session(session_id: str, hub: Hub = Depends(current_hub)) -> Response:
+    """Delete the session, its messages and checkpoints for good."""
+    await hub.delete_session(session_id)
+    return Response(status_code=204)
