@@ -16,7 +16,12 @@ SCRIPT = Path(sys.executable).with_name("sessionhub")
 def sh(*args: str, db: str, ok: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SESSIONHUB_DATABASE_URL": ""}
     proc = subprocess.run(
-        [str(SCRIPT), *args, "--database", db], capture_output=True, text=True, env=env, input=stdin, timeout=60
+        [str(SCRIPT), *args, "--database", db],
+        capture_output=True,
+        text=True,
+        env=env,
+        input=stdin,
+        timeout=60,
     )
     if ok:
         assert proc.returncode == 0, proc.stderr
@@ -37,7 +42,9 @@ def test_session_lifecycle(db: str) -> None:
     assert "renamed" in sh("sessions", "rename", sid, "Better title", db=db).stdout
     sh("sessions", "pin", sid, db=db)
     refused = sh("sessions", "archive", sid, db=db, ok=False)
-    assert refused.returncode == 4 and refused.stderr.strip().startswith("error:") and "pinned" in refused.stderr
+    assert (
+        refused.returncode == 4 and refused.stderr.strip().startswith("error:") and "pinned" in refused.stderr
+    )
     assert len(refused.stderr.strip().splitlines()) == 1
     sh("sessions", "unpin", sid, db=db)
     archived = json.loads(sh("sessions", "archive", sid, "--json", db=db).stdout)

@@ -16,7 +16,9 @@ from sessionhub.store.schema import metadata
 
 def _not_fts(name: str | None, type_: str, _parents: object) -> bool:
     """Full-text objects are a dialect branch made by raw SQL in the migrations."""
-    return not (name or "").endswith(("_fts", "_fts_data", "_fts_idx", "_fts_docsize", "_fts_config", "_fts_content"))
+    return not (name or "").endswith(
+        ("_fts", "_fts_data", "_fts_idx", "_fts_docsize", "_fts_config", "_fts_content")
+    )
 
 
 async def test_migrated_schema_matches_metadata(backend_url: str) -> None:
