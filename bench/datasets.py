@@ -4,11 +4,12 @@ A dataset is a list of session sizes (messages per session) and a name that seed
 Each peer gets its own directory ``bench/data/<dataset>/<peer>/``; a manifest written after a
 successful load (``<peer>.json``: session ids, message count, text bytes, load time) marks it
 complete, so a rerun reuses it and an interrupted load is rebuilt. sessionhub's directory
-name carries a fingerprint of its store code, so a schema change rebuilds its data.
+name carries a fingerprint of its schema and migrations, so a schema change rebuilds its data.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shutil
@@ -60,16 +61,18 @@ class Loaded:
     built_now: bool = False
 
 
+@functools.cache
 def sessionhub_fingerprint() -> str:
-    """A short hash of sessionhub's version and store code ("none" if not importable)."""
+    """A short hash of sessionhub's version, schema and migrations, taken once per run."""
     try:
         import sessionhub
     except Exception:
         return "none"
     digest = hashlib.sha256(getattr(sessionhub, "__version__", "?").encode())
     store = Path(sessionhub.__file__).parent / "store"
-    for path in sorted(store.rglob("*.py")):
-        digest.update(path.read_bytes())
+    for path in sorted([store / "schema.py", *(store / "migrations").rglob("*.py")]):
+        if path.exists():
+            digest.update(path.read_bytes())
     return digest.hexdigest()[:10]
 
 

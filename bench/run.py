@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import os
 import shlex
 import sys
 import time
@@ -67,6 +68,14 @@ def _log_to_stderr(started: float) -> Callable[[str], None]:
     return log
 
 
+def _loadavg() -> str:
+    """Other work on the machine skews timings; the report says how busy it was."""
+    try:
+        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def method_notes(ctx: Context) -> list[str]:
     """How the numbers were taken, for the report."""
     sizes = "quick" if ctx.quick else "full"
@@ -103,9 +112,11 @@ async def main_async(args: argparse.Namespace) -> int:
         log=log,
     )
     ctx.facts.update(machine_facts(args.data_dir))
+    ctx.facts["load average at start (1/5/15 min)"] = _loadavg()
     figures: list[Figure] = []
 
     def write() -> None:
+        ctx.facts["load average at end (1/5/15 min)"] = _loadavg()
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(
             render(
