@@ -20,6 +20,7 @@ import contextlib
 import heapq
 import json
 import os
+import shutil
 import sqlite3
 import time
 import uuid
@@ -27,7 +28,7 @@ import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, BinaryIO, ClassVar, Self
 
 from .datagen import ChatMessage, chunks
 from .measure import Unsupported
@@ -107,6 +108,10 @@ class Peer(ABC):
         """The ``n`` most recently active sessions."""
         raise Unsupported(self.unsupported.get("list_first_page", "no session listing API"))
 
+    async def export(self, session_id: str, out: BinaryIO) -> None:
+        """Write the whole session as JSON to ``out`` the way the store's users would."""
+        raise Unsupported(self.unsupported.get("export", "no export"))
+
     def disk_bytes(self) -> int:
         """Every byte the store keeps on disk (database, WAL, index, JSON files)."""
         return sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
@@ -162,6 +167,17 @@ class SessionhubPeer(Peer):
     async def list_first_page(self, n: int) -> list[Any]:
         page = await self.hub.list_sessions(view="active", limit=n)
         return list(page.sessions)
+
+    async def export(self, session_id: str, out: BinaryIO) -> None:
+        result = await self.hub.export(session_id, format="json")
+        if isinstance(result, str | bytes):
+            out.write(result.encode() if isinstance(result, str) else result)
+        elif hasattr(result, "__aiter__"):
+            async for chunk in result:
+                out.write(chunk.encode() if isinstance(chunk, str) else chunk)
+        else:
+            for chunk in result:
+                out.write(chunk.encode() if isinstance(chunk, str) else chunk)
 
     async def context(self, session_id: str, max_tokens: int) -> Any:
         """The context window of ``max_tokens`` built from the most recent messages."""
@@ -258,6 +274,10 @@ class OpenAIAgentsPeer(Peer):
                 ids.append(sid)
         return ids
 
+    async def export(self, session_id: str, out: BinaryIO) -> None:
+        items = await self._session(session_id).get_items()
+        out.write(json.dumps(items).encode())
+
     async def list_first_page(self, n: int) -> list[Any]:
         # No list API: the query a user would write on its own table (no index on updated_at).
         with contextlib.closing(sqlite3.connect(self.path)) as conn:
@@ -333,6 +353,11 @@ class LangChainPeer(Peer):
 
     async def latest(self, session_id: str, n: int) -> list[Any]:
         return list(self._history(session_id).messages[-n:])
+
+    async def export(self, session_id: str, out: BinaryIO) -> None:
+        from langchain_core.messages import messages_to_dict
+
+        out.write(json.dumps(messages_to_dict(self._history(session_id).messages)).encode())
 
     async def bulk_load(self, session_id: str, messages: list[ChatMessage]) -> None:
         from langchain_core.messages import message_to_dict
@@ -460,6 +485,18 @@ class RawSQLitePeer(Peer):
         ).fetchall()
         return rows[-limit:]
 
+    async def export(self, session_id: str, out: BinaryIO) -> None:
+        # Streamed: one row at a time from the cursor.
+        out.write(b"[")
+        rows = self._db.execute(
+            "SELECT id, role, content, created_at FROM messages WHERE session_id = ? ORDER BY id",
+            (session_id,),
+        )
+        for i, (mid, role, content, created_at) in enumerate(rows):
+            item = {"id": mid, "role": role, "content": content, "created_at": created_at}
+            out.write((b"," if i else b"") + json.dumps(item).encode())
+        out.write(b"]")
+
     def match_count(self, query: str) -> int:
         """How many messages contain every word of ``query`` (for the report)."""
         words = query.split()
@@ -570,6 +607,11 @@ class JsonFilesPeer(Peer):
             os.utime(self._path(sid), (stamp, stamp))
             ids.append(sid)
         return ids
+
+    async def export(self, session_id: str, out: BinaryIO) -> None:
+        # The file is its own export: copied, not parsed.
+        with self._path(session_id).open("rb") as f:
+            shutil.copyfileobj(f, out)
 
     async def search(self, query: str, limit: int = 20) -> list[Any]:
         words = query.lower().split()

@@ -30,6 +30,8 @@ from .model import (
     Usage,
     parts_from_list,
 )
+from .router import Router
+from .routing_ops import RoutingOps
 from .store.base import VIEWS, AutoText, NewSession, SessionChanges, Store, View
 from .store.sql import SQLStore, to_us
 from .text import auto_title, collapse, preview
@@ -68,7 +70,7 @@ def _check_metadata(value: object, name: str = "metadata") -> dict[str, Any]:
     return dict(value)
 
 
-class Hub:
+class Hub(RoutingOps):
     """Sessions for one owner. Open with ``sessionhub.open(...)``."""
 
     def __init__(
@@ -83,6 +85,7 @@ class Hub:
         self.settings = settings or Settings()
         self.clock = clock or SystemClock()
         self.owner = owner
+        self.router = Router(self.settings)  # routing policy: a bad [session]/[dispatch] fails here
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -90,7 +93,9 @@ class Hub:
         """The same store seen by another owner: their sessions only."""
         if not owner:
             raise InvalidInput("owner must be a non-empty string")
-        return Hub(self.store, self.settings, clock=self.clock, owner=owner)
+        view = Hub(self.store, self.settings, clock=self.clock, owner=owner)
+        view.router = self.router  # shared policy, pre-reset hooks and per-key locks
+        return view
 
     async def close(self) -> None:
         await self.store.close()
@@ -470,6 +475,7 @@ class _Opener:
                 settings = load_settings(config)
             else:
                 settings = Settings()
+        Router(settings)  # a bad routing value fails before the database is touched
         store = SQLStore(url if url is not None else settings.database_url, clock=clock)
         try:
             await store.open()

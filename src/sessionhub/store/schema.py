@@ -151,6 +151,7 @@ seen_events = Table(
     Column("account", String(200), primary_key=True),
     Column("event_id", String(200), primary_key=True),
     Column("seen_at", BigInteger, nullable=False),
+    Column("session_id", String(32)),  # where the event's message went (0002)
 )
 Index("ix_seen_events_time", seen_events.c.seen_at)
 

@@ -14,6 +14,7 @@ import base64
 import functools
 import html
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +31,7 @@ from ..model import Message, NewMessage, Part, Session, SessionStats, ToolCall, 
 from ..snippets import make_snippet
 from . import engine as eng
 from .base import AutoText, Check, Counts, NewSession, RawHit, SessionChanges, Store, View
+from .routing_sql import RoutingSQLMixin
 from .schema import checkpoints, messages, sessions
 
 T = TypeVar("T")
@@ -161,7 +163,7 @@ def _mark_snippet(raw: str) -> str:
     return html.escape(raw).replace(_MARK_OPEN, "<mark>").replace(_MARK_CLOSE, "</mark>")
 
 
-class SQLStore(Store):
+class SQLStore(RoutingSQLMixin, Store):
     """SQLite or PostgreSQL through one code path; dialect branches only for search and locking."""
 
     def __init__(self, url: str | None, *, clock: Clock | None = None, workers: int = 8) -> None:
@@ -237,8 +239,19 @@ class SQLStore(Store):
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
+        # Reentrant per thread: a write opened inside another (routing: seen event + route +
+        # append) joins the outer transaction, so the whole call commits or rolls back as one.
+        local = self.__dict__.setdefault("_tx_local", threading.local())
+        outer: Connection | None = getattr(local, "conn", None)
+        if outer is not None:
+            yield outer
+            return
         with self._engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
-            yield conn
+            local.conn = conn
+            try:
+                yield conn
+            finally:
+                local.conn = None
 
     def _lock_session(self, conn: Connection, owner: str, session_id: str) -> Row[Any]:
         query = select(sessions).where(sessions.c.id == session_id, sessions.c.owner == owner)

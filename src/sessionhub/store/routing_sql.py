@@ -1,0 +1,368 @@
+"""Routing storage for the SQL backend: key → current session, per-key overrides, seen events.
+
+``RoutingSQLMixin`` is mixed into ``SQLStore``; the hub reaches it through the
+``RoutingStore`` protocol. Tables (schema.py): ``route_keys(owner, key, session_pk,
+overrides)`` holds a key's current session and the per-key overrides stored under a
+*base* key (the key a message has without overrides); ``seen_events(channel, account,
+event_id, seen_at, session_id)`` remembers inbound event ids already stored.
+
+Race freedom. ``bind_route`` is one write transaction: it inserts the seen event first
+(``ON CONFLICT DO NOTHING``: a duplicate stops there and changes nothing), then makes sure
+the key's ``route_keys`` row exists (``INSERT … ON CONFLICT DO NOTHING``) and locks it
+(``BEGIN IMMEDIATE`` on SQLite, ``SELECT … FOR UPDATE`` on PostgreSQL), reads the current
+session, creates a new one only if there is none, it is archived or deleted, or it is the
+one the caller asked to replace (compare and swap), maps the key to it, and appends the
+message. Two concurrent first messages for one key therefore end in one session, and a
+crash can never store the message without its seen event or the other way round.
+
+Bounded memory of seen ids: rows older than ``SeenLimits.max_age_days`` are deleted on
+every insert (an index range delete), and every few inserts the rows beyond the newest
+``SeenLimits.max_rows`` are deleted too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+
+from sqlalchemy import Connection, delete, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ..model import Message, NewMessage, Session
+from .base import AutoText, NewSession
+from .schema import route_keys, seen_events, sessions
+
+T = TypeVar("T")
+
+_DAY_US = 86_400 * 1_000_000
+_MAX_ID = 200
+
+
+@dataclass(frozen=True, slots=True)
+class InboundEvent:
+    """The identity of an inbound platform event (dedup key)."""
+
+    channel: str
+    account: str
+    event_id: str
+
+    def stored_id(self) -> str:
+        """The event id as stored: ids longer than the column are replaced by a digest."""
+        if len(self.event_id) <= _MAX_ID:
+            return self.event_id
+        return "sha256:" + hashlib.sha256(self.event_id.encode()).hexdigest()
+
+    def stored_account(self) -> str:
+        if len(self.account) <= _MAX_ID:
+            return self.account
+        return "sha256:" + hashlib.sha256(self.account.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class SeenLimits:
+    """How long and how many seen event ids are remembered (``[retention]``)."""
+
+    max_age_days: int = 7
+    max_rows: int = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class RouteState:
+    """What the hub needs to decide a route: the key's session, overrides, the event's fate."""
+
+    session: Session | None
+    overrides: Mapping[str, Any]
+    seen: bool = False
+    seen_session: Session | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """The result of ``bind_route``: the key's session (after the append) and what happened."""
+
+    session: Session | None
+    created: bool
+    message: Message | None
+    duplicate: bool
+
+
+@runtime_checkable
+class RoutingStore(Protocol):
+    """The routing operations a store offers the hub."""
+
+    async def route_state(
+        self,
+        owner: str,
+        key: str,
+        base_key: str,
+        event: InboundEvent | None,
+        limits: SeenLimits | None = None,
+    ) -> RouteState: ...
+
+    async def set_route_overrides(self, owner: str, base_key: str, overrides: Mapping[str, Any]) -> None: ...
+
+    async def bind_route(
+        self,
+        owner: str,
+        key: str,
+        replace_id: str | None,
+        new: NewSession,
+        item: NewMessage | None,
+        auto: AutoText | None,
+        event: InboundEvent | None,
+        limits: SeenLimits,
+    ) -> Bound: ...
+
+    async def mark_seen(self, event: InboundEvent, session_id: str | None, limits: SeenLimits) -> bool: ...
+
+    async def sessions_for_key(self, owner: str, key: str, limit: int) -> list[Session]: ...
+
+    async def prune_seen_events(self, limits: SeenLimits) -> int: ...
+
+
+class RoutingSQLMixin:
+    """Routing methods of ``SQLStore`` (see the module docstring)."""
+
+    if TYPE_CHECKING:  # provided by SQLStore
+        dialect: str
+
+        async def _run(self, fn: Callable[..., T], *args: Any) -> T: ...
+        def _read(self) -> AbstractContextManager[Connection]: ...
+        def _write(self) -> AbstractContextManager[Connection]: ...
+        def _now_us(self) -> int: ...
+        def _create_session(self, new: NewSession) -> Session: ...
+        def _append(
+            self, owner: str, session_id: str, items: list[NewMessage], auto: AutoText | None
+        ) -> list[Message]: ...
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _upsert(self, table: Any) -> Any:
+        return (pg_insert if self.dialect == "postgresql" else sqlite_insert)(table)
+
+    def _session_by_pk(self, conn: Connection, owner: str, pk: int | None) -> Session | None:
+        from .sql import session_from_row
+
+        if pk is None:
+            return None
+        row = conn.execute(select(sessions).where(sessions.c.pk == pk, sessions.c.owner == owner)).first()
+        return None if row is None else session_from_row(row)
+
+    def _session_by_id(self, conn: Connection, owner: str, sid: str | None) -> Session | None:
+        from .sql import session_from_row
+
+        if not sid:
+            return None
+        row = conn.execute(select(sessions).where(sessions.c.id == sid, sessions.c.owner == owner)).first()
+        return None if row is None else session_from_row(row)
+
+    def _key_session(self, conn: Connection, owner: str, key: str) -> Session | None:
+        pk = conn.execute(
+            select(route_keys.c.session_pk).where(route_keys.c.owner == owner, route_keys.c.key == key)
+        ).scalar()
+        return self._session_by_pk(conn, owner, pk)
+
+    def _seen_where(self, event: InboundEvent) -> Any:
+        return (
+            (seen_events.c.channel == event.channel)
+            & (seen_events.c.account == event.stored_account())
+            & (seen_events.c.event_id == event.stored_id())
+        )
+
+    def _insert_seen(
+        self, conn: Connection, event: InboundEvent, session_id: str | None, limits: SeenLimits
+    ) -> bool:
+        """Insert the event; False if it was seen before. Prunes old rows."""
+        now = self._now_us()
+        # An id remembered longer than the limit is forgotten even before the next prune.
+        conn.execute(
+            delete(seen_events).where(self._seen_where(event), seen_events.c.seen_at < self._cutoff(limits))
+        )
+        stmt = self._upsert(seen_events).values(
+            channel=event.channel,
+            account=event.stored_account(),
+            event_id=event.stored_id(),
+            seen_at=now,
+            session_id=session_id,
+        )
+        if conn.execute(stmt.on_conflict_do_nothing()).rowcount == 0:
+            return False
+        self._prune(conn, limits, now, keep=event)
+        return True
+
+    def _cutoff(self, limits: SeenLimits) -> int:
+        return self._now_us() - limits.max_age_days * _DAY_US
+
+    def _prune(self, conn: Connection, limits: SeenLimits, now: int, keep: InboundEvent | None) -> int:
+        removed = conn.execute(
+            delete(seen_events).where(seen_events.c.seen_at < now - limits.max_age_days * _DAY_US)
+        ).rowcount
+        counter = self.__dict__.setdefault("_seen_counter", itertools.count(1))
+        every = max(1, min(100, limits.max_rows // 10))
+        if next(counter) % every:
+            return removed
+        pk_cols = (seen_events.c.channel, seen_events.c.account, seen_events.c.event_id)
+        extra = conn.execute(
+            select(*pk_cols)
+            .order_by(seen_events.c.seen_at.desc(), *pk_cols)
+            .offset(limits.max_rows)
+            .limit(10_000)
+        ).all()
+        kept = None if keep is None else (keep.channel, keep.stored_account(), keep.stored_id())
+        doomed = [tuple(r) for r in extra if tuple(r) != kept]
+        if doomed:
+            removed += conn.execute(delete(seen_events).where(tuple_(*pk_cols).in_(doomed))).rowcount
+        return removed
+
+    # -- reads ------------------------------------------------------------------------------
+
+    async def route_state(
+        self,
+        owner: str,
+        key: str,
+        base_key: str,
+        event: InboundEvent | None,
+        limits: SeenLimits | None = None,
+    ) -> RouteState:
+        return await self._run(self._route_state, owner, key, base_key, event, limits)
+
+    def _route_state(
+        self, owner: str, key: str, base_key: str, event: InboundEvent | None, limits: SeenLimits | None
+    ) -> RouteState:
+        import json
+
+        with self._read() as conn:
+            raw = conn.execute(
+                select(route_keys.c.overrides).where(
+                    route_keys.c.owner == owner, route_keys.c.key == base_key
+                )
+            ).scalar()
+            session = self._key_session(conn, owner, key)
+            seen, seen_session = False, None
+            if event is not None:
+                row = conn.execute(
+                    select(seen_events.c.session_id, seen_events.c.seen_at).where(self._seen_where(event))
+                ).first()
+                expired = limits is not None and row is not None and row.seen_at < self._cutoff(limits)
+                if row is not None and not expired:
+                    seen, seen_session = True, self._session_by_id(conn, owner, row.session_id)
+        return RouteState(session, json.loads(raw) if raw else {}, seen, seen_session)
+
+    async def sessions_for_key(self, owner: str, key: str, limit: int) -> list[Session]:
+        return await self._run(self._sessions_for_key, owner, key, limit)
+
+    def _sessions_for_key(self, owner: str, key: str, limit: int) -> list[Session]:
+        from .sql import session_from_row
+
+        with self._read() as conn:
+            rows = conn.execute(
+                select(sessions)
+                .where(sessions.c.owner == owner, sessions.c.key == key)
+                .order_by(sessions.c.created_at.desc(), sessions.c.pk.desc())
+                .limit(limit)
+            ).all()
+        return [session_from_row(r) for r in rows]
+
+    # -- writes -----------------------------------------------------------------------------
+
+    async def set_route_overrides(self, owner: str, base_key: str, overrides: Mapping[str, Any]) -> None:
+        await self._run(self._set_route_overrides, owner, base_key, dict(overrides))
+
+    def _set_route_overrides(self, owner: str, base_key: str, overrides: dict[str, Any]) -> None:
+        import json
+
+        raw = json.dumps(overrides, sort_keys=True) if overrides else None
+        now = self._now_us()
+        stmt = self._upsert(route_keys).values(
+            owner=owner, key=base_key, session_pk=None, overrides=raw, updated_at=now
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[route_keys.c.owner, route_keys.c.key],
+            set_={"overrides": raw, "updated_at": now},
+        )
+        with self._write() as conn:
+            conn.execute(stmt)
+
+    async def bind_route(
+        self,
+        owner: str,
+        key: str,
+        replace_id: str | None,
+        new: NewSession,
+        item: NewMessage | None,
+        auto: AutoText | None,
+        event: InboundEvent | None,
+        limits: SeenLimits,
+    ) -> Bound:
+        return await self._run(self._bind_route, owner, key, replace_id, new, item, auto, event, limits)
+
+    def _bind_route(
+        self,
+        owner: str,
+        key: str,
+        replace_id: str | None,
+        new: NewSession,
+        item: NewMessage | None,
+        auto: AutoText | None,
+        event: InboundEvent | None,
+        limits: SeenLimits,
+    ) -> Bound:
+        now = self._now_us()
+        with self._write() as conn:
+            if event is not None and not self._insert_seen(conn, event, None, limits):
+                sid = conn.execute(select(seen_events.c.session_id).where(self._seen_where(event))).scalar()
+                original = self._session_by_id(conn, owner, sid) or self._key_session(conn, owner, key)
+                return Bound(original, False, None, True)
+            conn.execute(
+                self._upsert(route_keys)
+                .values(owner=owner, key=key, session_pk=None, overrides=None, updated_at=now)
+                .on_conflict_do_nothing()
+            )
+            lock = select(route_keys.c.session_pk).where(route_keys.c.owner == owner, route_keys.c.key == key)
+            if self.dialect == "postgresql":
+                lock = lock.with_for_update()
+            current = self._session_by_pk(conn, owner, conn.execute(lock).scalar())
+            keep = current is not None and current.status == "active" and current.id != replace_id
+            created = False
+            if keep:
+                assert current is not None
+                session_id = current.id
+            else:
+                session_id = self._create_session(new).id
+                pk = conn.execute(select(sessions.c.pk).where(sessions.c.id == session_id)).scalar()
+                conn.execute(
+                    update(route_keys)
+                    .where(route_keys.c.owner == owner, route_keys.c.key == key)
+                    .values(session_pk=pk, updated_at=now)
+                )
+                created = True
+            message = None
+            if item is not None:
+                (message,) = self._append(owner, session_id, [item], auto)
+            if event is not None:
+                conn.execute(update(seen_events).where(self._seen_where(event)).values(session_id=session_id))
+            session = self._session_by_id(conn, owner, session_id)
+        return Bound(session, created, message, False)
+
+    async def mark_seen(self, event: InboundEvent, session_id: str | None, limits: SeenLimits) -> bool:
+        return await self._run(self._mark_seen, event, session_id, limits)
+
+    def _mark_seen(self, event: InboundEvent, session_id: str | None, limits: SeenLimits) -> bool:
+        with self._write() as conn:
+            return self._insert_seen(conn, event, session_id, limits)
+
+    async def prune_seen_events(self, limits: SeenLimits) -> int:
+        return await self._run(self._prune_seen_events, limits)
+
+    def _prune_seen_events(self, limits: SeenLimits) -> int:
+        with self._write() as conn:
+            self.__dict__["_seen_counter"] = itertools.count(0)  # force the row cap this time
+            return self._prune(conn, limits, self._now_us(), None)
+
+
+__all__ = ["Bound", "InboundEvent", "RouteState", "RoutingSQLMixin", "RoutingStore", "SeenLimits"]
