@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
 from ..config import Settings
@@ -19,8 +22,10 @@ from .auth import AuthMiddleware
 from .errors import install_error_handlers
 from .idempotency import IdempotencyCache
 from .limits import BodyLimitMiddleware
-from .routes import COMMON_ERRORS, agents, messages, sessions, triggers
+from .routes import COMMON_ERRORS, agents, checkpoints, inbound, maintenance, messages, sessions, triggers
 from .schemas import Health
+
+STATIC_DIR = Path(__file__).parent / "static"
 
 DESCRIPTION = """\
 The session layer for AI assistants. Every error is `{"error": {"code", "message"}}`.
@@ -52,8 +57,15 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
         """Liveness: the database kind and the version (no token needed)."""
         return Health(status="ok", database=hub.database, version=__version__)
 
-    for module in (sessions, messages, agents, triggers):
+    for module in (sessions, maintenance, messages, checkpoints, agents, inbound, triggers):
         app.include_router(module.router, responses=COMMON_ERRORS)
+
+    # The dashboard: static files using the same REST API and WebSocket as every client.
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def dashboard() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
     # Added last = outermost: the body limit runs before authentication.
     app.add_middleware(AuthMiddleware, tokens=settings.server.tokens)

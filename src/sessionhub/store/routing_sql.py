@@ -190,7 +190,8 @@ class RoutingSQLMixin:
             seen_at=now,
             session_id=session_id,
         )
-        if conn.execute(stmt.on_conflict_do_nothing()).rowcount == 0:
+        # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT DO NOTHING.
+        if conn.execute(stmt.on_conflict_do_nothing().returning(seen_events.c.seen_at)).first() is None:
             return False
         self._prune(conn, limits, now, keep=event)
         return True

@@ -1,0 +1,83 @@
+// The dashboard's in-memory state, and a small LRU cache of sessions' latest messages so
+// switching between sessions is instant (the cached view shows first, then is refreshed).
+
+const ACTIVE_KEY = "sessionhub.activeSession";
+const CACHE_SIZE = 30;
+
+export const state = {
+  view: "active", // active | archived | scheduled
+  list: [], // the sessions of the view, server order
+  nextCursor: null,
+  loadingMore: false,
+  activeId: localStorage.getItem(ACTIVE_KEY) || null,
+  wsSession: null, // the session the server's chat is on (its last `session` event)
+  agents: [],
+  stream: null, // {sessionId, messageId} while a reply streams in
+  awaiting: null, // session id of a chat sent whose reply has not started yet
+  pendingCommand: null, // {sessionId, at} after a "/command" was sent
+};
+
+export function setActive(id) {
+  state.activeId = id;
+  if (id) localStorage.setItem(ACTIVE_KEY, id);
+  else localStorage.removeItem(ACTIVE_KEY);
+}
+
+const cache = new Map(); // id -> {session, messages: [], hasMore, notes: []}
+
+export function entry(id, create = true) {
+  let e = cache.get(id);
+  if (e) {
+    cache.delete(id); // LRU: re-insert as newest
+    cache.set(id, e);
+    return e;
+  }
+  if (!create) return null;
+  e = { session: null, messages: [], hasMore: false, notes: [], loaded: false };
+  cache.set(id, e);
+  while (cache.size > CACHE_SIZE) {
+    const oldest = cache.keys().next().value;
+    if (oldest === state.activeId) break;
+    cache.delete(oldest);
+  }
+  return e;
+}
+
+export function peek(id) {
+  return cache.get(id) || null;
+}
+
+export function forget(id) {
+  cache.delete(id);
+}
+
+/** Put messages into an entry: by id, keeping seq order; local echoes give way to the real ones. */
+export function mergeMessages(e, messages) {
+  for (const m of messages) {
+    const i = e.messages.findIndex((x) => x.id === m.id || (m.seq != null && x.seq === m.seq && !x.local));
+    if (i >= 0) e.messages[i] = { ...e.messages[i], ...m };
+    else {
+      if (m.role === "user") {
+        const local = e.messages.findIndex((x) => x.local && x.content === m.content);
+        if (local >= 0) e.messages.splice(local, 1);
+      }
+      e.messages.push(m);
+    }
+  }
+  e.messages.sort(byOrder);
+}
+
+const orderKey = (m) => (m.seq != null ? m.seq : Number.MAX_SAFE_INTEGER);
+function byOrder(a, b) {
+  return orderKey(a) - orderKey(b) || (a._n || 0) - (b._n || 0);
+}
+
+let counter = 0;
+export const nextLocalId = (prefix) => `${prefix}-${Date.now().toString(36)}-${++counter}`;
+export const tick = () => ++counter;
+
+export function lastSeq(e) {
+  let seq = 0;
+  for (const m of e.messages) if (m.seq != null && m.seq > seq) seq = m.seq;
+  return seq;
+}
