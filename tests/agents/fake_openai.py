@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,7 +87,7 @@ def tool_chunk(
 class FakeOpenAI:
     """``async with FakeOpenAI([...]) as fake:`` then use ``fake.base_url``; ``fake.requests`` records calls."""
 
-    def __init__(self, script: list[SSE | Status | Hang]) -> None:
+    def __init__(self, script: Sequence[SSE | Status | Hang]) -> None:
         self.script = list(script)
         self.requests: list[Request] = []
         self._server: asyncio.Server | None = None

@@ -50,7 +50,7 @@ async def test_echo_waits_between_chunks() -> None:
 
 async def test_echo_repeats_the_last_user_message() -> None:
     """Only the last user message is echoed; an empty one gets a fixed placeholder."""
-    messages = [
+    messages: list[dict[str, Any]] = [
         {"role": "user", "content": "old"},
         {"role": "assistant", "content": "x"},
         {"role": "user", "content": "new"},
@@ -80,7 +80,7 @@ async def test_echo_tool_call_mode(text: str) -> None:
 
 async def test_echo_answers_a_tool_result() -> None:
     """After a tool message, echo streams 'NAME returned: CONTENT' so a tool round trip ends."""
-    messages = [
+    messages: list[dict[str, Any]] = [
         {"role": "user", "content": "/tool current_time"},
         {
             "role": "assistant",

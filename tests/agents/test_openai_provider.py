@@ -106,7 +106,7 @@ async def test_invalid_tool_arguments_are_reported_not_raised() -> None:
 
 async def test_retries_429_honouring_retry_after_then_succeeds() -> None:
     """A 429 with retry-after-ms is retried after at least that wait, then the stream succeeds."""
-    script = [
+    script: list[SSE | Status] = [
         Status(429, {"error": {"message": "slow down"}}, {"retry-after-ms": "300"}),
         SSE([text_chunk("ok"), finish_chunk()]),
     ]
