@@ -16,9 +16,9 @@ Usage counts words: input = words of every message sent, output = words streamed
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import re
+import secrets
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
@@ -30,7 +30,6 @@ EMPTY_REPLY = "(echo: nothing to repeat)"
 
 _SLASH = re.compile(r"^\s*/tool\s+(?P<name>[A-Za-z0-9_.-]+)(?:\s+(?P<args>\{.*\}))?\s*$", re.DOTALL)
 _MARKER = re.compile(r"\[\[tool:(?P<name>[A-Za-z0-9_.-]+)(?:\s+(?P<args>\{.*?\}))?\]\]", re.DOTALL)
-_ids = itertools.count(1)
 
 
 def _text(message: Mapping[str, Any]) -> str:
@@ -93,7 +92,9 @@ class EchoProvider:
             reply = _text(user) if user is not None else ""
             wanted = requested_tool(reply) if last.get("role") == "user" else None
             if wanted is not None:
-                yield ToolCallEvent(id=f"call_echo_{next(_ids)}", name=wanted[0], arguments=wanted[1])
+                yield ToolCallEvent(
+                    id=f"call_echo_{secrets.token_hex(6)}", name=wanted[0], arguments=wanted[1]
+                )
                 yield UsageEvent(input_tokens=input_tokens, output_tokens=1)
                 yield Done("tool_calls")
                 return
