@@ -169,13 +169,19 @@ async def test_no_retry_after_tokens_streamed() -> None:
 
 
 async def test_stream_ending_early_without_tokens_is_retried() -> None:
-    """A stream that ends before any token and without [DONE] or a finish reason is an error (then retried)."""
+    """A stream that ends before any token without [DONE] or a finish reason is retried, then an error."""
     script = [SSE([], done=False), SSE([text_chunk("ok"), finish_chunk()])]
     async with FakeOpenAI(script) as fake:
-        provider = fast(fake.base_url, max_retries=0)
+        provider = fast(fake.base_url)
+        assert await collect(provider) == [TextDelta("ok"), Done("stop")]
+        await provider.aclose()
+    assert len(fake.requests) == 2
+    async with FakeOpenAI([SSE([], done=False)]) as fake:
+        provider = fast(fake.base_url, max_retries=1)
         with pytest.raises(ProviderError, match="ended before"):
             await collect(provider)
         await provider.aclose()
+    assert len(fake.requests) == 2
 
 
 async def test_read_timeout_becomes_provider_error() -> None:

@@ -32,6 +32,10 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 MAX_RETRY_AFTER = 60.0
 
 
+class _EarlyEnd(ProviderError):
+    """The stream ended before the reply was complete (retried if nothing was streamed)."""
+
+
 def retry_after_seconds(headers: httpx.Headers, now: float | None = None) -> float | None:
     """The wait a server asked for (``retry-after-ms``, ``Retry-After`` seconds or HTTP date)."""
     ms = headers.get("retry-after-ms")
@@ -148,7 +152,7 @@ class OpenAIProvider:
                         if asked is not None and asked > MAX_RETRY_AFTER:
                             raise ProviderError(
                                 f"{error.message} (server asks to retry after {asked:.0f} s)",
-                                retryable=True,
+                                retryable=False,
                                 upstream_status=response.status_code,
                             )
                         delay = self._backoff(attempt, asked)
@@ -157,6 +161,10 @@ class OpenAIProvider:
                             emitted = True
                             yield event
                         return
+            except _EarlyEnd:
+                if emitted or attempt >= self.max_retries:
+                    raise
+                delay = self._backoff(attempt, None)
             except httpx.TransportError as exc:  # connect/read errors and timeouts
                 if emitted or attempt >= self.max_retries:
                     what = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
@@ -187,9 +195,7 @@ class OpenAIProvider:
                 for event in assembler.feed(chunk):
                     yield event
         if not finished and assembler.finish_reason is None:
-            raise ProviderError(
-                f"{self.name}: the stream ended before the reply was complete", retryable=True
-            )
+            raise _EarlyEnd(f"{self.name}: the stream ended before the reply was complete", retryable=True)
         for event in assembler.finish():
             yield event
         yield Done(assembler.finish_reason or "stop")
