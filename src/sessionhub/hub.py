@@ -16,6 +16,7 @@ from . import ids
 from .clock import Clock, SystemClock
 from .config import AgentSettings, Settings
 from .errors import InvalidInput, NotFound, PayloadTooLarge, SessionPinned
+from .history_ops import HistoryOps
 from .model import (
     MESSAGE_STATUSES,
     ROLES,
@@ -70,7 +71,7 @@ def _check_metadata(value: object, name: str = "metadata") -> dict[str, Any]:
     return dict(value)
 
 
-class Hub(RoutingOps):
+class Hub(HistoryOps, RoutingOps):
     """Sessions for one owner. Open with ``sessionhub.open(...)``."""
 
     def __init__(

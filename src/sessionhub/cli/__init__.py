@@ -6,6 +6,7 @@ import click
 
 from .. import __version__
 from .db import db
+from .history import COMMANDS as HISTORY_COMMANDS
 from .serve import serve
 from .sessions import sessions
 
@@ -19,6 +20,8 @@ def cli() -> None:
 cli.add_command(sessions)
 cli.add_command(db)
 cli.add_command(serve)
+for _command in HISTORY_COMMANDS:
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..model import Message, NewMessage, Session
+from .history_base import HistoryStore
 
 View = Literal["active", "archived", "scheduled", "all"]
 VIEWS: tuple[str, ...] = ("active", "archived", "scheduled", "all")
@@ -77,7 +78,7 @@ class Counts:
 Check = Callable[[Session], None]
 
 
-class Store(ABC):
+class Store(HistoryStore, ABC):
     """A place to keep sessions and their messages."""
 
     dialect: str

@@ -31,6 +31,7 @@ from ..model import Message, NewMessage, Part, Session, SessionStats, ToolCall, 
 from ..snippets import make_snippet
 from . import engine as eng
 from .base import AutoText, Check, Counts, NewSession, RawHit, SessionChanges, Store, View
+from .history_sql import HistorySQLMixin
 from .routing_sql import RoutingSQLMixin
 from .schema import checkpoints, messages, sessions
 
@@ -163,7 +164,7 @@ def _mark_snippet(raw: str) -> str:
     return html.escape(raw).replace(_MARK_OPEN, "<mark>").replace(_MARK_CLOSE, "</mark>")
 
 
-class SQLStore(RoutingSQLMixin, Store):
+class SQLStore(HistorySQLMixin, RoutingSQLMixin, Store):
     """SQLite or PostgreSQL through one code path; dialect branches only for search and locking."""
 
     def __init__(self, url: str | None, *, clock: Clock | None = None, workers: int = 8) -> None:
@@ -357,6 +358,7 @@ class SQLStore(RoutingSQLMixin, Store):
         with self._write() as conn:
             row = self._lock_session(conn, owner, session_id)
             pk = row.pk
+            self._release_children(conn, row)  # forks keep what they read (history_sql.py)
             conn.execute(delete(messages).where(messages.c.session_pk == pk))
             conn.execute(delete(checkpoints).where(checkpoints.c.session_pk == pk))
             conn.execute(delete(sessions).where(sessions.c.pk == pk))
@@ -496,6 +498,7 @@ class SQLStore(RoutingSQLMixin, Store):
             row = self._lock_session(conn, owner, session_id)
             if row.status == "archived":
                 raise SessionReadOnly(f"session {session_id} is archived (read-only); restore it first")
+            self._release_children(conn, row)  # forks keep what they read (history_sql.py)
             conn.execute(delete(messages).where(messages.c.session_pk == row.pk))
             conn.execute(delete(checkpoints).where(checkpoints.c.session_pk == row.pk))
             now = self._now_us()

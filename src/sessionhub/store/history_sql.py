@@ -1,0 +1,609 @@
+"""SQL for checkpoints, forks, restore, fork-safe deletion, bulk import and cleanup.
+
+A mixin of ``SQLStore`` (it uses its transactions and ``_segments``). The rules of the
+row moves, all O(rows moved) and never O(history):
+
+- **Fork** at seq ``k``: a new session row with ``base_session_pk``/``base_seq`` pointing
+  at the session that *owns* the row ``k`` (the pointer is normalised down the chain, so
+  forking a fork before its fork point skips it). No message row is copied.
+- **Restore** checkpoint at ``k`` of a session with ``n`` messages: a new archived branch
+  session gets the history ``1..n`` (the session's own rows after ``k`` are moved to it by
+  ``UPDATE session_pk``; its base is the session at ``k``, or the session's own base when
+  ``k`` is at or before the session's fork point). Checkpoints after ``k`` and forks that
+  read beyond ``k`` move with the branch. The session is cut to ``k``; new messages get
+  ``k+1…``. Counters are adjusted by the moved range only.
+- **Delete / clear** of a session that others read from: the child reading furthest (the
+  heir) receives the parent's rows it needs (moved, not copied) and takes over the
+  parent's own base; the other children re-point to the heir, whose history is the same
+  up to their fork points. Nothing any child can see is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import Connection, Row, and_, case, delete, exists, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import InvalidInput, NotFound, SessionReadOnly
+from ..model import Checkpoint, Session
+from ..text import preview as make_preview
+from .history_base import Derive, ImportRows, RestoreOutcome
+from .schema import checkpoints, messages, sessions
+
+T = TypeVar("T")
+
+_CHUNK = 1000
+
+
+def _sql() -> Any:
+    from . import sql
+
+    return sql
+
+
+def _checkpoint(r: Row[Any], session_id: str) -> Checkpoint:
+    created = _sql().from_us(r.created_at)
+    return Checkpoint(
+        id=r.id,
+        session_id=session_id,
+        name=r.name,
+        description=r.description,
+        message_count=r.message_count,
+        at_seq=r.at_seq,
+        created_at=created,
+    )
+
+
+class _Totals:
+    __slots__ = ("assistant", "errors", "input_tokens", "output_tokens", "tool", "user")
+
+    def __init__(self) -> None:
+        self.user = self.assistant = self.tool = self.errors = self.input_tokens = self.output_tokens = 0
+
+    def values(self) -> dict[str, int]:
+        return {
+            "user_messages": self.user,
+            "assistant_messages": self.assistant,
+            "tool_messages": self.tool,
+            "errors": self.errors,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+        }
+
+
+class HistorySQLMixin:
+    """Checkpoint, fork, import and cleanup transactions for ``SQLStore``."""
+
+    if TYPE_CHECKING:  # provided by SQLStore
+
+        async def _run(self, fn: Callable[..., T], *args: Any) -> T: ...
+        def _read(self) -> AbstractContextManager[Connection]: ...
+        def _write(self) -> AbstractContextManager[Connection]: ...
+        def _now_us(self) -> int: ...
+        def _lock_session(self, conn: Connection, owner: str, session_id: str) -> Row[Any]: ...
+        def _find_session(self, conn: Connection, owner: str, session_id: str) -> Row[Any]: ...
+        def _segments(self, conn: Connection, row: Row[Any]) -> list[tuple[int, int, int]]: ...
+
+    # -- helpers (run inside a transaction) -------------------------------------------------
+
+    def _totals(self, conn: Connection, segs: Sequence[tuple[int, int, int]], lo: int, hi: int) -> _Totals:
+        """Counters over the visible seqs ``lo..hi`` (one grouped range scan per segment)."""
+        t = _Totals()
+        one, zero = 1, 0
+        for pk, first, last in segs:
+            a, b = max(first, lo), min(last, hi)
+            if a > b:
+                continue
+            q = (
+                select(
+                    messages.c.role,
+                    func.count(),
+                    func.coalesce(func.sum(case((messages.c.status == "error", one), else_=zero)), 0),
+                    func.coalesce(func.sum(messages.c.input_tokens), 0),
+                    func.coalesce(func.sum(messages.c.output_tokens), 0),
+                )
+                .where(messages.c.session_pk == pk, messages.c.seq >= a, messages.c.seq <= b)
+                .group_by(messages.c.role)
+            )
+            for role, count, errors, tin, tout in conn.execute(q).all():
+                if role == "user":
+                    t.user += int(count)
+                elif role == "assistant":
+                    t.assistant += int(count)
+                elif role == "tool":
+                    t.tool += int(count)
+                t.errors += int(errors)
+                t.input_tokens += int(tin)
+                t.output_tokens += int(tout)
+        return t
+
+    def _prefix_totals(
+        self, conn: Connection, row: Row[Any], segs: Sequence[tuple[int, int, int]], k: int
+    ) -> dict[str, int]:
+        """Counters of ``1..k``: summed directly or as the row's totals minus ``k+1..n``."""
+        n = row.message_count
+        if k <= n - k:
+            return self._totals(conn, segs, 1, k).values()
+        tail = self._totals(conn, segs, k + 1, n).values()
+        return {name: int(getattr(row, name)) - value for name, value in tail.items()}
+
+    def _first_user_preview(self, conn: Connection, segs: Sequence[tuple[int, int, int]], hi: int) -> str:
+        for pk, first, last in reversed(segs):
+            b = min(last, hi)
+            if first > b:
+                continue
+            q = (
+                select(messages.c.content)
+                .where(
+                    messages.c.session_pk == pk,
+                    messages.c.seq >= first,
+                    messages.c.seq <= b,
+                    messages.c.role == "user",
+                )
+                .order_by(messages.c.seq)
+                .limit(50)
+            )
+            for (content,) in conn.execute(q).all():
+                if content.strip():
+                    return make_preview(content)
+        return ""
+
+    def _created_at_of(self, conn: Connection, segs: Sequence[tuple[int, int, int]], seq: int) -> int | None:
+        if seq <= 0:
+            return None
+        for pk, first, last in segs:
+            if first <= seq <= last:
+                value = conn.execute(
+                    select(messages.c.created_at).where(messages.c.session_pk == pk, messages.c.seq == seq)
+                ).scalar()
+                return None if value is None else int(value)
+        return None
+
+    def _row_by_pk(self, conn: Connection, pk: int) -> Row[Any]:
+        return conn.execute(select(sessions).where(sessions.c.pk == pk)).one()
+
+    def _find_checkpoint(self, conn: Connection, owner: str, checkpoint_id: str) -> Row[Any]:
+        row = conn.execute(
+            select(checkpoints, sessions.c.id.label("session_id"))
+            .join(sessions, sessions.c.pk == checkpoints.c.session_pk)
+            .where(checkpoints.c.id == checkpoint_id, sessions.c.owner == owner)
+        ).first()
+        if row is None:
+            raise NotFound(f"checkpoint {checkpoint_id} not found")
+        return row
+
+    def _release_children(self, conn: Connection, row: Row[Any]) -> None:
+        """Before ``row``'s own messages go: hand what its forks read to the furthest one."""
+        children = conn.execute(
+            select(sessions.c.pk, sessions.c.base_seq)
+            .where(sessions.c.base_session_pk == row.pk)
+            .order_by(sessions.c.base_seq.desc(), sessions.c.pk)
+        ).all()
+        if not children:
+            return
+        heir, jmax = children[0].pk, children[0].base_seq
+        if jmax > row.base_seq:
+            conn.execute(
+                update(messages)
+                .where(messages.c.session_pk == row.pk, messages.c.seq <= jmax)
+                .values(session_pk=heir)
+            )
+            new_base, new_seq = row.base_session_pk, row.base_seq
+        else:
+            new_base, new_seq = row.base_session_pk, jmax
+        if new_seq == 0:
+            new_base = None
+        conn.execute(
+            update(sessions)
+            .where(sessions.c.base_session_pk == row.pk, sessions.c.pk != heir)
+            .values(base_session_pk=heir)
+        )
+        conn.execute(
+            update(sessions).where(sessions.c.pk == heir).values(base_session_pk=new_base, base_seq=new_seq)
+        )
+
+    # -- checkpoints ------------------------------------------------------------------------
+
+    async def save_checkpoint(
+        self, owner: str, session_id: str, checkpoint_id: str, name: str, description: str
+    ) -> Checkpoint:
+        return await self._run(self._save_checkpoint, owner, session_id, checkpoint_id, name, description)
+
+    def _save_checkpoint(
+        self, owner: str, session_id: str, checkpoint_id: str, name: str, description: str
+    ) -> Checkpoint:
+        now = self._now_us()
+        with self._write() as conn:
+            row = self._lock_session(conn, owner, session_id)
+            values = {
+                "id": checkpoint_id,
+                "session_pk": row.pk,
+                "name": name,
+                "description": description,
+                "at_seq": row.message_count,
+                "message_count": row.message_count,
+                "created_at": now,
+            }
+            conn.execute(insert(checkpoints).values(**values))
+            return _checkpoint(self._find_checkpoint(conn, owner, checkpoint_id), session_id)
+
+    async def list_checkpoints(self, owner: str, session_id: str) -> list[Checkpoint]:
+        return await self._run(self._list_checkpoints, owner, session_id)
+
+    def _list_checkpoints(self, owner: str, session_id: str) -> list[Checkpoint]:
+        with self._read() as conn:
+            row = self._find_session(conn, owner, session_id)
+            rows = conn.execute(
+                select(checkpoints)
+                .where(checkpoints.c.session_pk == row.pk)
+                .order_by(checkpoints.c.created_at, checkpoints.c.pk)
+            ).all()
+        return [_checkpoint(r, session_id) for r in rows]
+
+    async def get_checkpoint(self, owner: str, checkpoint_id: str) -> Checkpoint:
+        return await self._run(self._get_checkpoint, owner, checkpoint_id)
+
+    def _get_checkpoint(self, owner: str, checkpoint_id: str) -> Checkpoint:
+        with self._read() as conn:
+            r = self._find_checkpoint(conn, owner, checkpoint_id)
+        return _checkpoint(r, r.session_id)
+
+    async def delete_checkpoint(self, owner: str, checkpoint_id: str) -> None:
+        await self._run(self._delete_checkpoint, owner, checkpoint_id)
+
+    def _delete_checkpoint(self, owner: str, checkpoint_id: str) -> None:
+        with self._write() as conn:
+            r = self._find_checkpoint(conn, owner, checkpoint_id)
+            conn.execute(delete(checkpoints).where(checkpoints.c.pk == r.pk))
+
+    # -- restore ----------------------------------------------------------------------------
+
+    async def restore_checkpoint(
+        self, owner: str, checkpoint_id: str, branch_id: str, derive: Derive
+    ) -> RestoreOutcome:
+        return await self._run(self._restore_checkpoint, owner, checkpoint_id, branch_id, derive)
+
+    def _restore_checkpoint(
+        self, owner: str, checkpoint_id: str, branch_id: str, derive: Derive
+    ) -> RestoreOutcome:
+        sql = _sql()
+        now = self._now_us()
+        with self._write() as conn:
+            cp = self._find_checkpoint(conn, owner, checkpoint_id)
+            row = self._lock_session(conn, owner, cp.session_id)
+            if row.status == "archived":
+                raise SessionReadOnly(f"session {row.id} is archived (read-only); restore it first")
+            k, n = cp.at_seq, row.message_count
+            if k >= n:
+                return RestoreOutcome(sql.session_from_row(row), None, 0)
+            segs = self._segments(conn, row)
+            moved = self._totals(conn, segs, k + 1, n).values()
+            if k <= row.base_seq:
+                branch_base, branch_base_seq = row.base_session_pk, row.base_seq
+            else:
+                branch_base, branch_base_seq = row.pk, k
+            spec = derive(sql.session_from_row(row), k, _checkpoint(cp, row.id))
+            values = {c.name: getattr(row, c.name) for c in sessions.columns if c.name != "pk"}
+            values.update(
+                id=branch_id,
+                key=branch_id,
+                title=spec.title,
+                title_source=spec.title_source,
+                metadata=sql._dumps(dict(spec.metadata)),
+                status="archived",
+                pinned=False,
+                source="manual",
+                source_ref=None,
+                created_at=now,
+                updated_at=now,
+                base_session_pk=branch_base,
+                base_seq=branch_base_seq,
+                import_ref=None,
+            )
+            branch_pk = conn.execute(insert(sessions).values(**values).returning(sessions.c.pk)).scalar_one()
+            own_from = max(k, row.base_seq)
+            conn.execute(
+                update(messages)
+                .where(messages.c.session_pk == row.pk, messages.c.seq > own_from)
+                .values(session_pk=branch_pk)
+            )
+            conn.execute(
+                update(checkpoints)
+                .where(checkpoints.c.session_pk == row.pk, checkpoints.c.at_seq > k)
+                .values(session_pk=branch_pk)
+            )
+            conn.execute(
+                update(sessions)
+                .where(
+                    sessions.c.base_session_pk == row.pk,
+                    sessions.c.base_seq > k,
+                    sessions.c.pk != branch_pk,
+                )
+                .values(base_session_pk=branch_pk)
+            )
+            cut: dict[str, Any] = {"message_count": k, "updated_at": now}
+            if k <= row.base_seq:
+                cut["base_seq"] = k
+                if k == 0:
+                    cut["base_session_pk"] = None
+            for name, value in moved.items():
+                cut[name] = getattr(sessions.c, name) - value
+            conn.execute(update(sessions).where(sessions.c.pk == row.pk).values(**cut))
+            row = self._row_by_pk(conn, row.pk)
+            segs = self._segments(conn, row)
+            last_at = self._created_at_of(conn, segs, k)
+            conn.execute(
+                update(sessions)
+                .where(sessions.c.pk == row.pk)
+                .values(
+                    preview=self._first_user_preview(conn, segs, k),
+                    last_message_at=last_at,
+                    activity_at=last_at if last_at is not None else row.created_at,
+                )
+            )
+            restored = sql.session_from_row(self._row_by_pk(conn, row.pk))
+            branch = sql.session_from_row(self._row_by_pk(conn, branch_pk))
+        return RestoreOutcome(restored, branch, n - k)
+
+    # -- forks ------------------------------------------------------------------------------
+
+    async def fork(
+        self,
+        owner: str,
+        session_id: str,
+        at_seq: int | None,
+        checkpoint_id: str | None,
+        new_id: str,
+        derive: Derive,
+    ) -> Session:
+        return await self._run(self._fork, owner, session_id, at_seq, checkpoint_id, new_id, derive)
+
+    def _fork(
+        self,
+        owner: str,
+        session_id: str,
+        at_seq: int | None,
+        checkpoint_id: str | None,
+        new_id: str,
+        derive: Derive,
+    ) -> Session:
+        sql = _sql()
+        now = self._now_us()
+        with self._write() as conn:
+            row = self._lock_session(conn, owner, session_id)
+            cp: Checkpoint | None = None
+            if checkpoint_id is not None:
+                cpr = self._find_checkpoint(conn, owner, checkpoint_id)
+                if cpr.session_pk != row.pk:
+                    raise NotFound(f"checkpoint {checkpoint_id} not found in session {session_id}")
+                cp = _checkpoint(cpr, session_id)
+                at = cp.at_seq
+            else:
+                at = row.message_count if at_seq is None else at_seq
+            if at > row.message_count:
+                raise InvalidInput(f"at_seq {at} is beyond the session's last message ({row.message_count})")
+            segs = self._segments(conn, row)
+            counters = self._prefix_totals(conn, row, segs, at)
+            last_at = self._created_at_of(conn, segs, at)
+            base = row
+            while at <= base.base_seq and base.base_session_pk is not None:
+                base = self._row_by_pk(conn, base.base_session_pk)
+            spec = derive(sql.session_from_row(row), at, cp)
+            values = {c.name: getattr(row, c.name) for c in sessions.columns if c.name != "pk"}
+            values.update(counters)
+            values.update(
+                id=new_id,
+                key=new_id,
+                title=spec.title,
+                title_source=spec.title_source,
+                metadata=sql._dumps(dict(spec.metadata)),
+                status="active",
+                pinned=False,
+                source="manual",
+                source_ref=None,
+                created_at=now,
+                updated_at=now,
+                activity_at=now,
+                last_message_at=last_at,
+                message_count=at,
+                preview=self._first_user_preview(conn, segs, at),
+                base_session_pk=base.pk if at > 0 else None,
+                base_seq=at,
+                import_ref=None,
+            )
+            conn.execute(insert(sessions).values(**values))
+            return sql.session_from_row(self._find_session(conn, owner, new_id))  # type: ignore[no-any-return]
+
+    async def forks(self, owner: str, session_id: str) -> list[Session]:
+        return await self._run(self._forks, owner, session_id)
+
+    def _forks(self, owner: str, session_id: str) -> list[Session]:
+        sql = _sql()
+        with self._read() as conn:
+            row = self._find_session(conn, owner, session_id)
+            rows = conn.execute(
+                select(sessions)
+                .where(sessions.c.base_session_pk == row.pk, sessions.c.owner == owner)
+                .order_by(sessions.c.created_at, sessions.c.pk)
+            ).all()
+        return [sql.session_from_row(r) for r in rows]
+
+    # -- import -----------------------------------------------------------------------------
+
+    async def import_rows(self, rows: ImportRows) -> Session | None:
+        try:
+            return await self._run(self._import_rows, rows)
+        except _Duplicate:
+            return None
+
+    def _import_rows(self, data: ImportRows) -> Session:
+        sql = _sql()
+        to_us = sql.to_us
+        created = to_us(data.created_at)
+        totals = _Totals()
+        msg_rows: list[dict[str, Any]] = []
+        last_at: int | None = None
+        for seq, m in enumerate(data.messages, start=1):
+            at = to_us(m.created_at) if m.created_at is not None else created
+            last_at = at
+            msg_rows.append(
+                {
+                    "seq": seq,
+                    "id": sql._new_message_id(),
+                    "role": m.role,
+                    "content": m.content,
+                    "parts": sql._dumps([p.to_dict() for p in m.parts]),
+                    "status": m.status,
+                    "input_tokens": m.usage.input_tokens,
+                    "output_tokens": m.usage.output_tokens,
+                    "metadata": sql._dumps(dict(m.metadata)),
+                    "created_at": at,
+                }
+            )
+            if m.role == "user":
+                totals.user += 1
+            elif m.role == "assistant":
+                totals.assistant += 1
+            elif m.role == "tool":
+                totals.tool += 1
+            totals.errors += m.status == "error"
+            totals.input_tokens += m.usage.input_tokens
+            totals.output_tokens += m.usage.output_tokens
+        values: dict[str, Any] = {
+            "id": data.id,
+            "owner": data.owner,
+            "key": data.key,
+            "title": data.title,
+            "title_source": data.title_source,
+            "agent": data.agent,
+            "provider": data.provider,
+            "model": data.model,
+            "source": data.source,
+            "source_ref": data.source_ref,
+            "channel": data.channel,
+            "status": data.status,
+            "pinned": data.pinned,
+            "created_at": created,
+            "updated_at": to_us(data.updated_at),
+            "last_message_at": last_at,
+            "activity_at": last_at if last_at is not None else created,
+            "message_count": len(msg_rows),
+            "preview": data.preview,
+            "metadata": sql._dumps(dict(data.metadata)),
+            "import_ref": data.import_ref,
+            **totals.values(),
+        }
+        try:
+            with self._write() as conn:
+                if data.import_ref is not None:
+                    seen = conn.execute(
+                        select(sessions.c.pk).where(
+                            sessions.c.owner == data.owner, sessions.c.import_ref == data.import_ref
+                        )
+                    ).first()
+                    if seen is not None:
+                        raise _Duplicate
+                pk = conn.execute(insert(sessions).values(**values).returning(sessions.c.pk)).scalar_one()
+                for i in range(0, len(msg_rows), _CHUNK):
+                    chunk = msg_rows[i : i + _CHUNK]
+                    for r in chunk:
+                        r["session_pk"] = pk
+                    conn.execute(insert(messages), chunk)
+                if data.checkpoints:
+                    conn.execute(
+                        insert(checkpoints),
+                        [
+                            {
+                                "id": c.id,
+                                "session_pk": pk,
+                                "name": c.name,
+                                "description": c.description,
+                                "at_seq": c.at_seq,
+                                "message_count": c.at_seq,
+                                "created_at": to_us(c.created_at) if c.created_at is not None else created,
+                            }
+                            for c in data.checkpoints
+                        ],
+                    )
+                return sql.session_from_row(self._row_by_pk(conn, pk))  # type: ignore[no-any-return]
+        except IntegrityError:
+            if data.import_ref is not None:
+                raise _Duplicate from None
+            raise
+
+    # -- cleanup and retention --------------------------------------------------------------
+
+    async def stale_sessions(
+        self, owner: str, before_us: int, keep_checkpoints: bool, status: str | None, limit: int
+    ) -> list[str]:
+        return await self._run(self._stale_sessions, owner, before_us, keep_checkpoints, status, limit)
+
+    def _stale_sessions(
+        self, owner: str, before_us: int, keep_checkpoints: bool, status: str | None, limit: int
+    ) -> list[str]:
+        conds: list[Any] = [
+            sessions.c.owner == owner,
+            sessions.c.pinned.is_(False),
+            sessions.c.activity_at < before_us,
+        ]
+        if status is not None:
+            conds.append(sessions.c.status == status)
+        if keep_checkpoints:
+            conds.append(~exists().where(checkpoints.c.session_pk == sessions.c.pk))
+        q = (
+            select(sessions.c.id)
+            .where(and_(*conds))
+            .order_by(sessions.c.activity_at, sessions.c.pk)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [r.id for r in conn.execute(q).all()]
+
+    async def archive_inactive(self, owner: str, before_us: int, dry_run: bool) -> list[str]:
+        return await self._run(self._archive_inactive, owner, before_us, dry_run)
+
+    def _archive_inactive(self, owner: str, before_us: int, dry_run: bool) -> list[str]:
+        where = and_(
+            sessions.c.owner == owner,
+            sessions.c.status == "active",
+            sessions.c.pinned.is_(False),
+            sessions.c.activity_at < before_us,
+        )
+        with self._write() as conn:
+            ids = [
+                r.id for r in conn.execute(select(sessions.c.id).where(where).order_by(sessions.c.pk)).all()
+            ]
+            if ids and not dry_run:
+                now = self._now_us()
+                for i in range(0, len(ids), _CHUNK):
+                    conn.execute(
+                        update(sessions)
+                        .where(where, sessions.c.id.in_(ids[i : i + _CHUNK]))
+                        .values(status="archived", updated_at=now)
+                    )
+        return ids
+
+    async def archived_before(self, owner: str, before_us: int, limit: int) -> list[str]:
+        return await self._run(self._archived_before, owner, before_us, limit)
+
+    def _archived_before(self, owner: str, before_us: int, limit: int) -> list[str]:
+        q = (
+            select(sessions.c.id)
+            .where(
+                sessions.c.owner == owner,
+                sessions.c.status == "archived",
+                sessions.c.pinned.is_(False),
+                sessions.c.updated_at < before_us,
+            )
+            .order_by(sessions.c.updated_at, sessions.c.pk)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [r.id for r in conn.execute(q).all()]
+
+
+class _Duplicate(Exception):
+    """Internal: the import_ref exists already (the transaction is rolled back)."""
