@@ -52,6 +52,8 @@ class Settings:
     dispatch: Mapping[str, Any] = field(default_factory=dict)
     tasks: tuple[Mapping[str, Any], ...] = ()
     triggers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # [channels.NAME]: webhook options, e.g. slack signing_secret, telegram secret_token, user
+    channels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     retention: Mapping[str, Any] = field(default_factory=dict)
     encryption: Mapping[str, Any] = field(default_factory=dict)
     source: Path | None = None
@@ -140,12 +142,24 @@ def _tokens(raw: Any) -> dict[str, str]:
     return out
 
 
+def _channels(raw: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for name, table in raw.items():
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"channels.{name}: must be a table")
+        for key in ("signing_secret", "secret_token", "user", "bot_id", "account"):
+            if key in table:
+                _str(table[key], f"channels.{name}.{key}")
+        out[name] = dict(table)
+    return out
+
+
 def settings_from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
     """Build settings from a parsed TOML mapping and environment overrides."""
     env = os.environ if env is None else env
     known = {
         "database", "server", "session", "agents", "providers", "dispatch", "tasks",
-        "triggers", "retention", "encryption", "limits",
+        "triggers", "retention", "encryption", "limits", "channels",
     }  # fmt: skip
     for key in data:
         if key not in known:
@@ -196,6 +210,7 @@ def settings_from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None
         dispatch=dict(_table(data, "dispatch")),
         tasks=tuple(dict(t) for t in tasks),
         triggers={k: dict(v) for k, v in triggers.items() if isinstance(v, Mapping)},
+        channels=_channels(_table(data, "channels")),
         retention=dict(_table(data, "retention")),
         encryption=encryption,
     )

@@ -232,3 +232,92 @@ class Health(_Out):
     status: Literal["ok"]
     database: str = Field(description="sqlite or postgresql")
     version: str
+
+
+# -- checkpoints, forks, export/import, cleanup, context -----------------------------------
+
+
+class CheckpointCreate(_In):
+    name: StrictStr = Field(min_length=1, max_length=200)
+    description: StrictStr | None = Field(None, max_length=2000)
+
+
+class CheckpointList(_Out):
+    checkpoints: list[CheckpointModel] = Field(description="oldest first")
+
+
+class ForkRequest(_In):
+    at_seq: StrictInt | None = Field(None, ge=0, le=2**62, description="share the history up to this seq")
+    checkpoint_id: StrictStr | None = Field(None, max_length=64, description="or up to this checkpoint")
+    title: StrictStr | None = Field(None, max_length=500)
+
+
+class CleanupRequest(_In):
+    older_than: StrictStr = Field("30d", max_length=32, description="90m, 12h, 30d, 2w")
+    keep_checkpoints: StrictBool = True
+    dry_run: StrictBool = False
+
+
+class CleanupResponse(_Out):
+    deleted: int = Field(description="sessions deleted (would be, on a dry run)")
+    session_ids: list[str]
+    dry_run: bool
+
+
+class SummaryModel(_Out):
+    id: str
+    session_id: str
+    covers_until_seq: int
+    text: str
+    method: str
+    token_count: int
+    created_at: datetime | None
+
+
+class ContextResponse(_Out):
+    messages: list[MessageModel]
+    token_count: int
+    strategy: Literal["recent", "smart", "summarize"]
+    summary: SummaryModel | None
+    dropped: int
+
+
+# -- inbound ---------------------------------------------------------------------------------
+
+
+class InboundIn(_In):
+    """A normalised inbound message (CONTRACT section 4)."""
+
+    channel: Literal[
+        "web",
+        "telegram",
+        "discord",
+        "slack",
+        "whatsapp",
+        "signal",
+        "matrix",
+        "teams",
+        "google_chat",
+        "webhook",
+    ]
+    account: StrictStr | None = Field(None, min_length=1, max_length=200)
+    chat: StrictStr | StrictInt
+    chat_type: Literal["direct", "group", "channel"] | None = None
+    topic: StrictStr | StrictInt | None = None
+    space: StrictStr | None = Field(None, min_length=1, max_length=200)
+    sender: StrictStr | StrictInt
+    sender_name: StrictStr | None = Field(None, min_length=1, max_length=200)
+    text: StrictStr
+    event_id: StrictStr | None = Field(None, min_length=1, max_length=200)
+
+
+class InboundResponse(_Out):
+    session_id: str
+    reply: str | None = Field(description="a chat command's answer (send it back); null for a stored message")
+    message_id: str | None = Field(description="the stored user message; null for commands and duplicates")
+    duplicate: bool = Field(description="the event id was seen before: nothing was stored")
+
+
+class WebhookResponse(_Out):
+    results: list[InboundResponse]
+    ignored: int = Field(description="events of the payload that need no answer (bots, joins, reactions…)")
