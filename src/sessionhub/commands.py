@@ -244,12 +244,15 @@ async def _checkpoint(hub: Hub, context: InboundMessage | Session, command: Comm
 
 
 async def _stop(hub: Hub, context: InboundMessage | Session, command: Command) -> CommandResult:
+    # ``hub.stop_turn(id)``, or the agents' TurnManager attached as ``hub.turns`` (``.stop(id)``).
     stop = getattr(hub, "stop_turn", None)
+    if stop is None:
+        stop = getattr(getattr(hub, "turns", None), "stop", None)
     if stop is None:
         return not_available("/stop")
     s = await _current(hub, context)
     stopped = await stop(s.id)
-    return CommandResult("Stopped." if stopped else "Nothing to stop.")
+    return CommandResult("Stopped; the partial reply is saved." if stopped else "Nothing to stop.")
 
 
 async def _compact(hub: Hub, context: InboundMessage | Session, command: Command) -> CommandResult:
@@ -258,7 +261,10 @@ async def _compact(hub: Hub, context: InboundMessage | Session, command: Command
         return not_available("/compact")
     s = await _current(hub, context)
     result = await compact(s.id)
-    return CommandResult(str(result) if isinstance(result, str) else "Older messages summarised.")
+    upto = getattr(result, "covers_until_seq", None)
+    if isinstance(upto, int):
+        return CommandResult(f"Summarised messages 1-{upto}; nothing was deleted.")
+    return CommandResult("Older messages summarised.")
 
 
 _HANDLERS = {
