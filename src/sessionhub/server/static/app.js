@@ -5,6 +5,7 @@ import { api, getToken, setToken } from "./api.js";
 import { handleEvent, initChat, openSession, reloadActive, renderHeader, setAgents, showNewChat, stop } from "./chat.js";
 import { closePanel, forkAt, initCheckpoints, sessionChanged } from "./checkpoints.js";
 import { focusSearch, initSidebar, refreshList, setView } from "./sidebar.js";
+import { hydrateIcons } from "./icons.js";
 import { forget, state } from "./state.js";
 import { closeMenu, initMenuKeys, toast, toastError } from "./ui.js";
 import { Live } from "./ws.js";
@@ -94,6 +95,7 @@ const ctx = {
   sessionOpened: () => sessionChanged(),
 };
 
+hydrateIcons();
 initSidebar(ctx);
 initChat(ctx);
 initCheckpoints();

@@ -2,6 +2,7 @@
 // Stop, tool call strips, chat command answers, the new-chat panel and read-only archives.
 
 import { api } from "./api.js";
+import { icon } from "./icons.js";
 import { renderMarkdown } from "./markdown.js";
 import { displayTitle, refreshList, renameSession, restoreSession, startRename, updateSession } from "./sidebar.js";
 import { entry, lastSeq, mergeMessages, nextLocalId, peek, setActive, state, tick } from "./state.js";
@@ -262,7 +263,7 @@ function pretty(value) {
 
 function toolStrip(call, result) {
   return h("details.tool", { dataset: { tool: call.name || "" } },
-    h("summary", {}, h("span.tool-icon", { "aria-hidden": "true" }, "🔧"), " ", h("span.tool-name", {}, call.name || "tool"),
+    h("summary", {}, icon("tool"), " ", h("span.tool-name", {}, call.name || "tool"),
       h("span.tool-state", {}, result ? "done" : "running…")),
     h("div.tool-label", {}, "Input"),
     h("pre.tool-input", {}, pretty(call.arguments)),
@@ -290,7 +291,7 @@ function messageEl(m, e, results, consumed) {
   else if (m.local) badges.push(h("span.badge", {}, "sending…"));
   const role = m.role === "assistant" && e.session ? `${ROLE_LABEL.assistant} · ${e.session.agent}` : ROLE_LABEL[m.role] || m.role;
   const fork = m.seq != null
-    ? h("button.msg-action.fork", { type: "button", title: "Fork a new session from this message", "aria-label": `Fork from message ${m.seq}` }, "⑂ Fork")
+    ? h("button.msg-action.fork", { type: "button", title: "Fork a new session from this message", "aria-label": `Fork from message ${m.seq}` }, icon("fork"), " Fork")
     : null;
   fork?.addEventListener("click", () => ctx.fork(m.seq));
   const body = h("div.msg-body.markdown");
@@ -303,7 +304,7 @@ function messageEl(m, e, results, consumed) {
   if (m.role === "tool" && !calls.length) {
     const callId = ownResults[0]?.tool_call_id || m.metadata?.tool_call_id;
     li.replaceChild(h("div.msg-body"), body);
-    li.append(h("details.tool", {}, h("summary", {}, "🔧 ", h("span.tool-name", {}, m.metadata?.name || "Tool result"), callId ? h("span.tool-state", {}, callId) : null),
+    li.append(h("details.tool", {}, h("summary", {}, icon("tool"), " ", h("span.tool-name", {}, m.metadata?.name || "Tool result"), callId ? h("span.tool-state", {}, callId) : null),
       h("pre.tool-result", {}, m.content)));
   } else {
     body.innerHTML = renderMarkdown(m.content || "");

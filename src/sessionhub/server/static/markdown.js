@@ -27,7 +27,7 @@ function inline(escaped) {
     pre + keep(`<a href="${url}" target="_blank" rel="noopener noreferrer nofollow">${url}</a>`),
   );
   s = s.replace(/\*\*(?=\S)([^*]*?\S)\*\*/g, "<strong>$1</strong>");
-  s = s.replace(/__(?=\S)([^_]*?\S)__/g, "<strong>$1</strong>");
+  s = s.replace(/(^|[^\w])__(?=\S)([^_]*?\S)__(?!\w)/g, "$1<strong>$2</strong>");
   s = s.replace(/(^|[^*\w])\*(?=\S)([^*\n]*?\S)\*(?!\w)/g, "$1<em>$2</em>");
   s = s.replace(/(^|[^_\w])_(?=\S)([^_\n]*?\S)_(?!\w)/g, "$1<em>$2</em>");
   s = s.replace(/~~(?=\S)([^~]*?\S)~~/g, "<del>$1</del>");

@@ -2,6 +2,7 @@
 // row actions on a "…" menu, inline rename by double-click, and full-text search.
 
 import { api } from "./api.js";
+import { icon } from "./icons.js";
 import { sanitizeSnippet } from "./markdown.js";
 import { entry, state } from "./state.js";
 import { closeMenu, confirmDialog, download, h, openMenu, shortTime, sourceBadge, toast, toastError } from "./ui.js";
@@ -180,7 +181,7 @@ function row(s) {
     h("span.row-text", {},
       h("span.row-title", {}, title),
       h("span.row-sub", {}, s.source === "channel" ? `${s.channel} · ` : "", shortTime(s.last_message_at || s.created_at))),
-    s.pinned ? h("span.pin", { title: "Pinned", "aria-label": "Pinned", role: "img" }, "📌") : null,
+    s.pinned ? h("span.pin", { title: "Pinned" }, icon("pin", "Pinned")) : null,
     s.status === "archived" ? h("span.tag", {}, "archived") : null,
   );
   open.addEventListener("click", () => ctx.openSession(s.id));

@@ -1,5 +1,7 @@
 // Small UI helpers: element builder, toasts, the confirm dialog, the row menu, formatting.
 
+import { icon } from "./icons.js";
+
 /** h("button.btn", {type: "button", onclick}, "text", child…): text children are always text. */
 export function h(tag, attrs = {}, ...children) {
   const [name, ...classes] = tag.split(".");
@@ -152,26 +154,22 @@ export function fullTime(iso) {
   return Number.isNaN(d.getTime()) ? "" : d.toLocaleString();
 }
 
-const SOURCE_ICONS = { manual: "💬", scheduled: "⏰", trigger: "⚡" };
-const CHANNEL_ICONS = {
-  web: "💬", telegram: "✈", discord: "🎮", slack: "#", whatsapp: "📱", signal: "🔒",
-  matrix: "▦", teams: "👥", google_chat: "💭", webhook: "🔗",
-};
+const SOURCE_ICONS = { manual: "chat", scheduled: "clock", trigger: "bolt" };
 
 /** The source badge of a session: manual, scheduled, trigger, or the channel's name. */
 export function sourceBadge(session) {
   const source = session.source || "manual";
-  let icon;
+  let name;
   let label;
   if (source === "channel") {
     const ch = session.channel || "channel";
-    icon = CHANNEL_ICONS[ch] || "🔗";
+    name = ch === "webhook" ? "link" : "channel";
     label = `Channel: ${ch.replace("_", " ")}`;
   } else {
-    icon = SOURCE_ICONS[source] || "💬";
+    name = SOURCE_ICONS[source] || "chat";
     label = source === "manual" ? "Manual chat" : `${source[0].toUpperCase()}${source.slice(1)}${session.source_ref ? `: ${session.source_ref}` : ""}`;
   }
-  return h("span.source", { title: label, "aria-label": label, role: "img", dataset: { source, channel: session.channel || "" } }, icon);
+  return h("span.source", { title: label, dataset: { source, channel: session.channel || "" } }, icon(name, label));
 }
 
 /** Save a Blob as a file download. */
