@@ -347,8 +347,14 @@ def test_checkpoints_and_fork(server: Server, page: Any) -> None:
     expect(page.locator(".msg.user .msg-body")).to_have_text("cp one")
 
 
+def hide_toasts(page: Any) -> None:
+    page.add_style_tag(content=".toasts { display: none !important; }")
+
+
 def test_screenshots(server: Server, pages: Pages) -> None:
     """Screenshots of the main views (light, dark, phone) for the README."""
+    for old in server.call("GET", "/api/sessions", params={"view": "all", "limit": 500})["sessions"]:
+        server.call("DELETE", f"/api/sessions/{old['id']}")
     server.session(
         "How do I keep **context** across channels?",
         'Use one session per chat:\n\n- the key routes messages\n- `/checkpoint save` before experiments\n\n```toml\n[session]\nscope = "per-peer"\n```',
@@ -360,6 +366,7 @@ def test_screenshots(server: Server, pages: Pages) -> None:
         page = pages.open(color_scheme=scheme)
         page.locator(".row-open", has_text="Context across channels").first.click()
         expect(page.locator(".msg.assistant pre")).to_be_visible()
+        hide_toasts(page)
         page.screenshot(path=str(SCREENSHOTS / f"dashboard-{scheme}.png"))
     phone = pages.open(
         viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, color_scheme="light"
@@ -367,8 +374,10 @@ def test_screenshots(server: Server, pages: Pages) -> None:
     phone.click("#drawer-open")
     phone.locator(".row-open", has_text="Context across channels").first.click()
     expect(phone.locator(".msg.assistant pre")).to_be_visible()
+    hide_toasts(phone)
     phone.screenshot(path=str(SCREENSHOTS / "dashboard-phone.png"))
     phone.click("#drawer-open")
     expect(phone.locator("#sidebar")).to_be_in_viewport()
     phone.wait_for_timeout(300)
+    hide_toasts(phone)
     phone.screenshot(path=str(SCREENSHOTS / "dashboard-phone-drawer.png"))
