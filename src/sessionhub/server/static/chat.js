@@ -277,7 +277,7 @@ const ROLE_LABEL = { user: "You", assistant: "Assistant", tool: "Tool", system: 
 function messageEl(m, e, results, consumed) {
   if (m.kind === "note") {
     return h("li.msg.note", { dataset: { id: m.id } },
-      h("div.msg-head", {}, h("span.role", {}, m.command ? `Command ${m.command}` : "Notice")),
+      h("div.msg-head", {}, h("span.role", {}, m.echo ? "You · command" : m.command ? `Answer to ${m.command}` : "Notice")),
       h("div.msg-body.markdown", { className: "msg-body markdown" }),
     );
   }
