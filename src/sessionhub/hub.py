@@ -16,6 +16,7 @@ from . import ids
 from .clock import Clock, SystemClock
 from .config import AgentSettings, Settings
 from .errors import InvalidInput, NotFound, PayloadTooLarge, SessionPinned
+from .context_ops import ContextOps, context_settings_of
 from .history_ops import HistoryOps
 from .model import (
     MESSAGE_STATUSES,
@@ -71,7 +72,7 @@ def _check_metadata(value: object, name: str = "metadata") -> dict[str, Any]:
     return dict(value)
 
 
-class Hub(HistoryOps, RoutingOps):
+class Hub(HistoryOps, RoutingOps, ContextOps):
     """Sessions for one owner. Open with ``sessionhub.open(...)``."""
 
     def __init__(
@@ -477,6 +478,7 @@ class _Opener:
             else:
                 settings = Settings()
         Router(settings)  # a bad routing value fails before the database is touched
+        context_settings_of(settings)  # a wrong [agents.context] value fails at start
         store = SQLStore(url if url is not None else settings.database_url, clock=clock)
         try:
             await store.open()

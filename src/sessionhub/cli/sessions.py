@@ -53,10 +53,29 @@ async def list_(
 @sessions.command()
 @click.argument("session_id")
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, help="How many latest messages to show.")
+@click.option(
+    "--context",
+    "context_tokens",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Show the context window of this many tokens instead (what the model would be sent).",
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(["recent", "smart", "summarize"]),
+    default="smart",
+    show_default=True,
+    help="Context strategy (with --context).",
+)
 @json_option
 @with_hub
-async def show(hub: Hub, session_id: str, limit: int, as_json: bool) -> None:
-    """Show one session and its latest messages."""
+async def show(
+    hub: Hub, session_id: str, limit: int, context_tokens: int | None, strategy: str, as_json: bool
+) -> None:
+    """Show one session and its latest messages (or, with --context N, its context window)."""
+    if context_tokens is not None:
+        await _show_context(hub, session_id, context_tokens, strategy, as_json)
+        return
     s = await hub.get_session(session_id)
     msgs = await hub.get_history(session_id, limit=limit)
     if as_json:
@@ -69,6 +88,22 @@ async def show(hub: Hub, session_id: str, limit: int, as_json: bool) -> None:
     )
     for m in msgs:
         console.print(f"[dim]#{m.seq} {isoformat(m.created_at)}[/dim] [bold]{m.role}[/bold]: {m.content}")
+
+
+async def _show_context(hub: Hub, session_id: str, max_tokens: int, strategy: str, as_json: bool) -> None:
+    window = await hub.get_context_history(session_id, max_tokens=max_tokens, strategy=strategy)
+    if as_json:
+        print_json(window.to_dict())
+        return
+    summary = window.summary
+    click.echo(
+        f"context of {session_id}: {window.token_count}/{max_tokens} tokens · strategy {window.strategy}"
+        f" · {len(window.messages)} messages · {window.dropped} dropped"
+        + (f" · summary to #{summary.covers_until_seq} ({summary.method})" if summary else "")
+    )
+    for m in window.messages:
+        label = "summary" if m.metadata.get("summary") else f"#{m.seq}"
+        click.echo(f"{label} {m.role}: {m.content}")
 
 
 @sessions.command()

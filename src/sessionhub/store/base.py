@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..model import Message, NewMessage, Session
+from .context_base import ContextStore
 from .history_base import HistoryStore
 
 View = Literal["active", "archived", "scheduled", "all"]
@@ -78,7 +79,7 @@ class Counts:
 Check = Callable[[Session], None]
 
 
-class Store(HistoryStore, ABC):
+class Store(HistoryStore, ContextStore, ABC):
     """A place to keep sessions and their messages."""
 
     dialect: str

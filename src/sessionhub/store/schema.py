@@ -23,6 +23,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -115,7 +116,16 @@ messages = Table(
     Column("metadata", Text),
     Column("created_at", BigInteger, nullable=False),
     Column("token_count", Integer),
+    # 1 for system and metadata.important messages (the context window keeps them), else NULL (0003).
+    Column("context_keep", SmallInteger),
     UniqueConstraint("session_pk", "seq", name="uq_messages_session_seq"),
+)
+Index(
+    "ix_messages_keep",
+    messages.c.session_pk,
+    messages.c.seq,
+    sqlite_where=messages.c.context_keep.isnot(None),
+    postgresql_where=messages.c.context_keep.isnot(None),
 )
 
 checkpoints = Table(
@@ -167,6 +177,7 @@ summaries = Table(
     Column("method", String(16), nullable=False),
     Column("token_count", Integer, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    Column("covers_until_id", String(32)),  # id of the message at covers_until_seq (0003)
     UniqueConstraint("session_pk", "covers_until_seq", name="uq_summaries_session_seq"),
 )
 

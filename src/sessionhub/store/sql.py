@@ -31,6 +31,7 @@ from ..model import Message, NewMessage, Part, Session, SessionStats, ToolCall, 
 from ..snippets import make_snippet
 from . import engine as eng
 from .base import AutoText, Check, Counts, NewSession, RawHit, SessionChanges, Store, View
+from .context_sql import ContextSQLMixin, context_keep
 from .history_sql import HistorySQLMixin
 from .routing_sql import RoutingSQLMixin
 from .schema import checkpoints, messages, sessions
@@ -164,7 +165,7 @@ def _mark_snippet(raw: str) -> str:
     return html.escape(raw).replace(_MARK_OPEN, "<mark>").replace(_MARK_CLOSE, "</mark>")
 
 
-class SQLStore(HistorySQLMixin, RoutingSQLMixin, Store):
+class SQLStore(HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin, Store):
     """SQLite or PostgreSQL through one code path; dialect branches only for search and locking."""
 
     def __init__(self, url: str | None, *, clock: Clock | None = None, workers: int = 8) -> None:
@@ -402,6 +403,7 @@ class SQLStore(HistorySQLMixin, RoutingSQLMixin, Store):
                         "output_tokens": m.usage.output_tokens,
                         "metadata": _dumps(dict(m.metadata)),
                         "created_at": created,
+                        "context_keep": context_keep(m.role, m.metadata),
                     }
                 )
                 counts[m.role] += 1

@@ -1,0 +1,316 @@
+"""SQL for context windows and summaries (``ContextSQLMixin``, part of ``SQLStore``).
+
+- The newest messages are read newest-first in keyset pages (64 rows, then 256) over the
+  fork segments (``_segments``), lazily, inside one read transaction: the pure builder
+  stops pulling when the window is full, so a build touches O(window) rows.
+- System and important messages come from the partial index ``ix_messages_keep``
+  (``context_keep`` is set at append time: 1 for ``role == "system"`` or a truthy
+  ``metadata.important``), at most ``KEEP_LIMIT`` of them, newest kept.
+- ``messages.token_count`` caches a message's count packed with its counter's tag
+  (``context_base.pack_count``); counts made during a build are saved in one short write
+  transaction afterwards (a failure there is ignored: it is only a cache).
+- A summary is valid while the message at ``covers_until_seq`` is still the one it was
+  written against (``covers_until_id``): after a clear, or a restore followed by new
+  messages, stale summaries are ignored (and replaced by the next save).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
+
+from ..context.summary import SummaryRecord
+from ..errors import InvalidInput
+from ..model import Message
+from .context_base import ContextSource, NewSummary
+from .schema import messages, summaries
+
+T = TypeVar("T")
+
+FIRST_PAGE = 64
+PAGE = 256
+KEEP_LIMIT = 500
+"""At most this many system + important messages are offered to a build (the newest)."""
+
+
+def _sql() -> Any:
+    from . import sql
+
+    return sql
+
+
+def context_keep(role: str, metadata: Mapping[str, Any]) -> int | None:
+    """The ``messages.context_keep`` value: 1 for system or important messages, else NULL."""
+    return 1 if role == "system" or bool(metadata.get("important")) else None
+
+
+def _columns() -> tuple[Any, ...]:
+    return (*_sql()._MESSAGE_COLUMNS, messages.c.token_count)
+
+
+def _summary(r: Row[Any], session_id: str) -> SummaryRecord:
+    return SummaryRecord(
+        id=r.id,
+        session_id=session_id,
+        covers_until_seq=r.covers_until_seq,
+        text=r.text,
+        method=r.method,
+        token_count=r.token_count,
+        created_at=_sql().from_us(r.created_at),
+    )
+
+
+class ContextSQLMixin:
+    """Context reads and summary writes for ``SQLStore``."""
+
+    if TYPE_CHECKING:  # provided by SQLStore
+        dialect: str
+
+        async def _run(self, fn: Callable[..., T], *args: Any) -> T: ...
+        def _read(self) -> AbstractContextManager[Connection]: ...
+        def _write(self) -> AbstractContextManager[Connection]: ...
+        def _now_us(self) -> int: ...
+        def _lock_session(self, conn: Connection, owner: str, session_id: str) -> Row[Any]: ...
+        def _find_session(self, conn: Connection, owner: str, session_id: str) -> Row[Any]: ...
+        def _segments(self, conn: Connection, row: Row[Any]) -> list[tuple[int, int, int]]: ...
+
+    # -- helpers (inside a transaction) -----------------------------------------------------
+
+    def _count_rows(self, n: int) -> None:
+        self.__dict__["_context_rows"] = self.__dict__.get("_context_rows", 0) + n
+
+    def rows_fetched(self) -> int:
+        """Message rows read by context builds and ranges so far (for tests and benchmarks)."""
+        return int(self.__dict__.get("_context_rows", 0))
+
+    def _id_at(self, conn: Connection, segs: Sequence[tuple[int, int, int]], seq: int) -> str | None:
+        for pk, first, last in segs:
+            if first <= seq <= last:
+                found = conn.execute(
+                    select(messages.c.id).where(messages.c.session_pk == pk, messages.c.seq == seq)
+                ).scalar()
+                return None if found is None else str(found)
+        return None
+
+    def _valid_summary(
+        self, conn: Connection, row: Row[Any], segs: Sequence[tuple[int, int, int]]
+    ) -> SummaryRecord | None:
+        """The latest summary whose anchor message is still in the session's history."""
+        candidates: list[Row[Any]] = []
+        for pk, _first, last in segs:
+            candidates.extend(
+                conn.execute(
+                    select(summaries)
+                    .where(summaries.c.session_pk == pk, summaries.c.covers_until_seq <= last)
+                    .order_by(summaries.c.covers_until_seq.desc())
+                    .limit(4)
+                ).all()
+            )
+        candidates.sort(key=lambda r: r.covers_until_seq, reverse=True)
+        for r in candidates:
+            if (
+                r.covers_until_id is not None
+                and self._id_at(conn, segs, r.covers_until_seq) == r.covers_until_id
+            ):
+                return _summary(r, row.id)
+        return None
+
+    def _newest(
+        self, conn: Connection, source: ContextSource, segs: Sequence[tuple[int, int, int]], session_id: str
+    ) -> Iterator[Message]:
+        sql = _sql()
+        size = FIRST_PAGE
+        for pk, first, last in segs:
+            hi = last
+            while hi >= first:
+                rows = conn.execute(
+                    select(*_columns())
+                    .where(messages.c.session_pk == pk, messages.c.seq >= first, messages.c.seq <= hi)
+                    .order_by(messages.c.seq.desc())
+                    .limit(size)
+                ).all()
+                source.rows_read += len(rows)
+                self._count_rows(len(rows))
+                if not rows:
+                    break
+                for r in rows:
+                    source.stored[r.id] = r.token_count
+                    source.located[r.id] = (pk, r.seq)
+                    yield sql.message_from_row(r, session_id)
+                hi = rows[-1].seq - 1
+                size = PAGE
+
+    def _kept(
+        self, conn: Connection, source: ContextSource, segs: Sequence[tuple[int, int, int]], session_id: str
+    ) -> list[Message]:
+        sql = _sql()
+        found: list[tuple[int, Row[Any]]] = []
+        for pk, first, last in segs:
+            if len(found) >= KEEP_LIMIT:
+                break
+            found.extend(
+                (pk, r)
+                for r in conn.execute(
+                    select(*_columns())
+                    .where(
+                        messages.c.session_pk == pk,
+                        messages.c.context_keep.isnot(None),
+                        messages.c.seq >= first,
+                        messages.c.seq <= last,
+                    )
+                    .order_by(messages.c.seq.desc())
+                    .limit(KEEP_LIMIT - len(found))
+                ).all()
+            )
+        self._count_rows(len(found))
+        out = []
+        for pk, r in reversed(found):
+            source.stored[r.id] = r.token_count
+            source.located[r.id] = (pk, r.seq)
+            out.append(sql.message_from_row(r, session_id))
+        return out
+
+    # -- reads ------------------------------------------------------------------------------
+
+    async def read_context(self, owner: str, session_id: str, consume: Callable[[ContextSource], T]) -> T:
+        return await self._run(self._read_context, owner, session_id, consume)
+
+    def _read_context(self, owner: str, session_id: str, consume: Callable[[ContextSource], T]) -> T:
+        sql = _sql()
+        with self._read() as conn:
+            row = self._find_session(conn, owner, session_id)
+            segs = self._segments(conn, row)
+            source = ContextSource(
+                session=sql.session_from_row(row),
+                first_seq=1,
+                last_seq=row.message_count,
+                summary=self._valid_summary(conn, row, segs),
+                system=[],
+                important=[],
+                newest=iter(()),
+            )
+            kept = self._kept(conn, source, segs, session_id)
+            source.system = [m for m in kept if m.role == "system"]
+            source.important = [m for m in kept if m.role != "system"]
+            source.newest = self._newest(conn, source, segs, session_id)
+            result = consume(source)
+        if source.fresh:
+            self._save_counts(row.pk, segs, source)
+        return result
+
+    def _save_counts(self, own_pk: int, segs: Sequence[tuple[int, int, int]], source: ContextSource) -> None:
+        """Write the counts made during a build into ``messages.token_count`` (best effort)."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        rows = [
+            {"k": source.located[mid][0], "s": source.located[mid][1], "tc": tc}
+            for mid, tc in source.fresh.items()
+            if mid in source.located
+        ]
+        try:
+            with self._write() as conn:  # by (session_pk, seq): the unique index
+                conn.execute(
+                    update(messages)
+                    .where(messages.c.session_pk == bindparam("k"), messages.c.seq == bindparam("s"))
+                    .values(token_count=bindparam("tc")),
+                    rows,
+                )
+        except SQLAlchemyError:
+            pass  # only a cache; the next build counts again
+
+    async def message_range(
+        self, owner: str, session_id: str, from_seq: int, until_seq: int, limit: int
+    ) -> list[Message]:
+        return await self._run(self._message_range, owner, session_id, from_seq, until_seq, limit)
+
+    def _message_range(
+        self, owner: str, session_id: str, from_seq: int, until_seq: int, limit: int
+    ) -> list[Message]:
+        sql = _sql()
+        found: list[Row[Any]] = []
+        with self._read() as conn:
+            row = self._find_session(conn, owner, session_id)
+            for pk, first, last in self._segments(conn, row):
+                lo, hi = max(first, from_seq), min(last, until_seq)
+                if lo > hi or len(found) >= limit:
+                    continue
+                found.extend(
+                    conn.execute(
+                        select(*sql._MESSAGE_COLUMNS)
+                        .where(messages.c.session_pk == pk, messages.c.seq >= lo, messages.c.seq <= hi)
+                        .order_by(messages.c.seq.desc())
+                        .limit(limit - len(found))
+                    ).all()
+                )
+        self._count_rows(len(found))
+        return [sql.message_from_row(r, session_id) for r in reversed(found)]
+
+    async def latest_summary(self, owner: str, session_id: str) -> SummaryRecord | None:
+        return await self._run(self._latest_summary, owner, session_id)
+
+    def _latest_summary(self, owner: str, session_id: str) -> SummaryRecord | None:
+        with self._read() as conn:
+            row = self._find_session(conn, owner, session_id)
+            return self._valid_summary(conn, row, self._segments(conn, row))
+
+    async def list_summaries(self, owner: str, session_id: str) -> list[SummaryRecord]:
+        return await self._run(self._list_summaries, owner, session_id)
+
+    def _list_summaries(self, owner: str, session_id: str) -> list[SummaryRecord]:
+        with self._read() as conn:
+            row = self._find_session(conn, owner, session_id)
+            rows = conn.execute(
+                select(summaries)
+                .where(summaries.c.session_pk == row.pk)
+                .order_by(summaries.c.covers_until_seq)
+            ).all()
+        return [_summary(r, session_id) for r in rows]
+
+    # -- writes -----------------------------------------------------------------------------
+
+    async def save_summary(
+        self, owner: str, session_id: str, new: NewSummary, expect_previous: int
+    ) -> tuple[SummaryRecord | None, bool]:
+        return await self._run(self._save_summary, owner, session_id, new, expect_previous)
+
+    def _save_summary(
+        self, owner: str, session_id: str, new: NewSummary, expect_previous: int
+    ) -> tuple[SummaryRecord | None, bool]:
+        with self._write() as conn:
+            # The row lock (FOR UPDATE; BEGIN IMMEDIATE on SQLite) serialises compactions.
+            row = self._lock_session(conn, owner, session_id)
+            segs = self._segments(conn, row)
+            latest = self._valid_summary(conn, row, segs)
+            covered = latest.covers_until_seq if latest else 0
+            if covered != expect_previous or new.covers_until_seq <= covered:
+                return latest, False
+            if new.covers_until_seq > row.message_count:
+                raise InvalidInput(f"covers_until_seq {new.covers_until_seq} is beyond the last message")
+            if self._id_at(conn, segs, new.covers_until_seq) != new.covers_until_id:
+                return latest, False  # the history changed under the compaction
+            # Rows at or past the new seq are stale (their anchor is gone): replace them.
+            conn.execute(
+                delete(summaries).where(
+                    summaries.c.session_pk == row.pk, summaries.c.covers_until_seq >= new.covers_until_seq
+                )
+            )
+            conn.execute(
+                insert(summaries).values(
+                    id=new.id,
+                    session_pk=row.pk,
+                    covers_until_seq=new.covers_until_seq,
+                    covers_until_id=new.covers_until_id,
+                    text=new.text,
+                    method=new.method,
+                    token_count=new.token_count,
+                    created_at=self._now_us(),
+                )
+            )
+            saved = conn.execute(select(summaries).where(summaries.c.id == new.id)).one()
+            return _summary(saved, session_id), True
+
+
+__all__ = ["ContextSQLMixin", "context_keep"]
