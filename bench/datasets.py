@@ -9,7 +9,6 @@ name carries a fingerprint of its schema and migrations, so a schema change rebu
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import shutil
@@ -61,9 +60,8 @@ class Loaded:
     built_now: bool = False
 
 
-@functools.cache
 def sessionhub_fingerprint() -> str:
-    """A short hash of sessionhub's version, schema and migrations, taken once per run."""
+    """A short hash of sessionhub's version, schema and migrations (read afresh each time)."""
     try:
         import sessionhub
     except Exception:

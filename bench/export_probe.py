@@ -2,7 +2,7 @@
 
 ``python -m bench.export_probe PEER ROOT SESSION_ID`` opens the peer's store at ``ROOT``,
 exports the session as JSON to a temporary file, and prints one JSON line: the resident set
-before the export (after imports and open), the peak during it (``ru_maxrss``), the bytes
+before the export (after imports and open), the peak (``VmHWM``), the bytes
 written and the seconds taken, or the error. A fresh process per export keeps one store's
 memory from hiding another's.
 """
@@ -21,15 +21,25 @@ from .measure import Unsupported
 from .peers import PEERS
 
 
-def _rss_mib() -> float:
-    """The peak resident set of this process so far, in MiB (Linux reports KiB)."""
+def _rss_mib(field: str = "VmHWM") -> float:
+    """This process's peak (``VmHWM``) or current (``VmRSS``) resident set in MiB.
+
+    Read from /proc: unlike ``ru_maxrss``, ``VmHWM`` starts afresh at exec, so the parent's
+    memory at fork time is not counted.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 async def probe(peer_key: str, root: Path, session_id: str) -> dict[str, object]:
     peer = PEERS[peer_key](root)
     async with peer:
-        before = _rss_mib()
+        before = _rss_mib("VmRSS")
         with tempfile.TemporaryFile("w+b") as out:
             t0 = time.perf_counter()
             await peer.export(session_id, out)

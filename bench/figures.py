@@ -642,7 +642,7 @@ async def fig_export(ctx: Context) -> Figure:
         "SQLiteSession: `get_items()` then `json.dumps`; LangChain: `messages` then `messages_to_dict`; "
         "raw sqlite3: cursor rows streamed one at a time; JSON store: the file copied as is"
     )
-    fig.notes.append("peak RSS is the process's `ru_maxrss`, imports and open included")
+    fig.notes.append("peak RSS is the process's high-water mark (`VmHWM`), imports and open included")
     return fig
 
 

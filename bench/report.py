@@ -220,7 +220,7 @@ def render(
     rows = []
     for fig in figures:
         if fig.error:
-            rows.append([fig.title, "(figure failed)", fig.error, "**NOT met** (error)"])
+            rows.append([fig.title, "(figure failed)", fig.error, "**error**"])
         for v in fig.verdicts:
             rows.append([fig.title, v.bar, v.detail, _status(v.met)])
     for title, why in unmeasured:
