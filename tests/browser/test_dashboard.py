@@ -13,7 +13,6 @@ from playwright.sync_api import expect
 from .conftest import SCREENSHOTS, Pages, Server
 
 pytestmark = pytest.mark.browser
-NEEDS_WS = pytest.mark.xfail(reason="needs /ws (issue 8)", strict=False)
 
 
 def row(page: Any, session: dict[str, Any]) -> Any:
@@ -28,6 +27,7 @@ def open_menu(page: Any, session: dict[str, Any]) -> Any:
 
 
 def needs_ws(server: Server) -> None:
+    """xfail (not fail) while the server has no /ws yet (issue 8); real failures once it has."""
     if not server.has_ws():
         pytest.xfail("needs /ws (issue 8)")
 
@@ -69,7 +69,6 @@ def test_create_session_with_agent_and_model(server: Server, page: Any) -> None:
     expect(page.locator(f'.row[data-id="{sid}"]')).to_be_visible()
 
 
-@NEEDS_WS
 def test_reply_streams_word_by_word(server: Server, page: Any) -> None:
     """A reply streams in: partial text first, then the whole echo, persisted."""
     needs_ws(server)
@@ -89,7 +88,6 @@ def test_reply_streams_word_by_word(server: Server, page: Any) -> None:
     expect(page.locator(".msg.assistant .msg-body").last).to_contain_text("word24")
 
 
-@NEEDS_WS
 def test_stop_keeps_partial_reply_after_reload(server: Server, page: Any) -> None:
     """Stop mid-stream: the partial reply stays, marked interrupted, also after a reload."""
     needs_ws(server)
@@ -110,7 +108,6 @@ def test_stop_keeps_partial_reply_after_reload(server: Server, page: Any) -> Non
     expect(page.locator("#send-btn")).to_be_visible()
 
 
-@NEEDS_WS
 def test_tool_call_strip_and_chat_command(server: Server, page: Any) -> None:
     """A tool call shows as a collapsible strip; a /command is answered in the chat."""
     needs_ws(server)
@@ -247,7 +244,6 @@ def test_switch_sessions_and_reload_keeps_active(server: Server, page: Any) -> N
     expect(row(page, a).locator(".row-open")).to_have_attribute("aria-current", "page")
 
 
-@NEEDS_WS
 def test_two_pages_stay_in_sync(server: Server, pages: Pages) -> None:
     """A reply in one tab appears in another tab showing the same session (sessions_changed)."""
     needs_ws(server)

@@ -140,7 +140,15 @@ function groupKey(s) {
   return s.group || "older";
 }
 
+let renderDeferred = false;
+
 export function renderList() {
+  // a live refresh must not destroy an inline rename in progress: render when it is done
+  if (listEl.querySelector(".rename-input")) {
+    renderDeferred = true;
+    return;
+  }
+  renderDeferred = false;
   observer.unobserve(sentinel);
   const focusedId = document.activeElement?.closest?.(".row")?.dataset.id;
   const focusedMore = document.activeElement?.classList?.contains("row-more");
@@ -242,6 +250,7 @@ export function startRename(s, host) {
     const title = input.value.trim();
     input.replaceWith(titleEl);
     if (save && title && title !== s.title) await renameSession(s, title);
+    else if (renderDeferred) renderList();
     (document.querySelector(`.row[data-id="${CSS.escape(s.id)}"] .row-open`) || restoreFocusTo).focus();
   };
   input.addEventListener("keydown", (ev) => {
