@@ -153,6 +153,8 @@ class Hub(HistoryOps, RoutingOps, ContextOps):
         limit = self.settings.max_message_chars
         if len(content) > limit:
             raise PayloadTooLarge(f"content is {len(content)} characters; the limit is {limit}")
+        if "\x00" in content:
+            raise InvalidInput("content must not contain NUL characters")
         parts = parts_from_list(data.get("parts"))
         status = data.get("status", "complete")
         if status not in MESSAGE_STATUSES:
@@ -203,6 +205,8 @@ class Hub(HistoryOps, RoutingOps, ContextOps):
             raise InvalidInput("title must be a string")
         session_id = ids.new_id("ses")
         clean_title = collapse(title or "")
+        if "\x00" in clean_title:
+            raise InvalidInput("title must not contain NUL characters")
         return await self.store.create_session(
             NewSession(
                 id=session_id,
@@ -231,6 +235,8 @@ class Hub(HistoryOps, RoutingOps, ContextOps):
         clean = collapse(title)
         if len(clean) > 500:
             raise InvalidInput("title must be at most 500 characters")
+        if "\x00" in clean:
+            raise InvalidInput("title must not contain NUL characters")
         return await self.store.update_session(
             self.owner, self._session_id(session_id), SessionChanges(title=clean, title_source="user")
         )

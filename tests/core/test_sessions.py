@@ -102,6 +102,10 @@ async def test_bad_input_is_refused_and_writes_nothing(hub: Hub) -> None:
         await hub.add_message(s.id, "robot", "hi")
     with pytest.raises(InvalidInput, match="non-empty"):
         await hub.add_message(s.id, "user", "   ")
+    with pytest.raises(InvalidInput, match="NUL"):
+        await hub.add_message(s.id, "user", "nul \x00 byte")
+    with pytest.raises(InvalidInput, match="NUL"):
+        await hub.rename(s.id, "bad\x00title")
     with pytest.raises(PayloadTooLarge):
         await hub.add_message(s.id, "user", "x" * (hub.settings.max_message_chars + 1))
     with pytest.raises(InvalidInput):
