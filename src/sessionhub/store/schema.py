@@ -83,6 +83,13 @@ Index(
 )
 Index("ix_sessions_key", sessions.c.owner, sessions.c.key)
 Index("ix_sessions_created", sessions.c.owner, sessions.c.created_at)
+# Forks of a session (fork-safe delete, restore); migration 0004.
+Index(
+    "ix_sessions_base",
+    sessions.c.base_session_pk,
+    sqlite_where=sessions.c.base_session_pk.isnot(None),
+    postgresql_where=sessions.c.base_session_pk.isnot(None),
+)
 Index(
     "ix_sessions_empty",
     sessions.c.owner,
