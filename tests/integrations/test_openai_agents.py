@@ -10,16 +10,16 @@ from typing import Any
 import pytest
 
 pytest.importorskip(
-    "agents", reason="openai-agents is not installed (pip install 'sessionhub[openai-agents]')"
+    "agents.memory", reason="openai-agents is not installed (pip install 'sessionhub[openai-agents]')"
 )
 
-from agents import Agent, RunConfig, Runner, function_tool
 from agents.items import ModelResponse, TResponseInputItem
 from agents.memory import Session, SessionSettings
 from agents.models.interface import Model
 from agents.usage import Usage
 from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage, ResponseOutputText
 
+from agents import Agent, RunConfig, Runner, function_tool
 from sessionhub import ids
 from sessionhub.errors import NotFound
 from sessionhub.hub import Hub
