@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import ids
@@ -265,8 +265,8 @@ def _background_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
-def run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro`` to completion from sync code, whether or not this thread runs a loop.
+def run_sync(coro: Awaitable[T]) -> T:
+    """Run ``coro`` (any awaitable) to completion from sync code, whether or not this thread runs a loop.
 
     The coroutine runs on a daemon thread's event loop shared by all adapters (the hub's
     store does its I/O in its own thread pool, so any loop may drive it). Called from
@@ -275,6 +275,11 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """
     loop = _background_loop()
     if threading.current_thread() is _thread:
-        coro.close()
+        if isinstance(coro, Coroutine):
+            coro.close()
         raise RuntimeError("a sync sessionhub adapter method was called on its own background loop")
-    return asyncio.run_coroutine_threadsafe(coro, loop).result()
+    return asyncio.run_coroutine_threadsafe(_await(coro), loop).result()
+
+
+async def _await(awaitable: Awaitable[T]) -> T:
+    return await awaitable

@@ -60,7 +60,7 @@ from ._keyed import KeyedSession, run_sync
 if TYPE_CHECKING:
     from ..hub import Hub
 
-__all__ = ["HubChatMessageHistory", "message_from_hub", "message_to_hub"]
+__all__ = ["HubChatMessageHistory", "close_hub", "message_from_hub", "message_to_hub", "open_hub"]
 
 INTEGRATION = "langchain"
 MESSAGE_KEY = "langchain_message"
@@ -129,6 +129,21 @@ class HubChatMessageHistory(BaseChatMessageHistory):
     def clear(self) -> None:
         """Delete every message (sync)."""
         run_sync(self.aclear())
+
+
+def open_hub(url: str | None = None, **kwargs: Any) -> Hub:
+    """``sessionhub.open(url, **kwargs)`` for sync programs (opened on the adapters' loop).
+
+    Close it with ``close_hub(hub)``. Async programs use ``async with sessionhub.open(...)``.
+    """
+    from ..hub import open as open_
+
+    return run_sync(open_(url, **kwargs))
+
+
+def close_hub(hub: Hub) -> None:
+    """Close a hub from sync code."""
+    run_sync(hub.close())
 
 
 # -- mapping --------------------------------------------------------------------------------
