@@ -138,7 +138,8 @@ def open_hub(url: str | None = None, **kwargs: Any) -> Hub:
     """
     from ..hub import open as open_
 
-    return run_sync(open_(url, **kwargs))
+    hub: Hub = run_sync(open_(url, **kwargs))
+    return hub
 
 
 def close_hub(hub: Hub) -> None:

@@ -45,18 +45,23 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 try:
-    from agents.memory.session_settings import SessionSettings, resolve_session_limit
+    import agents.memory  # noqa: F401
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "sessionhub.integrations.openai_agents needs the OpenAI Agents SDK: "
         "pip install 'sessionhub[openai-agents]'"
     ) from exc
+try:  # SessionSettings is newer than the Session protocol; HubSession works without it
+    from agents.memory.session_settings import SessionSettings as _SessionSettings
+except ImportError:  # pragma: no cover - older SDKs
+    _SessionSettings = None  # type: ignore[assignment,misc]
 
 from ..model import Message, ToolCall, ToolResult
 from ._keyed import KeyedSession
 
 if TYPE_CHECKING:
     from agents.items import TResponseInputItem
+    from agents.memory.session_settings import SessionSettings
 
     from ..hub import Hub
 
@@ -89,7 +94,9 @@ class HubSession:
             hub, INTEGRATION, session_id_or_key, agent=agent, create=create, title=title
         )
         self.session_id = session_id_or_key
-        self.session_settings = session_settings if session_settings is not None else SessionSettings()
+        if session_settings is None and _SessionSettings is not None:
+            session_settings = _SessionSettings()
+        self.session_settings = session_settings
         self.hub = hub
 
     @property
@@ -104,7 +111,7 @@ class HubSession:
     async def get_items(self, limit: int | None = None) -> list[TResponseInputItem]:
         """The latest ``limit`` items (default ``session_settings.limit``; None: all), oldest
         first; only those messages are read."""
-        n = resolve_session_limit(limit, self.session_settings)
+        n = limit if limit is not None else _settings_limit(self.session_settings)
         if n is not None and n < 0:
             n = None  # SQLiteSession: a negative limit means no limit
         items: list[TResponseInputItem] = []
@@ -130,6 +137,12 @@ class HubSession:
     async def clear_session(self) -> None:
         """Delete every item (and the session's checkpoints); the session stays."""
         await self._keyed.clear()
+
+
+def _settings_limit(settings: object) -> int | None:
+    """``settings.limit`` of a SessionSettings (or a dict, as the SDK also accepts)."""
+    value = settings.get("limit") if isinstance(settings, Mapping) else getattr(settings, "limit", None)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 # -- mapping --------------------------------------------------------------------------------
