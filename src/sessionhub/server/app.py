@@ -22,6 +22,7 @@ from .auth import AuthMiddleware
 from .errors import install_error_handlers
 from .idempotency import IdempotencyCache
 from .limits import BodyLimitMiddleware
+from .live import Live
 from .routes import COMMON_ERRORS, agents, checkpoints, inbound, maintenance, messages, sessions, triggers
 from .schemas import Health
 
@@ -40,9 +41,11 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await live.start()
         try:
             yield
         finally:
+            await live.aclose()
             if close_hub:
                 await hub.close()
 
@@ -51,6 +54,7 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
     app.state.settings = settings
     app.state.idempotency = IdempotencyCache()
     install_error_handlers(app)
+    live = Live(settings, hub)  # agents, event bus, scheduler: a bad config value fails here
 
     @app.get("/api/health", tags=["meta"], response_model=Health)
     async def health() -> Health:
@@ -67,6 +71,7 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
     async def dashboard() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
+    live.install(app)  # chat, tasks and /ws; its change notifier runs inside authentication
     # Added last = outermost: the body limit runs before authentication.
     app.add_middleware(AuthMiddleware, tokens=settings.server.tokens)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.server.max_body_bytes)

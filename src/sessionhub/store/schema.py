@@ -195,3 +195,19 @@ meta = Table(
     Column("name", String(100), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+# Runs of scheduled tasks: one row per (task, scheduled time), inserted with ON CONFLICT DO
+# NOTHING, so with several replicas each due run happens exactly once (0005).
+task_runs = Table(
+    "task_runs",
+    metadata,
+    Column("task", String(200), primary_key=True),
+    Column("scheduled_at", BigInteger, primary_key=True),
+    Column("owner", String(200), nullable=False),
+    Column("trigger", String(16), nullable=False),  # cron | manual
+    Column("status", String(16), nullable=False),  # running | complete | error | interrupted
+    Column("session_id", String(32)),
+    Column("started_at", BigInteger, nullable=False),
+    Column("finished_at", BigInteger),
+    Column("error", Text),
+)

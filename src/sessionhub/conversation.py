@@ -1,0 +1,286 @@
+"""Conversations: a chat message in, chat command or agent turn out (hub layer, no HTTP).
+
+    runtime = AgentRuntime(settings, env=os.environ, notify=bus_notify)
+    runtime.check()                                  # a bad [providers] value fails here
+    out = await runtime.chat(hub.as_user("alice"), session_id, "hello", sink=send)
+    if isinstance(out, CommandAnswer): ...           # answered directly, nothing stored
+    else: result = await out.turn.wait()             # the user message is out.user_message
+
+Every entry (REST chat, the WebSocket, inbound channels, scheduled tasks) goes through
+:meth:`AgentRuntime.chat` / :meth:`AgentRuntime.start_turn`, so they share one rule set:
+
+- the session's provider and model are the ones fixed at its creation; the agent's system
+  prompt and context settings come from ``[[agents]]`` (an agent no longer configured keeps
+  working with no system prompt and default context settings);
+- the user message is appended and the context built (``hub.get_context_history`` with
+  the agent's ``max_tokens`` / ``strategy``) inside the turn's ``prepare`` step, after the
+  session's turn slot is claimed: a second chat while a turn runs is **refused** with
+  ``TurnInProgress`` (409 ``turn_in_progress``) and stores nothing;
+- the reply is persisted through :class:`HubTurnStore` while it streams;
+- events go to every sink watching the session (:meth:`AgentRuntime.watch`: WebSocket
+  connections) and to the caller's own ``sink`` (an SSE response); a watcher that fails or
+  goes away never stops the turn;
+- ``notify(owner, session_id)`` is called when the user message is stored and when the turn
+  ends, which the server turns into ``sessions_changed`` events on every replica.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .agents import builtin_tools
+from .agents.convert import ContextItem
+from .agents.events import Event, EventSink
+from .agents.providers import Provider, ProviderError, ProviderSet
+from .agents.runner import TurnOptions, TurnResult
+from .agents.turns import Turn, TurnManager
+from .config import Settings
+from .errors import ConfigError, InvalidInput, SessionReadOnly
+from .model import Message, MessageStatus, Part, Session, ToolResult, Usage
+
+if TYPE_CHECKING:
+    from .hub import Hub
+
+log = logging.getLogger("sessionhub.conversation")
+
+Notify = Callable[[str, str], Awaitable[None]]
+"""``notify(owner, session_id)``: a session of ``owner`` changed."""
+
+HISTORY_FALLBACK = 50
+
+
+class HubTurnStore:
+    """The agents' ``TurnStore`` over a hub (one owner): replies are ordinary messages."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
+    async def start_reply(self, session_id: str) -> str:
+        msg = await self.hub.add_message(session_id, "assistant", "", status="streaming")
+        return msg.id
+
+    async def update_reply(
+        self,
+        session_id: str,
+        message_id: str,
+        *,
+        content: str,
+        parts: Sequence[Part],
+        status: MessageStatus,
+        usage: Usage,
+    ) -> Message:
+        update = getattr(self.hub.store, "update_message", None)
+        if update is None:
+            raise InvalidInput("this store cannot update messages (streaming replies need SQLStore)")
+        message: Message = await update(
+            self.hub.owner, session_id, message_id, content, tuple(parts), status, usage
+        )
+        return message
+
+    async def add_tool_message(
+        self, session_id: str, *, tool_call_id: str, name: str, content: str, is_error: bool
+    ) -> Message:
+        part = ToolResult(tool_call_id=tool_call_id, content=content).to_dict()
+        return await self.hub.add_message(
+            session_id,
+            "tool",
+            content if content.strip() else "(empty)",
+            parts=[part],
+            metadata={"tool_name": name, "is_error": is_error},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CommandAnswer:
+    """A chat command's answer (not stored); ``session`` is the chat's session afterwards."""
+
+    command: str
+    text: str
+    session: Session | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatStarted:
+    """An agent turn started for a stored user message."""
+
+    session: Session
+    user_message: Message
+    turn: Turn
+
+    async def wait(self) -> TurnResult:
+        return await self.turn.wait()
+
+
+class AgentRuntime:
+    """Providers, the turn manager and event fan-out for one server; see the module docstring."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        providers: ProviderSet | None = None,
+        env: Mapping[str, str] | None = None,
+        notify: Notify | None = None,
+    ) -> None:
+        self.settings = settings
+        self.providers = providers or ProviderSet(settings.providers, os.environ if env is None else env)
+        self.turns = TurnManager()
+        self.notify = notify
+        self._watchers: dict[str, set[EventSink]] = {}
+
+    def check(self) -> None:
+        """Build every ``[providers.NAME]`` table now and check every agent names a provider.
+
+        ``ConfigError`` names the wrong key. An agent on the implicit ``openai`` provider
+        (no table) is checked when it is first used: a missing ``OPENAI_API_KEY`` then
+        fails that chat (502), not the server.
+        """
+        self.providers.check()
+        tables = set(self.settings.providers)
+        for i, agent in enumerate(self.settings.agents):
+            if agent.provider not in tables and agent.provider not in ("echo", "openai"):
+                raise ConfigError(
+                    f"agents[{i}].provider: no such provider {agent.provider!r} "
+                    f"(add a [providers.{agent.provider}] table with type = echo or openai)"
+                )
+
+    def provider_for(self, session: Session) -> Provider:
+        """The session's provider; a provider that cannot be built is a ``ProviderError`` (502)."""
+        try:
+            return self.providers.get(session.provider)
+        except ConfigError as exc:
+            raise ProviderError(f"provider {session.provider!r} is not usable: {exc.message}") from None
+
+    def bind(self, hub: Hub) -> Hub:
+        """Give ``hub`` the turn manager, so ``/stop`` run through it stops turns."""
+        setattr(hub, "turns", self.turns)  # noqa: B010 - an optional attribute commands look up
+        return hub
+
+    # -- watchers ---------------------------------------------------------------------------
+
+    def watch(self, session_id: str, sink: EventSink) -> Callable[[], None]:
+        """Send every event of ``session_id``'s turns to ``sink``; returns the unwatch function."""
+        self._watchers.setdefault(session_id, set()).add(sink)
+
+        def unwatch() -> None:
+            sinks = self._watchers.get(session_id)
+            if sinks is not None:
+                sinks.discard(sink)
+                if not sinks:
+                    del self._watchers[session_id]
+
+        return unwatch
+
+    async def _fanout(self, event: Event, extra: EventSink | None) -> None:
+        sinks = list(self._watchers.get(str(event.get("session_id")), ()))
+        if extra is not None and extra not in sinks:
+            sinks.append(extra)
+        for sink in sinks:
+            try:
+                await sink(event)
+            except Exception:
+                log.debug("an event watcher failed; the turn goes on", exc_info=True)
+
+    async def _notify(self, owner: str, session_id: str) -> None:
+        if self.notify is None:
+            return
+        try:
+            await self.notify(owner, session_id)
+        except Exception:
+            log.warning("could not publish sessions_changed for %s", session_id, exc_info=True)
+
+    # -- chat -------------------------------------------------------------------------------
+
+    async def chat(
+        self,
+        hub: Hub,
+        session_id: str,
+        content: object,
+        *,
+        sink: EventSink | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> CommandAnswer | ChatStarted:
+        """Run ``content`` as a chat command, or store it and start an agent turn."""
+        if not isinstance(content, str) or not content.strip():
+            raise InvalidInput("content must be a non-empty string")
+        self.bind(hub)
+        result = await hub.run_command(session_id, content)
+        if result is not None:
+            command = content.strip().split(None, 1)[0]
+            if result.session is not None:
+                await self._notify(hub.owner, result.session.id)
+            return CommandAnswer(command, result.text, result.session)
+        return await self.start_turn(hub, session_id, content, sink=sink, metadata=metadata)
+
+    async def start_turn(
+        self,
+        hub: Hub,
+        session_id: str,
+        content: str,
+        *,
+        sink: EventSink | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> ChatStarted:
+        """Store ``content`` as the user's message and start the agent's turn."""
+        self.bind(hub)
+        session = await hub.get_session(session_id)
+        if session.status == "archived":
+            raise SessionReadOnly(f"session {session.id} is archived (read-only); restore it first")
+        provider = self.provider_for(session)
+        agent = self.settings.agent(session.agent)
+        options = TurnOptions(
+            model=session.model,
+            system_prompt=agent.system_prompt if agent is not None else "",
+            tools=builtin_tools(hub.search, clock=hub.clock),
+        )
+        stored: list[Message] = []
+
+        async def prepare() -> Sequence[ContextItem]:
+            msg = await hub.add_message(session.id, "user", content, metadata=metadata)
+            stored.append(msg)
+            await self._notify(hub.owner, session.id)
+            return await self._context(hub, session)
+
+        async def send(event: Event) -> None:
+            await self._fanout(event, sink)
+            if event.get("type") == "stream_end":
+                await self._notify(hub.owner, session.id)
+
+        turn = await self.turns.start(
+            session.id,
+            store=HubTurnStore(hub),
+            provider=provider,
+            sink=send,
+            options=options,
+            prepare=prepare,
+        )
+        return ChatStarted(session, stored[0], turn)
+
+    async def _context(self, hub: Hub, session: Session) -> Sequence[ContextItem]:
+        build = getattr(hub, "get_context_history", None)
+        if build is None:
+            history: list[Message] = await hub.get_history(session.id, limit=HISTORY_FALLBACK)
+            return history
+        settings_of = getattr(hub, "context_settings", None)
+        max_tokens, strategy = 8000, "smart"
+        if settings_of is not None:
+            cs = settings_of(session.agent)
+            max_tokens, strategy = int(cs.max_tokens), str(cs.strategy)
+        window = await build(session.id, max_tokens=max_tokens, strategy=strategy)
+        return list(window.messages)
+
+    async def stop(self, session_id: str) -> TurnResult | None:
+        """Stop the session's turn (its partial reply is saved ``interrupted``)."""
+        return await self.turns.stop(session_id)
+
+    async def aclose(self) -> None:
+        """Stop every turn (partial replies saved ``interrupted``) and close the providers."""
+        await self.turns.aclose()
+        await self.providers.aclose()
+
+
+__all__ = ["AgentRuntime", "ChatStarted", "CommandAnswer", "HubTurnStore", "Notify"]
