@@ -21,21 +21,24 @@ from sessionhub.hub import Hub
 
 
 def _unshadow_agents_sdk() -> None:
+    tests_agents = Path(__file__).resolve().parent.parent / "agents"
     current = sys.modules.get("agents")
-    if current is not None and hasattr(current, "Runner"):
-        return
-    tests_dir = Path(__file__).resolve().parent.parent
-    shadow = sys.modules.pop("agents", None)
-    saved = sys.path[:]
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != tests_dir]
-    try:
-        importlib.import_module("agents")
-    except ImportError:  # the SDK is not installed: leave things as they were
-        sys.modules.pop("agents", None)
-        if shadow is not None:
-            sys.modules["agents"] = shadow
-    finally:
-        sys.path[:] = saved
+    if current is None or not hasattr(current, "Runner"):
+        shadow = sys.modules.pop("agents", None)
+        saved = sys.path[:]
+        sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != tests_agents.parent]
+        try:
+            current = importlib.import_module("agents")
+        except ImportError:  # the SDK is not installed: leave things as they were
+            sys.modules.pop("agents", None)
+            if shadow is not None:
+                sys.modules["agents"] = shadow
+            return
+        finally:
+            sys.path[:] = saved
+    # tests/agents/* stay importable as agents.* (the SDK has no modules of those names)
+    if tests_agents.is_dir() and str(tests_agents) not in current.__path__:
+        current.__path__.append(str(tests_agents))
 
 
 _unshadow_agents_sdk()
