@@ -475,7 +475,7 @@ class _Opener:
         self._hub: Hub | None = None
 
     async def _open(self) -> Hub:
-        url, config, _encryption_key, clock, settings = self._args
+        url, config, encryption_key, clock, settings = self._args
         if settings is None:
             if config is not None:
                 from .config import load_settings
@@ -485,7 +485,10 @@ class _Opener:
                 settings = Settings()
         Router(settings)  # a bad routing value fails before the database is touched
         context_settings_of(settings)  # a wrong [agents.context] value fails at start
-        store = SQLStore(url if url is not None else settings.database_url, clock=clock)
+        from .keyconfig import keyring_from
+
+        keyring = keyring_from(settings.encryption, encryption_key)
+        store = SQLStore(url if url is not None else settings.database_url, clock=clock, keyring=keyring)
         try:
             await store.open()
         except BaseException:

@@ -7,6 +7,7 @@ import click
 from .. import __version__
 from .db import db
 from .history import COMMANDS as HISTORY_COMMANDS
+from .keys import keys
 from .serve import serve
 from .sessions import sessions
 
@@ -19,6 +20,7 @@ def cli() -> None:
 
 cli.add_command(sessions)
 cli.add_command(db)
+cli.add_command(keys)
 cli.add_command(serve)
 for _command in HISTORY_COMMANDS:
     cli.add_command(_command)

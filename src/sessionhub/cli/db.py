@@ -19,7 +19,10 @@ def upgrade(database: str | None, config: str | None) -> None:
     """Bring the database schema to the latest migration (also done at every open)."""
 
     async def main() -> None:
-        store = SQLStore(database or Context(database, config).settings.database_url)
+        from ..keyconfig import keyring_from
+
+        settings = Context(database, config).settings
+        store = SQLStore(database or settings.database_url, keyring=keyring_from(settings.encryption))
         try:
             await store.open()
         finally:

@@ -24,7 +24,8 @@ from sqlalchemy import Connection, Row, bindparam, delete, insert, select, updat
 
 from ..context.summary import SummaryRecord
 from ..errors import InvalidInput
-from ..model import Message
+from ..model import Message, Session
+from .codec import PlainCodec, RowKey
 from .context_base import ContextSource, NewSummary
 from .schema import messages, summaries
 
@@ -51,12 +52,12 @@ def _columns() -> tuple[Any, ...]:
     return (*_sql()._MESSAGE_COLUMNS, messages.c.token_count)
 
 
-def _summary(r: Row[Any], session_id: str) -> SummaryRecord:
+def _summary(r: Row[Any], session_id: str, codec: PlainCodec, key: RowKey) -> SummaryRecord:
     return SummaryRecord(
         id=r.id,
         session_id=session_id,
         covers_until_seq=r.covers_until_seq,
-        text=r.text,
+        text=codec.open_summary(key, r.id, r.text),
         method=r.method,
         token_count=r.token_count,
         created_at=_sql().from_us(r.created_at),
@@ -76,6 +77,12 @@ class ContextSQLMixin:
         def _lock_session(self, conn: Connection, owner: str, session_id: str) -> Row[Any]: ...
         def _find_session(self, conn: Connection, owner: str, session_id: str) -> Row[Any]: ...
         def _segments(self, conn: Connection, row: Row[Any]) -> list[tuple[int, int, int]]: ...
+        def _session(self, row: Any) -> Session: ...
+        def _row_key(self, row: Any) -> RowKey: ...
+        def _key_of(self, conn: Connection, pk: int) -> RowKey: ...
+        def _keys_of(self, conn: Connection, pks: Sequence[int], known: Any = None) -> dict[int, RowKey]: ...
+
+        codec: PlainCodec
 
     # -- helpers (inside a transaction) -----------------------------------------------------
 
@@ -115,15 +122,15 @@ class ContextSQLMixin:
                 r.covers_until_id is not None
                 and self._id_at(conn, segs, r.covers_until_seq) == r.covers_until_id
             ):
-                return _summary(r, row.id)
+                return _summary(r, row.id, self.codec, self._key_of(conn, r.session_pk))
         return None
 
     def _newest(
         self, conn: Connection, source: ContextSource, segs: Sequence[tuple[int, int, int]], session_id: str
     ) -> Iterator[Message]:
-        sql = _sql()
         size = FIRST_PAGE
         for pk, first, last in segs:
+            key = self._key_of(conn, pk)
             hi = last
             while hi >= first:
                 rows = conn.execute(
@@ -139,14 +146,13 @@ class ContextSQLMixin:
                 for r in rows:
                     source.stored[r.id] = r.token_count
                     source.located[r.id] = (pk, r.seq)
-                    yield sql.message_from_row(r, session_id)
+                    yield self.codec.message(r, session_id, key)
                 hi = rows[-1].seq - 1
                 size = PAGE
 
     def _kept(
         self, conn: Connection, source: ContextSource, segs: Sequence[tuple[int, int, int]], session_id: str
     ) -> list[Message]:
-        sql = _sql()
         found: list[tuple[int, Row[Any]]] = []
         for pk, first, last in segs:
             if len(found) >= KEEP_LIMIT:
@@ -167,10 +173,11 @@ class ContextSQLMixin:
             )
         self._count_rows(len(found))
         out = []
+        keys = self._keys_of(conn, sorted({pk for pk, _r in found}))
         for pk, r in reversed(found):
             source.stored[r.id] = r.token_count
             source.located[r.id] = (pk, r.seq)
-            out.append(sql.message_from_row(r, session_id))
+            out.append(self.codec.message(r, session_id, keys[pk]))
         return out
 
     # -- reads ------------------------------------------------------------------------------
@@ -179,12 +186,11 @@ class ContextSQLMixin:
         return await self._run(self._read_context, owner, session_id, consume)
 
     def _read_context(self, owner: str, session_id: str, consume: Callable[[ContextSource], T]) -> T:
-        sql = _sql()
         with self._read() as conn:
             row = self._find_session(conn, owner, session_id)
             segs = self._segments(conn, row)
             source = ContextSource(
-                session=sql.session_from_row(row),
+                session=self._session(row),
                 first_seq=1,
                 last_seq=row.message_count,
                 summary=self._valid_summary(conn, row, segs),
@@ -230,15 +236,18 @@ class ContextSQLMixin:
         self, owner: str, session_id: str, from_seq: int, until_seq: int, limit: int
     ) -> list[Message]:
         sql = _sql()
-        found: list[Row[Any]] = []
+        found: list[tuple[int, Row[Any]]] = []
         with self._read() as conn:
             row = self._find_session(conn, owner, session_id)
-            for pk, first, last in self._segments(conn, row):
+            segs = self._segments(conn, row)
+            keys = self._keys_of(conn, [pk for pk, _f, _l in segs], row)
+            for pk, first, last in segs:
                 lo, hi = max(first, from_seq), min(last, until_seq)
                 if lo > hi or len(found) >= limit:
                     continue
                 found.extend(
-                    conn.execute(
+                    (pk, r)
+                    for r in conn.execute(
                         select(*sql._MESSAGE_COLUMNS)
                         .where(messages.c.session_pk == pk, messages.c.seq >= lo, messages.c.seq <= hi)
                         .order_by(messages.c.seq.desc())
@@ -246,7 +255,7 @@ class ContextSQLMixin:
                     ).all()
                 )
         self._count_rows(len(found))
-        return [sql.message_from_row(r, session_id) for r in reversed(found)]
+        return [self.codec.message(r, session_id, keys[pk]) for pk, r in reversed(found)]
 
     async def latest_summary(self, owner: str, session_id: str) -> SummaryRecord | None:
         return await self._run(self._latest_summary, owner, session_id)
@@ -267,7 +276,8 @@ class ContextSQLMixin:
                 .where(summaries.c.session_pk == row.pk)
                 .order_by(summaries.c.covers_until_seq)
             ).all()
-        return [_summary(r, session_id) for r in rows]
+        key = self._row_key(row)
+        return [_summary(r, session_id, self.codec, key) for r in rows]
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -303,14 +313,14 @@ class ContextSQLMixin:
                     session_pk=row.pk,
                     covers_until_seq=new.covers_until_seq,
                     covers_until_id=new.covers_until_id,
-                    text=new.text,
+                    text=self.codec.seal_summary(self._row_key(row), new.id, new.text),
                     method=new.method,
                     token_count=new.token_count,
                     created_at=self._now_us(),
                 )
             )
             saved = conn.execute(select(summaries).where(summaries.c.id == new.id)).one()
-            return _summary(saved, session_id), True
+            return _summary(saved, session_id, self.codec, self._row_key(row)), True
 
 
 __all__ = ["ContextSQLMixin", "context_keep"]

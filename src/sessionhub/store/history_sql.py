@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import InvalidInput, NotFound, SessionReadOnly
 from ..model import Checkpoint, Session
 from ..text import preview as make_preview
+from .codec import PlainCodec, RowKey
 from .history_base import Derive, ImportRows, RestoreOutcome
 from .schema import checkpoints, messages, sessions
 
@@ -44,13 +45,14 @@ def _sql() -> Any:
     return sql
 
 
-def _checkpoint(r: Row[Any], session_id: str) -> Checkpoint:
+def _checkpoint(r: Row[Any], session_id: str, codec: PlainCodec, key: RowKey) -> Checkpoint:
     created = _sql().from_us(r.created_at)
+    name, description = codec.open_checkpoint(key, r.id, r.name, r.description)
     return Checkpoint(
         id=r.id,
         session_id=session_id,
-        name=r.name,
-        description=r.description,
+        name=name,
+        description=description,
         message_count=r.message_count,
         at_seq=r.at_seq,
         created_at=created,
@@ -78,6 +80,7 @@ class HistorySQLMixin:
     """Checkpoint, fork, import and cleanup transactions for ``SQLStore``."""
 
     if TYPE_CHECKING:  # provided by SQLStore
+        codec: PlainCodec
 
         async def _run(self, fn: Callable[..., T], *args: Any) -> T: ...
         def _read(self) -> AbstractContextManager[Connection]: ...
@@ -86,6 +89,15 @@ class HistorySQLMixin:
         def _lock_session(self, conn: Connection, owner: str, session_id: str) -> Row[Any]: ...
         def _find_session(self, conn: Connection, owner: str, session_id: str) -> Row[Any]: ...
         def _segments(self, conn: Connection, row: Row[Any]) -> list[tuple[int, int, int]]: ...
+        def _session(self, row: Any) -> Session: ...
+        def _row_key(self, row: Any) -> RowKey: ...
+        def _key_of(self, conn: Connection, pk: int) -> RowKey: ...
+        def _reindex_title(self, conn: Connection, session_pk: int, title: str) -> None: ...
+        def _index_messages(
+            self, conn: Connection, session_pk: int, first_seq: int, contents: Sequence[str]
+        ) -> None: ...
+        def _move_messages(self, conn: Connection, old_pk: int, new_pk: int, *conds: Any) -> None: ...
+        def _move_checkpoints(self, conn: Connection, old_pk: int, new_pk: int, *conds: Any) -> None: ...
 
     # -- helpers (run inside a transaction) -------------------------------------------------
 
@@ -135,8 +147,9 @@ class HistorySQLMixin:
             b = min(last, hi)
             if first > b:
                 continue
+            key = self._key_of(conn, pk)
             q = (
-                select(messages.c.content)
+                select(messages.c.id, messages.c.seq, messages.c.content)
                 .where(
                     messages.c.session_pk == pk,
                     messages.c.seq >= first,
@@ -146,7 +159,8 @@ class HistorySQLMixin:
                 .order_by(messages.c.seq)
                 .limit(50)
             )
-            for (content,) in conn.execute(q).all():
+            for mid, mseq, value in conn.execute(q).all():
+                content = self.codec.open_content(key, mid, mseq, value)
                 if content.strip():
                     return make_preview(content)
         return ""
@@ -167,7 +181,7 @@ class HistorySQLMixin:
 
     def _find_checkpoint(self, conn: Connection, owner: str, checkpoint_id: str) -> Row[Any]:
         row = conn.execute(
-            select(checkpoints, sessions.c.id.label("session_id"))
+            select(checkpoints, sessions.c.id.label("session_id"), sessions.c.wrapped_key.label("session_wk"))
             .join(sessions, sessions.c.pk == checkpoints.c.session_pk)
             .where(checkpoints.c.id == checkpoint_id, sessions.c.owner == owner)
         ).first()
@@ -186,11 +200,7 @@ class HistorySQLMixin:
             return
         heir, jmax = children[0].pk, children[0].base_seq
         if jmax > row.base_seq:
-            conn.execute(
-                update(messages)
-                .where(messages.c.session_pk == row.pk, messages.c.seq <= jmax)
-                .values(session_pk=heir)
-            )
+            self._move_messages(conn, row.pk, heir, messages.c.seq <= jmax)
             new_base, new_seq = row.base_session_pk, row.base_seq
         else:
             new_base, new_seq = row.base_session_pk, jmax
@@ -221,14 +231,14 @@ class HistorySQLMixin:
             values = {
                 "id": checkpoint_id,
                 "session_pk": row.pk,
-                "name": name,
-                "description": description,
+                **self.codec.seal_checkpoint(self._row_key(row), checkpoint_id, name, description),
                 "at_seq": row.message_count,
                 "message_count": row.message_count,
                 "created_at": now,
             }
             conn.execute(insert(checkpoints).values(**values))
-            return _checkpoint(self._find_checkpoint(conn, owner, checkpoint_id), session_id)
+            found = self._find_checkpoint(conn, owner, checkpoint_id)
+            return _checkpoint(found, session_id, self.codec, self._row_key(row))
 
     async def list_checkpoints(self, owner: str, session_id: str) -> list[Checkpoint]:
         return await self._run(self._list_checkpoints, owner, session_id)
@@ -241,7 +251,8 @@ class HistorySQLMixin:
                 .where(checkpoints.c.session_pk == row.pk)
                 .order_by(checkpoints.c.created_at, checkpoints.c.pk)
             ).all()
-        return [_checkpoint(r, session_id) for r in rows]
+        key = self._row_key(row)
+        return [_checkpoint(r, session_id, self.codec, key) for r in rows]
 
     async def get_checkpoint(self, owner: str, checkpoint_id: str) -> Checkpoint:
         return await self._run(self._get_checkpoint, owner, checkpoint_id)
@@ -249,7 +260,7 @@ class HistorySQLMixin:
     def _get_checkpoint(self, owner: str, checkpoint_id: str) -> Checkpoint:
         with self._read() as conn:
             r = self._find_checkpoint(conn, owner, checkpoint_id)
-        return _checkpoint(r, r.session_id)
+        return _checkpoint(r, r.session_id, self.codec, RowKey(r.session_id, r.session_wk))
 
     async def delete_checkpoint(self, owner: str, checkpoint_id: str) -> None:
         await self._run(self._delete_checkpoint, owner, checkpoint_id)
@@ -278,21 +289,25 @@ class HistorySQLMixin:
                 raise SessionReadOnly(f"session {row.id} is archived (read-only); restore it first")
             k, n = cp.at_seq, row.message_count
             if k >= n:
-                return RestoreOutcome(sql.session_from_row(row), None, 0)
+                return RestoreOutcome(self._session(row), None, 0)
             segs = self._segments(conn, row)
             moved = self._totals(conn, segs, k + 1, n).values()
             if k <= row.base_seq:
                 branch_base, branch_base_seq = row.base_session_pk, row.base_seq
             else:
                 branch_base, branch_base_seq = row.pk, k
-            spec = derive(sql.session_from_row(row), k, _checkpoint(cp, row.id))
+            key = self._row_key(row)
+            spec = derive(self._session(row), k, _checkpoint(cp, row.id, self.codec, key))
+            bkey = RowKey(branch_id, self.codec.new_key(branch_id))
             values = {c.name: getattr(row, c.name) for c in sessions.columns if c.name != "pk"}
             values.update(
                 id=branch_id,
                 key=branch_id,
-                title=spec.title,
+                wrapped_key=bkey.wrapped,
+                title=self.codec.seal_session(bkey, "title", spec.title),
+                preview=self.codec.seal_session(bkey, "preview", self._session(row).preview),
                 title_source=spec.title_source,
-                metadata=sql._dumps(dict(spec.metadata)),
+                metadata=self.codec.seal_session(bkey, "metadata", sql._dumps(dict(spec.metadata))),
                 status="archived",
                 pinned=False,
                 source="manual",
@@ -304,17 +319,10 @@ class HistorySQLMixin:
                 import_ref=None,
             )
             branch_pk = conn.execute(insert(sessions).values(**values).returning(sessions.c.pk)).scalar_one()
+            self._reindex_title(conn, branch_pk, spec.title)
             own_from = max(k, row.base_seq)
-            conn.execute(
-                update(messages)
-                .where(messages.c.session_pk == row.pk, messages.c.seq > own_from)
-                .values(session_pk=branch_pk)
-            )
-            conn.execute(
-                update(checkpoints)
-                .where(checkpoints.c.session_pk == row.pk, checkpoints.c.at_seq > k)
-                .values(session_pk=branch_pk)
-            )
+            self._move_messages(conn, row.pk, branch_pk, messages.c.seq > own_from)
+            self._move_checkpoints(conn, row.pk, branch_pk, checkpoints.c.at_seq > k)
             conn.execute(
                 update(sessions)
                 .where(
@@ -339,13 +347,13 @@ class HistorySQLMixin:
                 update(sessions)
                 .where(sessions.c.pk == row.pk)
                 .values(
-                    preview=self._first_user_preview(conn, segs, k),
+                    preview=self.codec.seal_session(key, "preview", self._first_user_preview(conn, segs, k)),
                     last_message_at=last_at,
                     activity_at=last_at if last_at is not None else row.created_at,
                 )
             )
-            restored = sql.session_from_row(self._row_by_pk(conn, row.pk))
-            branch = sql.session_from_row(self._row_by_pk(conn, branch_pk))
+            restored = self._session(self._row_by_pk(conn, row.pk))
+            branch = self._session(self._row_by_pk(conn, branch_pk))
         return RestoreOutcome(restored, branch, n - k)
 
     # -- forks ------------------------------------------------------------------------------
@@ -379,7 +387,7 @@ class HistorySQLMixin:
                 cpr = self._find_checkpoint(conn, owner, checkpoint_id)
                 if cpr.session_pk != row.pk:
                     raise NotFound(f"checkpoint {checkpoint_id} not found in session {session_id}")
-                cp = _checkpoint(cpr, session_id)
+                cp = _checkpoint(cpr, session_id, self.codec, self._row_key(row))
                 at = cp.at_seq
             else:
                 at = row.message_count if at_seq is None else at_seq
@@ -391,15 +399,17 @@ class HistorySQLMixin:
             base = row
             while at <= base.base_seq and base.base_session_pk is not None:
                 base = self._row_by_pk(conn, base.base_session_pk)
-            spec = derive(sql.session_from_row(row), at, cp)
+            spec = derive(self._session(row), at, cp)
+            fkey = RowKey(new_id, self.codec.new_key(new_id))
             values = {c.name: getattr(row, c.name) for c in sessions.columns if c.name != "pk"}
             values.update(counters)
             values.update(
                 id=new_id,
                 key=new_id,
-                title=spec.title,
+                wrapped_key=fkey.wrapped,
+                title=self.codec.seal_session(fkey, "title", spec.title),
                 title_source=spec.title_source,
-                metadata=sql._dumps(dict(spec.metadata)),
+                metadata=self.codec.seal_session(fkey, "metadata", sql._dumps(dict(spec.metadata))),
                 status="active",
                 pinned=False,
                 source="manual",
@@ -409,19 +419,19 @@ class HistorySQLMixin:
                 activity_at=now,
                 last_message_at=last_at,
                 message_count=at,
-                preview=self._first_user_preview(conn, segs, at),
+                preview=self.codec.seal_session(fkey, "preview", self._first_user_preview(conn, segs, at)),
                 base_session_pk=base.pk if at > 0 else None,
                 base_seq=at,
                 import_ref=None,
             )
-            conn.execute(insert(sessions).values(**values))
-            return sql.session_from_row(self._find_session(conn, owner, new_id))  # type: ignore[no-any-return]
+            fork_pk = conn.execute(insert(sessions).values(**values).returning(sessions.c.pk)).scalar_one()
+            self._reindex_title(conn, fork_pk, spec.title)
+            return self._session(self._find_session(conn, owner, new_id))
 
     async def forks(self, owner: str, session_id: str) -> list[Session]:
         return await self._run(self._forks, owner, session_id)
 
     def _forks(self, owner: str, session_id: str) -> list[Session]:
-        sql = _sql()
         with self._read() as conn:
             row = self._find_session(conn, owner, session_id)
             rows = conn.execute(
@@ -429,7 +439,7 @@ class HistorySQLMixin:
                 .where(sessions.c.base_session_pk == row.pk, sessions.c.owner == owner)
                 .order_by(sessions.c.created_at, sessions.c.pk)
             ).all()
-        return [sql.session_from_row(r) for r in rows]
+        return [self._session(r) for r in rows]
 
     # -- import -----------------------------------------------------------------------------
 
@@ -446,20 +456,28 @@ class HistorySQLMixin:
         totals = _Totals()
         msg_rows: list[dict[str, Any]] = []
         last_at: int | None = None
+        codec = self.codec
+        key = RowKey(data.id, codec.new_key(data.id))
         for seq, m in enumerate(data.messages, start=1):
             at = to_us(m.created_at) if m.created_at is not None else created
             last_at = at
+            msg_id = sql._new_message_id()
             msg_rows.append(
                 {
                     "seq": seq,
-                    "id": sql._new_message_id(),
+                    "id": msg_id,
                     "role": m.role,
-                    "content": m.content,
-                    "parts": sql._dumps([p.to_dict() for p in m.parts]),
+                    **codec.seal_message(
+                        key,
+                        msg_id,
+                        seq,
+                        m.content,
+                        sql._dumps([p.to_dict() for p in m.parts]),
+                        sql._dumps(dict(m.metadata)),
+                    ),
                     "status": m.status,
                     "input_tokens": m.usage.input_tokens,
                     "output_tokens": m.usage.output_tokens,
-                    "metadata": sql._dumps(dict(m.metadata)),
                     "created_at": at,
                 }
             )
@@ -476,7 +494,8 @@ class HistorySQLMixin:
             "id": data.id,
             "owner": data.owner,
             "key": data.key,
-            "title": data.title,
+            "wrapped_key": key.wrapped,
+            "title": codec.seal_session(key, "title", data.title),
             "title_source": data.title_source,
             "agent": data.agent,
             "provider": data.provider,
@@ -491,8 +510,8 @@ class HistorySQLMixin:
             "last_message_at": last_at,
             "activity_at": last_at if last_at is not None else created,
             "message_count": len(msg_rows),
-            "preview": data.preview,
-            "metadata": sql._dumps(dict(data.metadata)),
+            "preview": codec.seal_session(key, "preview", data.preview),
+            "metadata": codec.seal_session(key, "metadata", sql._dumps(dict(data.metadata))),
             "import_ref": data.import_ref,
             **totals.values(),
         }
@@ -512,6 +531,8 @@ class HistorySQLMixin:
                     for r in chunk:
                         r["session_pk"] = pk
                     conn.execute(insert(messages), chunk)
+                self._reindex_title(conn, pk, data.title)
+                self._index_messages(conn, pk, 1, [m.content for m in data.messages])
                 if data.checkpoints:
                     conn.execute(
                         insert(checkpoints),
@@ -519,8 +540,7 @@ class HistorySQLMixin:
                             {
                                 "id": c.id,
                                 "session_pk": pk,
-                                "name": c.name,
-                                "description": c.description,
+                                **codec.seal_checkpoint(key, c.id, c.name, c.description),
                                 "at_seq": c.at_seq,
                                 "message_count": c.at_seq,
                                 "created_at": to_us(c.created_at) if c.created_at is not None else created,
@@ -528,7 +548,7 @@ class HistorySQLMixin:
                             for c in data.checkpoints
                         ],
                     )
-                return sql.session_from_row(self._row_by_pk(conn, pk))  # type: ignore[no-any-return]
+                return self._session(self._row_by_pk(conn, pk))
         except IntegrityError:
             if data.import_ref is not None:
                 raise _Duplicate from None

@@ -136,6 +136,7 @@ class RoutingSQLMixin:
         def _write(self) -> AbstractContextManager[Connection]: ...
         def _now_us(self) -> int: ...
         def _create_session(self, new: NewSession) -> Session: ...
+        def _session(self, row: Any) -> Session: ...
         def _append(
             self, owner: str, session_id: str, items: list[NewMessage], auto: AutoText | None
         ) -> list[Message]: ...
@@ -146,20 +147,16 @@ class RoutingSQLMixin:
         return (pg_insert if self.dialect == "postgresql" else sqlite_insert)(table)
 
     def _session_by_pk(self, conn: Connection, owner: str, pk: int | None) -> Session | None:
-        from .sql import session_from_row
-
         if pk is None:
             return None
         row = conn.execute(select(sessions).where(sessions.c.pk == pk, sessions.c.owner == owner)).first()
-        return None if row is None else session_from_row(row)
+        return None if row is None else self._session(row)
 
     def _session_by_id(self, conn: Connection, owner: str, sid: str | None) -> Session | None:
-        from .sql import session_from_row
-
         if not sid:
             return None
         row = conn.execute(select(sessions).where(sessions.c.id == sid, sessions.c.owner == owner)).first()
-        return None if row is None else session_from_row(row)
+        return None if row is None else self._session(row)
 
     def _key_session(self, conn: Connection, owner: str, key: str) -> Session | None:
         pk = conn.execute(
@@ -258,8 +255,6 @@ class RoutingSQLMixin:
         return await self._run(self._sessions_for_key, owner, key, limit)
 
     def _sessions_for_key(self, owner: str, key: str, limit: int) -> list[Session]:
-        from .sql import session_from_row
-
         with self._read() as conn:
             rows = conn.execute(
                 select(sessions)
@@ -267,7 +262,7 @@ class RoutingSQLMixin:
                 .order_by(sessions.c.created_at.desc(), sessions.c.pk.desc())
                 .limit(limit)
             ).all()
-        return [session_from_row(r) for r in rows]
+        return [self._session(r) for r in rows]
 
     # -- writes -----------------------------------------------------------------------------
 

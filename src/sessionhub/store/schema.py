@@ -196,18 +196,16 @@ meta = Table(
     Column("value", Text, nullable=False),
 )
 
-# Runs of scheduled tasks: one row per (task, scheduled time), inserted with ON CONFLICT DO
-# NOTHING, so with several replicas each due run happens exactly once (0005).
-task_runs = Table(
-    "task_runs",
+# Blind index of encrypted sessions (0006): one row per distinct term of a message (or of a
+# session title: message_pk NULL), the term as a keyed HMAC token (16 hex chars). Empty when
+# encryption is off (full-text search indexes the text then). See docs/encryption.md.
+search_terms = Table(
+    "search_terms",
     metadata,
-    Column("task", String(200), primary_key=True),
-    Column("scheduled_at", BigInteger, primary_key=True),
-    Column("owner", String(200), nullable=False),
-    Column("trigger", String(16), nullable=False),  # cron | manual
-    Column("status", String(16), nullable=False),  # running | complete | error | interrupted
-    Column("session_id", String(32)),
-    Column("started_at", BigInteger, nullable=False),
-    Column("finished_at", BigInteger),
-    Column("error", Text),
+    Column("token", String(16), nullable=False),
+    Column("session_pk", PK, ForeignKey("sessions.pk", ondelete="CASCADE"), nullable=False),
+    Column("message_pk", PK, ForeignKey("messages.pk", ondelete="CASCADE")),
 )
+Index("ix_search_terms_token", search_terms.c.token, search_terms.c.session_pk, search_terms.c.message_pk)
+Index("ix_search_terms_message", search_terms.c.message_pk)
+Index("ix_search_terms_session", search_terms.c.session_pk)

@@ -26,16 +26,18 @@ from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select,
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ..clock import Clock, SystemClock
+from ..crypto import Keyring
 from ..errors import DatabaseError, InvalidInput, NotFound, SessionhubError, SessionReadOnly
 from ..model import Message, NewMessage, Part, Session, SessionStats, ToolCall, ToolResult, Usage
 from ..snippets import make_snippet
 from . import engine as eng
 from .base import AutoText, Check, Counts, NewSession, RawHit, SessionChanges, Store, View
+from .codec import PlainCodec, RowKey
 from .context_sql import ContextSQLMixin, context_keep
+from .crypto_sql import CryptoSQLMixin
 from .history_sql import HistorySQLMixin
 from .routing_sql import RoutingSQLMixin
 from .schema import checkpoints, messages, sessions
-from .turns_sql import TurnsSQLMixin
 
 T = TypeVar("T")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -166,11 +168,15 @@ def _mark_snippet(raw: str) -> str:
     return html.escape(raw).replace(_MARK_OPEN, "<mark>").replace(_MARK_CLOSE, "</mark>")
 
 
-class SQLStore(HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin, TurnsSQLMixin, Store):
+class SQLStore(CryptoSQLMixin, HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin, Store):
     """SQLite or PostgreSQL through one code path; dialect branches only for search and locking."""
 
-    def __init__(self, url: str | None, *, clock: Clock | None = None, workers: int = 8) -> None:
+    def __init__(
+        self, url: str | None, *, clock: Clock | None = None, workers: int = 8, keyring: Keyring | None = None
+    ) -> None:
         self.url = eng.parse_url(url)
+        self.keyring = keyring  # encryption at rest when set (crypto_sql.py)
+        self.codec = PlainCodec()
         self.dialect = self.url.dialect
         self.clock = clock or SystemClock()
         self._workers = 1 if self.url.memory else workers
@@ -201,6 +207,7 @@ class SQLStore(HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin, TurnsSQLMixin,
 
     def _open_sync(self) -> None:
         self.migrated = eng.upgrade(self._engine)
+        self._setup_encryption()
 
     async def close(self) -> None:
         if self._executor is not None:
@@ -308,17 +315,24 @@ class SQLStore(HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin, TurnsSQLMixin,
             "output_tokens": 0,
             "metadata": _dumps(dict(new.metadata)),
         }
+        codec = self.codec
+        if codec.encrypted:
+            key = RowKey(new.id, codec.new_key(new.id))
+            values["wrapped_key"] = key.wrapped
+            for name in ("title", "preview", "metadata"):
+                values[name] = codec.seal_session(key, name, values[name])
         with self._write() as conn:
-            conn.execute(insert(sessions).values(**values))
+            pk = conn.execute(insert(sessions).values(**values).returning(sessions.c.pk)).scalar_one()
+            self._reindex_title(conn, pk, new.title)
             row = self._find_session(conn, new.owner, new.id)
-        return session_from_row(row)
+        return self._session(row)
 
     async def get_session(self, owner: str, session_id: str) -> Session:
         return await self._run(self._get_session, owner, session_id)
 
     def _get_session(self, owner: str, session_id: str) -> Session:
         with self._read() as conn:
-            return session_from_row(self._find_session(conn, owner, session_id))
+            return self._session(self._find_session(conn, owner, session_id))
 
     async def update_session(
         self, owner: str, session_id: str, changes: SessionChanges, check: Check | None = None
@@ -329,7 +343,8 @@ class SQLStore(HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin, TurnsSQLMixin,
         self, owner: str, session_id: str, changes: SessionChanges, check: Check | None
     ) -> Session:
         with self._write() as conn:
-            current = session_from_row(self._lock_session(conn, owner, session_id))
+            locked = self._lock_session(conn, owner, session_id)
+            current = self._session(locked)
             if check is not None:
                 check(current)
             values: dict[str, Any] = {}
@@ -343,6 +358,12 @@ class SQLStore(HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin, TurnsSQLMixin,
                 values["status"] = changes.status
             if changes.metadata is not None:
                 values["metadata"] = _dumps(dict(changes.metadata))
+            if self.codec.encrypted:
+                for name in ("title", "metadata"):
+                    if name in values:
+                        values[name] = self.codec.seal_session(self._row_key(locked), name, values[name])
+                if changes.title is not None:
+                    self._reindex_title(conn, locked.pk, changes.title)
             if values:
                 values["updated_at"] = self._now_us()
                 conn.execute(
@@ -351,7 +372,7 @@ class SQLStore(HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin, TurnsSQLMixin,
                     .values(**values)
                 )
             row = self._find_session(conn, owner, session_id)
-        return session_from_row(row)
+        return self._session(row)
 
     async def delete_session(self, owner: str, session_id: str) -> None:
         await self._run(self._delete_session, owner, session_id)
@@ -364,6 +385,7 @@ class SQLStore(HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin, TurnsSQLMixin,
             conn.execute(delete(messages).where(messages.c.session_pk == pk))
             conn.execute(delete(checkpoints).where(checkpoints.c.session_pk == pk))
             conn.execute(delete(sessions).where(sessions.c.pk == pk))
+        self.codec.forget(session_id)
 
     # -- messages ---------------------------------------------------------------------------
 
@@ -381,6 +403,7 @@ class SQLStore(HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin, TurnsSQLMixin,
             if row.status == "archived":
                 raise SessionReadOnly(f"session {session_id} is archived (read-only); restore it first")
             seq = row.message_count
+            key = self._row_key(row)
             rows: list[dict[str, Any]] = []
             out: list[Message] = []
             counts = {"user": 0, "assistant": 0, "tool": 0, "system": 0}
@@ -397,12 +420,17 @@ class SQLStore(HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin, TurnsSQLMixin,
                         "seq": seq,
                         "id": msg_id,
                         "role": m.role,
-                        "content": m.content,
-                        "parts": _dumps([p.to_dict() for p in m.parts]),
+                        **self.codec.seal_message(
+                            key,
+                            msg_id,
+                            seq,
+                            m.content,
+                            _dumps([p.to_dict() for p in m.parts]),
+                            _dumps(dict(m.metadata)),
+                        ),
                         "status": m.status,
                         "input_tokens": m.usage.input_tokens,
                         "output_tokens": m.usage.output_tokens,
-                        "metadata": _dumps(dict(m.metadata)),
                         "created_at": created,
                         "context_keep": context_keep(m.role, m.metadata),
                     }
@@ -426,6 +454,7 @@ class SQLStore(HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin, TurnsSQLMixin,
                     )
                 )
             conn.execute(insert(messages), rows)
+            self._index_messages(conn, row.pk, row.message_count + 1, [m.content for m in items])
             values: dict[str, Any] = {
                 "message_count": seq,
                 "user_messages": sessions.c.user_messages + counts["user"],
@@ -438,10 +467,12 @@ class SQLStore(HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin, TurnsSQLMixin,
                 "activity_at": last_at,
                 "updated_at": now,
             }
-            if auto is not None and not row.preview:
-                values["preview"] = auto.preview
-                if row.title_source == "auto" and not row.title:
-                    values["title"] = auto.title
+            codec = self.codec
+            if auto is not None and not codec.open_session(key, "preview", row.preview):
+                values["preview"] = codec.seal_session(key, "preview", auto.preview)
+                if row.title_source == "auto" and not codec.open_session(key, "title", row.title):
+                    values["title"] = codec.seal_session(key, "title", auto.title)
+                    self._reindex_title(conn, row.pk, auto.title)
             conn.execute(update(sessions).where(sessions.c.pk == row.pk).values(**values))
         return out
 
@@ -484,14 +515,18 @@ class SQLStore(HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin, TurnsSQLMixin,
                     messages.c.session_pk == pk, messages.c.seq >= lo, messages.c.seq <= hi
                 )
                 q = q.order_by(messages.c.seq.asc() if ascending else messages.c.seq.desc())
-                found.extend(conn.execute(q.limit(wanted - len(found))).all())
+                found.extend((pk, r) for r in conn.execute(q.limit(wanted - len(found))).all())
                 if len(found) >= wanted:
                     break
+            owners = [pk for pk, _first, _last in segs]
+            keys = self._keys_of(conn, owners, row) if self.codec.encrypted else {}
         has_more = len(found) > limit
         found = found[:limit]
         if not ascending:
             found.reverse()
-        return [message_from_row(r, session_id) for r in found], has_more
+        if keys:
+            return [self.codec.message(r, session_id, keys[pk]) for pk, r in found], has_more
+        return [message_from_row(r, session_id) for _pk, r in found], has_more
 
     async def clear(self, owner: str, session_id: str) -> None:
         await self._run(self._clear, owner, session_id)
@@ -512,7 +547,7 @@ class SQLStore(HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin, TurnsSQLMixin,
                     message_count=0,
                     base_session_pk=None,
                     base_seq=0,
-                    preview="",
+                    preview=self.codec.seal_session(self._row_key(row), "preview", ""),
                     user_messages=0,
                     assistant_messages=0,
                     tool_messages=0,
@@ -590,7 +625,7 @@ class SQLStore(HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin, TurnsSQLMixin,
             last = rows[limit - 1]
             next_cursor = encode_cursor([int(bool(last.pinned)), last.activity_at, last.pk])
             rows = rows[:limit]
-        return [session_from_row(r) for r in rows], next_cursor
+        return [self._session(r) for r in rows], next_cursor
 
     async def recent(self, owner: str, limit: int) -> list[Session]:
         return await self._run(self._recent, owner, limit)
@@ -615,7 +650,7 @@ class SQLStore(HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin, TurnsSQLMixin,
                         ).all()
                     )
         rows.sort(key=lambda r: (r.activity_at, r.pk), reverse=True)
-        return [session_from_row(r) for r in rows[:limit]]
+        return [self._session(r) for r in rows[:limit]]
 
     # -- search -----------------------------------------------------------------------------
 
@@ -643,6 +678,8 @@ class SQLStore(HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin, TurnsSQLMixin,
     def _search(
         self, owner: str, terms: list[str], limit: int, view: View, agent: str | None, channel: str | None
     ) -> list[RawHit]:
+        if self.codec.encrypted:
+            return self._blind_search(owner, terms, limit, view, agent, channel)
         params: dict[str, Any] = {"owner": owner, "agent": agent, "channel": channel, "limit": limit}
         with self._read() as conn:
             where = self._search_filters(conn, owner, view, agent, channel)
@@ -667,14 +704,14 @@ class SQLStore(HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin, TurnsSQLMixin,
                     "SELECT s.*, s.title AS snip_text, "
                     "-ts_rank(to_tsvector('simple', s.title), plainto_tsquery('simple', :q)) AS score "
                     "FROM sessions s WHERE to_tsvector('simple', s.title) @@ plainto_tsquery('simple', :q) "
-                    f"AND {where} ORDER BY score LIMIT :limit"
+                    f"AND left(s.title, 5) <> 'enc1:' AND {where} ORDER BY score LIMIT :limit"
                 )
                 msg_sql = (
                     "SELECT s.*, m.id AS message_id, m.seq AS message_seq, m.content AS snip_text, "
                     "-ts_rank(to_tsvector('simple', m.content), plainto_tsquery('simple', :q)) AS score "
                     "FROM messages m JOIN sessions s ON s.pk = m.session_pk "
                     "WHERE to_tsvector('simple', m.content) @@ plainto_tsquery('simple', :q) "
-                    f"AND {where} ORDER BY score LIMIT :limit"
+                    f"AND left(m.content, 5) <> 'enc1:' AND {where} ORDER BY score LIMIT :limit"
                 )
             title_rows = conn.execute(text(title_sql), params).all()
             msg_rows = conn.execute(text(msg_sql), params).all()

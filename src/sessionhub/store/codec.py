@@ -1,0 +1,242 @@
+"""The codec seam: every text column the store writes or reads passes through one object.
+
+``PlainCodec`` is the identity (encryption off). ``CryptoCodec`` seals each value with the
+owning session's data key (``sessionhub.crypto.SessionCipher``), bound by associated data
+to the session id and, for messages, to the message id, seq and field; the stored form is
+``"enc1:" + base64`` text. The store never touches ``sessionhub.crypto`` itself.
+
+A value is always sealed for the session that *owns the row* (``messages.session_pk``),
+which for a fork's shared history is the base session, not the fork. When the store moves
+rows to another session (restore branches, fork-safe delete), it calls :meth:`recrypt_*`
+in the same transaction: decrypt with the old binding, encrypt with the new one.
+
+What is sealed: message content, parts, metadata; session title, preview, metadata;
+checkpoint name and description; summary text. Empty values are sealed too (a NULL or
+``""`` where a ciphertext belongs is an error, not an empty field).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..crypto import CipherCache, IndexKey, Keyring, SessionCipher, index_terms, query_terms, to_text
+from ..errors import DecryptionError
+from ..model import Message, Session, Usage
+
+
+@dataclass(frozen=True, slots=True)
+class RowKey:
+    """Which session a row is sealed for: its public id and its wrapped data key."""
+
+    session_id: str
+    wrapped: str | None
+
+
+def _sql() -> Any:
+    from . import sql
+
+    return sql
+
+
+class PlainCodec:
+    """Encryption off: values are stored as given."""
+
+    encrypted = False
+
+    def new_key(self, session_id: str) -> str | None:
+        """The ``wrapped_key`` of a new session (None: not encrypted)."""
+        return None
+
+    def forget(self, session_id: str) -> None:
+        """A session was deleted (drop its cached cipher)."""
+
+    # -- sessions -----------------------------------------------------------------------------
+
+    def session(self, row: Any) -> Session:
+        """A ``sessions`` row as a Session, its title, preview and metadata decrypted."""
+        return _sql().session_from_row(row)  # type: ignore[no-any-return]
+
+    def seal_session(self, key: RowKey, field: str, value: str | None) -> str | None:
+        """Encode a session column: ``title`` / ``preview`` (text), ``metadata`` (JSON text or None)."""
+        return value
+
+    def open_session(self, key: RowKey, field: str, value: str | None) -> str | None:
+        """Decode one session column (the inverse of :meth:`seal_session`)."""
+        return value
+
+    # -- messages -----------------------------------------------------------------------------
+
+    def seal_message(
+        self, key: RowKey, message_id: str, seq: int, content: str, parts: str | None, metadata: str | None
+    ) -> dict[str, Any]:
+        """The ``content``, ``parts`` and ``metadata`` column values of a message row."""
+        return {"content": content, "parts": parts, "metadata": metadata}
+
+    def open_content(self, key: RowKey, message_id: str, seq: int, value: str) -> str:
+        """A message's content, decrypted."""
+        return value
+
+    def message(self, row: Any, session_id: str, key: RowKey) -> Message:
+        """A message row (owned by ``key``'s session) as a Message of ``session_id``."""
+        return _sql().message_from_row(row, session_id)  # type: ignore[no-any-return]
+
+    def recrypt_message(self, old: RowKey, new: RowKey, row: Any) -> dict[str, Any] | None:
+        """Column values re-sealed for ``new`` (None: nothing to change)."""
+        return None
+
+    # -- checkpoints and summaries ------------------------------------------------------------
+
+    def seal_checkpoint(self, key: RowKey, checkpoint_id: str, name: str, description: str) -> dict[str, str]:
+        return {"name": name, "description": description}
+
+    def open_checkpoint(
+        self, key: RowKey, checkpoint_id: str, name: str, description: str
+    ) -> tuple[str, str]:
+        return name, description
+
+    def seal_summary(self, key: RowKey, summary_id: str, text: str) -> str:
+        return text
+
+    def open_summary(self, key: RowKey, summary_id: str, value: str) -> str:
+        return value
+
+    # -- blind index --------------------------------------------------------------------------
+
+    def tokens(self, text: str) -> list[str]:
+        """Blind-index tokens of a text (none when encryption is off: FTS indexes the text)."""
+        return []
+
+    def query_tokens(self, query: str) -> list[str]:
+        return []
+
+
+class CryptoCodec(PlainCodec):
+    """Encryption on: AES-256-GCM per session, blind-index tokens for search."""
+
+    encrypted = True
+
+    def __init__(self, keyring: Keyring, index_key: IndexKey) -> None:
+        self.keyring = keyring
+        self.index_key = index_key
+        self.cache = CipherCache(keyring)
+
+    def cipher(self, key: RowKey) -> SessionCipher:
+        if not key.wrapped:
+            raise DecryptionError(
+                f"cannot decrypt session {key.session_id}: its data key is missing (the database is "
+                "encrypted, but this session row has no wrapped key)"
+            )
+        return self.cache.get(key.session_id, key.wrapped)
+
+    def new_key(self, session_id: str) -> str | None:
+        cipher, wrapped = SessionCipher.create(self.keyring, session_id)
+        self.cache.put(session_id, wrapped, cipher)
+        return wrapped
+
+    def forget(self, session_id: str) -> None:
+        self.cache.forget(session_id)
+
+    def session(self, row: Any) -> Session:
+        r = dict(row._mapping) if hasattr(row, "_mapping") else dict(row)
+        key = RowKey(r["id"], r["wrapped_key"])
+        for name in ("title", "preview", "metadata"):
+            r[name] = self.open_session(key, name, r[name])
+        return _sql().session_from_row(r)  # type: ignore[no-any-return]
+
+    def seal_session(self, key: RowKey, field: str, value: str | None) -> str | None:
+        return to_text(self.cipher(key).encrypt_field("session", field, value or ""))
+
+    def open_session(self, key: RowKey, field: str, value: str | None) -> str | None:
+        text = self.cipher(key).decrypt_field("session", field, _present(value, key, field))
+        return text if text or field != "metadata" else None
+
+    def seal_message(
+        self, key: RowKey, message_id: str, seq: int, content: str, parts: str | None, metadata: str | None
+    ) -> dict[str, Any]:
+        c = self.cipher(key)
+        return {
+            "content": to_text(c.encrypt_content(message_id, seq, content)),
+            "parts": to_text(c.encrypt_parts(message_id, seq, parts or "")),
+            "metadata": to_text(c.encrypt_message_metadata(message_id, seq, metadata or "")),
+        }
+
+    def open_content(self, key: RowKey, message_id: str, seq: int, value: str) -> str:
+        return self.cipher(key).decrypt_content(
+            message_id, seq, _present(value, key, f"message {message_id}")
+        )
+
+    def _open_all(self, key: RowKey, r: Mapping[str, Any]) -> tuple[str, str, str]:
+        c = self.cipher(key)
+        mid, seq = r["id"], r["seq"]
+        where = f"message {mid}"
+        return (
+            c.decrypt_content(mid, seq, _present(r["content"], key, where)),
+            c.decrypt_parts(mid, seq, _present(r["parts"], key, where)),
+            c.decrypt_message_metadata(mid, seq, _present(r["metadata"], key, where)),
+        )
+
+    def message(self, row: Any, session_id: str, key: RowKey) -> Message:
+        r = dict(row._mapping)
+        content, parts, metadata = self._open_all(key, r)
+        sql = _sql()
+        return Message(
+            id=r["id"],
+            session_id=session_id,
+            seq=r["seq"],
+            role=r["role"],
+            content=content,
+            parts=sql._parts_from_json(parts or None),
+            status=r["status"],
+            usage=Usage(r["input_tokens"], r["output_tokens"]),
+            metadata=json.loads(metadata) if metadata else {},
+            created_at=sql.from_us(r["created_at"]),
+        )
+
+    def recrypt_message(self, old: RowKey, new: RowKey, row: Any) -> dict[str, Any] | None:
+        r = row._mapping
+        content, parts, metadata = self._open_all(old, r)
+        return self.seal_message(new, r["id"], r["seq"], content, parts, metadata)
+
+    def seal_checkpoint(self, key: RowKey, checkpoint_id: str, name: str, description: str) -> dict[str, str]:
+        c = self.cipher(key)
+        return {
+            "name": to_text(c.encrypt_checkpoint_name(checkpoint_id, name)),
+            "description": to_text(c.encrypt_checkpoint_description(checkpoint_id, description)),
+        }
+
+    def open_checkpoint(
+        self, key: RowKey, checkpoint_id: str, name: str, description: str
+    ) -> tuple[str, str]:
+        c = self.cipher(key)
+        where = f"checkpoint {checkpoint_id}"
+        return (
+            c.decrypt_checkpoint_name(checkpoint_id, _present(name, key, where)),
+            c.decrypt_checkpoint_description(checkpoint_id, _present(description, key, where)),
+        )
+
+    def seal_summary(self, key: RowKey, summary_id: str, text: str) -> str:
+        return to_text(self.cipher(key).encrypt_summary(summary_id, text))
+
+    def open_summary(self, key: RowKey, summary_id: str, value: str) -> str:
+        return self.cipher(key).decrypt_summary(summary_id, _present(value, key, f"summary {summary_id}"))
+
+    def tokens(self, text: str) -> list[str]:
+        return index_terms(self.index_key, text)
+
+    def query_tokens(self, query: str) -> list[str]:
+        return query_terms(self.index_key, query)
+
+
+def _present(value: str | None, key: RowKey, where: str) -> str:
+    if not value:
+        raise DecryptionError(
+            f"cannot decrypt session {key.session_id} {where}: the value is missing (NULL or empty "
+            "where a ciphertext belongs)"
+        )
+    return value
+
+
+__all__ = ["CryptoCodec", "PlainCodec", "RowKey"]

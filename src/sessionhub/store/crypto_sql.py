@@ -1,0 +1,418 @@
+"""Encryption at rest in the SQL store (``CryptoSQLMixin``, part of ``SQLStore``).
+
+- At open: the ``meta`` row ``index_secret`` (the blind-index secret wrapped by the master
+  key) is the marker of an encrypted database. Opening with a key unwraps it, so a wrong
+  key fails at once; opening an encrypted database without a key is a ConfigError; turning
+  encryption on for a database that already holds plaintext sessions is refused.
+- ``_session`` / ``_key_of`` / ``_row_key``: the codec's view of a row (see ``codec.py``).
+- The blind index: ``search_terms`` rows (token, session_pk, message_pk or NULL for the
+  title), written in the same transaction as the text; moved with the rows.
+- ``_move_messages`` / ``_move_checkpoints``: the only place rows change owner; encrypted
+  values are re-sealed for the new session (their AAD names the session).
+- ``rotate_keys``: re-wraps the data keys of sessions wrapped by an old master key, one
+  session per transaction with a compare-and-set, resumable; then the index secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from ..crypto import (
+    IndexKey,
+    Keyring,
+    new_index_secret,
+    normalise_terms,
+    rewrap_data_key,
+    rewrap_index_secret,
+    unwrap_index_secret,
+    wrap_index_secret,
+    wrapped_key_id,
+)
+from ..errors import ConfigError
+from ..model import Session
+from ..snippets import make_snippet
+from .base import RawHit, View
+from .codec import CryptoCodec, PlainCodec, RowKey
+from .schema import checkpoints, messages, meta, search_terms, sessions
+
+T = TypeVar("T")
+
+MARKER = "index_secret"
+_CHUNK = 500
+
+
+def _sql() -> Any:
+    from . import sql
+
+    return sql
+
+
+@dataclass(frozen=True, slots=True)
+class RotationReport:
+    """What one ``rotate_keys`` call did: sessions re-wrapped now, and still to do."""
+
+    rewrapped: int
+    remaining: int
+    index_secret_rewrapped: bool
+    key_id: str
+
+
+class CryptoSQLMixin:
+    """Codec plumbing, blind index, row moves and key rotation for ``SQLStore``."""
+
+    codec: PlainCodec
+    keyring: Keyring | None
+
+    if TYPE_CHECKING:  # provided by SQLStore
+        dialect: str
+
+        async def _run(self, fn: Callable[..., T], *args: Any) -> T: ...
+        def _read(self) -> AbstractContextManager[Connection]: ...
+        def _write(self) -> AbstractContextManager[Connection]: ...
+        def _search_filters(
+            self, conn: Connection, owner: str, view: View, agent: str | None, channel: str | None
+        ) -> str: ...
+
+    # -- open -------------------------------------------------------------------------------
+
+    def _setup_encryption(self) -> None:
+        """Check the key against the database's marker and build the codec (at open)."""
+        with self._write() as conn:
+            wrapped = conn.execute(select(meta.c.value).where(meta.c.name == MARKER)).scalar()
+            if self.keyring is None:
+                if wrapped is not None:
+                    raise ConfigError(
+                        "this database is encrypted; configure its master key ([encryption] key_env "
+                        "or key_file, or encryption_key=)"
+                    )
+                self.codec = PlainCodec()
+                return
+            if wrapped is None:
+                if conn.execute(select(sessions.c.pk).limit(1)).first() is not None:
+                    raise ConfigError(
+                        "this database already holds unencrypted sessions; encryption can only be "
+                        "turned on for a new database (export the sessions and import them into a "
+                        "new, encrypted database)"
+                    )
+                wrapped = wrap_index_secret(self.keyring.current, new_index_secret())
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(meta).values(name=MARKER, value=wrapped))
+                        conn.execute(insert(meta).values(name="encryption", value="aes-256-gcm v1"))
+                except IntegrityError:  # another process won the race: use its secret
+                    wrapped = conn.execute(select(meta.c.value).where(meta.c.name == MARKER)).scalar_one()
+        # A wrong key fails here, before anything is read (DecryptionError naming the key id).
+        secret = unwrap_index_secret(self.keyring, wrapped)
+        self.codec = CryptoCodec(self.keyring, IndexKey.from_secret(secret))
+
+    # -- rows -------------------------------------------------------------------------------
+
+    def _session(self, row: Any) -> Session:
+        return self.codec.session(row)
+
+    @staticmethod
+    def _row_key(row: Any) -> RowKey:
+        return RowKey(row.id, row.wrapped_key)
+
+    def _key_of(self, conn: Connection, pk: int) -> RowKey:
+        """The key of the session row ``pk`` (no query when encryption is off)."""
+        if not self.codec.encrypted:
+            return RowKey("", None)
+        r = conn.execute(select(sessions.c.id, sessions.c.wrapped_key).where(sessions.c.pk == pk)).one()
+        return RowKey(r.id, r.wrapped_key)
+
+    def _keys_of(self, conn: Connection, pks: Sequence[int], known: Any = None) -> dict[int, RowKey]:
+        keys: dict[int, RowKey] = {}
+        if known is not None:
+            keys[known.pk] = self._row_key(known)
+        for pk in pks:
+            if pk not in keys:
+                keys[pk] = self._key_of(conn, pk)
+        return keys
+
+    # -- blind index ------------------------------------------------------------------------
+
+    def _index_text(self, conn: Connection, session_pk: int, message_pk: int | None, value: str) -> None:
+        tokens = self.codec.tokens(value)
+        if tokens:
+            conn.execute(
+                insert(search_terms),
+                [{"token": t, "session_pk": session_pk, "message_pk": message_pk} for t in tokens],
+            )
+
+    def _index_messages(
+        self, conn: Connection, session_pk: int, first_seq: int, contents: Sequence[str]
+    ) -> None:
+        """Index messages just inserted at ``first_seq…`` of ``session_pk`` (encrypted only)."""
+        if not self.codec.encrypted or not contents:
+            return
+        pks = conn.execute(
+            select(messages.c.seq, messages.c.pk).where(
+                messages.c.session_pk == session_pk,
+                messages.c.seq >= first_seq,
+                messages.c.seq < first_seq + len(contents),
+            )
+        ).all()
+        by_seq = {int(r.seq): int(r.pk) for r in pks}
+        rows = [
+            {"token": t, "session_pk": session_pk, "message_pk": by_seq[first_seq + i]}
+            for i, c in enumerate(contents)
+            for t in self.codec.tokens(c)
+        ]
+        for i in range(0, len(rows), _CHUNK * 10):
+            conn.execute(insert(search_terms), rows[i : i + _CHUNK * 10])
+
+    def _reindex_message(self, conn: Connection, session_pk: int, message_pk: int, value: str) -> None:
+        if not self.codec.encrypted:
+            return
+        conn.execute(delete(search_terms).where(search_terms.c.message_pk == message_pk))
+        self._index_text(conn, session_pk, message_pk, value)
+
+    def _reindex_title(self, conn: Connection, session_pk: int, title: str) -> None:
+        if not self.codec.encrypted:
+            return
+        conn.execute(
+            delete(search_terms).where(
+                search_terms.c.session_pk == session_pk, search_terms.c.message_pk.is_(None)
+            )
+        )
+        self._index_text(conn, session_pk, None, title)
+
+    # -- message rewrites (streaming replies, turns_sql.py) -----------------------------------
+
+    def _reindex_at(self, conn: Connection, session_pk: int, seq: int, content: str) -> None:
+        """Re-index the message at ``seq`` of ``session_pk`` after its content changed."""
+        if not self.codec.encrypted:
+            return
+        pk = conn.execute(
+            select(messages.c.pk).where(messages.c.session_pk == session_pk, messages.c.seq == seq)
+        ).scalar_one()
+        self._reindex_message(conn, session_pk, pk, content)
+
+    # -- moves ------------------------------------------------------------------------------
+
+    def _move_messages(self, conn: Connection, old_pk: int, new_pk: int, *conds: Any) -> None:
+        """``UPDATE messages SET session_pk = new_pk WHERE session_pk = old_pk AND conds``, re-sealing."""
+        where = and_(messages.c.session_pk == old_pk, *conds)
+        if not self.codec.encrypted:
+            conn.execute(update(messages).where(where).values(session_pk=new_pk))
+            return
+        old, new = self._key_of(conn, old_pk), self._key_of(conn, new_pk)
+        rows = conn.execute(
+            select(
+                messages.c.pk,
+                messages.c.id,
+                messages.c.seq,
+                messages.c.content,
+                messages.c.parts,
+                messages.c.metadata,
+            )
+            .where(where)
+            .order_by(messages.c.seq)
+        ).all()
+        stmt = (
+            update(messages)
+            .where(messages.c.pk == bindparam("k"))
+            .values(
+                session_pk=new_pk,
+                content=bindparam("c"),
+                parts=bindparam("p"),
+                metadata=bindparam("m"),
+            )
+        )
+        for i in range(0, len(rows), _CHUNK):
+            chunk = rows[i : i + _CHUNK]
+            params = []
+            for r in chunk:
+                sealed = self.codec.recrypt_message(old, new, r)
+                assert sealed is not None
+                params.append(
+                    {"k": r.pk, "c": sealed["content"], "p": sealed["parts"], "m": sealed["metadata"]}
+                )
+            conn.execute(stmt, params)
+            conn.execute(
+                update(search_terms)
+                .where(search_terms.c.message_pk.in_([r.pk for r in chunk]))
+                .values(session_pk=new_pk)
+            )
+
+    def _move_checkpoints(self, conn: Connection, old_pk: int, new_pk: int, *conds: Any) -> None:
+        """Move checkpoints to another session, re-sealing name and description."""
+        where = and_(checkpoints.c.session_pk == old_pk, *conds)
+        if not self.codec.encrypted:
+            conn.execute(update(checkpoints).where(where).values(session_pk=new_pk))
+            return
+        old, new = self._key_of(conn, old_pk), self._key_of(conn, new_pk)
+        for r in conn.execute(
+            select(checkpoints.c.pk, checkpoints.c.id, checkpoints.c.name, checkpoints.c.description).where(
+                where
+            )
+        ).all():
+            name, description = self.codec.open_checkpoint(old, r.id, r.name, r.description)
+            conn.execute(
+                update(checkpoints)
+                .where(checkpoints.c.pk == r.pk)
+                .values(session_pk=new_pk, **self.codec.seal_checkpoint(new, r.id, name, description))
+            )
+
+    # -- search -----------------------------------------------------------------------------
+
+    def _blind_search(
+        self, owner: str, terms: list[str], limit: int, view: View, agent: str | None, channel: str | None
+    ) -> list[RawHit]:
+        """Whole-word AND search through ``search_terms``; hits decrypted and checked in memory."""
+        query = " ".join(terms)
+        tokens = self.codec.query_tokens(query)
+        wanted = normalise_terms(query)
+        if not tokens:
+            return []
+        params: dict[str, Any] = {"owner": owner, "agent": agent, "channel": channel, "n": len(tokens)}
+        marks = ", ".join(f":t{i}" for i in range(len(tokens)))
+        params.update({f"t{i}": t for i, t in enumerate(tokens)})
+        hits: list[RawHit] = []
+        with self._read() as conn:
+            where = self._search_filters(conn, owner, view, agent, channel)
+            # Newest first: recency is the ranking within each kind (titles, then messages).
+            found = conn.execute(
+                text(
+                    "SELECT st.session_pk AS spk, st.message_pk AS mpk FROM search_terms st "
+                    "JOIN sessions s ON s.pk = st.session_pk "
+                    f"WHERE st.token IN ({marks}) AND {where} "
+                    "GROUP BY st.session_pk, st.message_pk HAVING COUNT(DISTINCT st.token) = :n "
+                    "ORDER BY (st.message_pk IS NULL) DESC, MAX(s.activity_at) DESC, st.message_pk DESC "
+                    "LIMIT :limit"
+                ),
+                {**params, "limit": limit * 2 + 10},
+            ).all()
+            session_rows: dict[int, Any] = {}
+            for spk in {r.spk for r in found}:
+                session_rows[spk] = conn.execute(select(sessions).where(sessions.c.pk == spk)).one()
+            msg_pks = [r.mpk for r in found if r.mpk is not None]
+            msg_rows: dict[int, Any] = {}
+            for i in range(0, len(msg_pks), _CHUNK):
+                for row in conn.execute(
+                    select(
+                        messages.c.pk,
+                        messages.c.id,
+                        messages.c.seq,
+                        messages.c.content,
+                        messages.c.session_pk,
+                    ).where(messages.c.pk.in_(msg_pks[i : i + _CHUNK]))
+                ).all():
+                    msg_rows[row.pk] = row
+        sessions_by_pk = {pk: self._session(r) for pk, r in session_rows.items()}
+        n = len(found)
+        for rank, r in enumerate(found):
+            s = sessions_by_pk[r.spk]
+            recency = (n - rank) / (n + 1)  # in (0, 1): keeps the order found
+            if r.mpk is None:
+                if _has_all(s.title, wanted):
+                    hits.append(RawHit(s, None, None, make_snippet(s.title, terms), 2.0 + recency))
+                continue
+            mr = msg_rows.get(r.mpk)
+            if mr is None:
+                continue
+            content = self.codec.open_content(self._row_key(session_rows[r.spk]), mr.id, mr.seq, mr.content)
+            if _has_all(content, wanted):  # a 64-bit token collision is possible, never shown
+                hits.append(RawHit(s, mr.id, mr.seq, make_snippet(content, terms), 1.0 + recency))
+        hits.sort(key=lambda h: h.score, reverse=True)
+        return hits[:limit]
+
+    # -- rotation ---------------------------------------------------------------------------
+
+    async def rotate_keys(self, limit: int | None = None) -> RotationReport:
+        """Re-wrap up to ``limit`` sessions (all when None) under the current master key."""
+        return await self._run(self._rotate_keys, limit)
+
+    def _rotate_keys(self, limit: int | None) -> RotationReport:
+        if not isinstance(self.codec, CryptoCodec) or self.keyring is None:
+            raise ConfigError("this database is not encrypted; there is nothing to rotate")
+        keyring = self.keyring
+        current = keyring.current.key_id
+        index_done = False
+        with self._write() as conn:
+            wrapped = conn.execute(select(meta.c.value).where(meta.c.name == MARKER)).scalar_one()
+            if wrapped_key_id(wrapped) != current:
+                conn.execute(
+                    update(meta)
+                    .where(meta.c.name == MARKER, meta.c.value == wrapped)
+                    .values(value=rewrap_index_secret(keyring, wrapped))
+                )
+                index_done = True
+        done = 0
+        after = 0
+        while limit is None or done < limit:
+            with self._read() as conn:
+                batch = conn.execute(
+                    select(sessions.c.pk, sessions.c.id, sessions.c.wrapped_key)
+                    .where(sessions.c.pk > after, sessions.c.wrapped_key.isnot(None))
+                    .order_by(sessions.c.pk)
+                    .limit(_CHUNK)
+                ).all()
+            if not batch:
+                break
+            after = batch[-1].pk
+            for r in batch:
+                if limit is not None and done >= limit:
+                    break
+                if wrapped_key_id(r.wrapped_key, session_id=r.id) == current:
+                    continue
+                new = rewrap_data_key(keyring, r.wrapped_key, r.id)
+                with self._write() as conn:  # one session per transaction, compare-and-set
+                    res = conn.execute(
+                        update(sessions)
+                        .where(sessions.c.pk == r.pk, sessions.c.wrapped_key == r.wrapped_key)
+                        .values(wrapped_key=new)
+                    )
+                if res.rowcount:
+                    done += 1
+                    self.codec.forget(r.id)
+        return RotationReport(done, self._remaining(current), index_done, current)
+
+    def _remaining(self, current: str) -> int:
+        count = 0
+        with self._read() as conn:
+            for (wrapped,) in conn.execute(
+                select(sessions.c.wrapped_key).where(sessions.c.wrapped_key.isnot(None))
+            ).all():
+                count += wrapped_key_id(wrapped) != current
+            marker = conn.execute(select(meta.c.value).where(meta.c.name == MARKER)).scalar()
+        return count + int(marker is not None and wrapped_key_id(marker) != current)
+
+    async def encryption_status(self) -> dict[str, Any]:
+        """Whether the database is encrypted, the current key id and sessions per master key id."""
+        return await self._run(self._encryption_status)
+
+    def _encryption_status(self) -> dict[str, Any]:
+        by_key: dict[str, int] = {}
+        with self._read() as conn:
+            marker = conn.execute(select(meta.c.value).where(meta.c.name == MARKER)).scalar()
+            plain = conn.execute(
+                select(func.count()).select_from(sessions).where(sessions.c.wrapped_key.is_(None))
+            ).scalar_one()
+            for (wrapped,) in conn.execute(
+                select(sessions.c.wrapped_key).where(sessions.c.wrapped_key.isnot(None))
+            ).all():
+                kid = wrapped_key_id(wrapped)
+                by_key[kid] = by_key.get(kid, 0) + 1
+        return {
+            "encrypted": marker is not None,
+            "index_secret_key_id": wrapped_key_id(marker) if marker is not None else None,
+            "current_key_id": self.keyring.current.key_id if self.keyring is not None else None,
+            "sessions_by_key_id": by_key,
+            "unencrypted_sessions": int(plain),
+        }
+
+
+def _has_all(value: str, wanted: Sequence[str]) -> bool:
+    have = set(normalise_terms(value))
+    return all(w in have for w in wanted)
+
+
+__all__ = ["MARKER", "CryptoSQLMixin", "RotationReport"]
