@@ -196,6 +196,22 @@ meta = Table(
     Column("value", Text, nullable=False),
 )
 
+# Runs of scheduled tasks: one row per (task, scheduled time), inserted with ON CONFLICT DO
+# NOTHING, so with several replicas each due run happens exactly once (0005).
+task_runs = Table(
+    "task_runs",
+    metadata,
+    Column("task", String(200), primary_key=True),
+    Column("scheduled_at", BigInteger, primary_key=True),
+    Column("owner", String(200), nullable=False),
+    Column("trigger", String(16), nullable=False),  # cron | manual
+    Column("status", String(16), nullable=False),  # running | complete | error | interrupted
+    Column("session_id", String(32)),
+    Column("started_at", BigInteger, nullable=False),
+    Column("finished_at", BigInteger),
+    Column("error", Text),
+)
+
 # Blind index of encrypted sessions (0006): one row per distinct term of a message (or of a
 # session title: message_pk NULL), the term as a keyed HMAC token (16 hex chars). Empty when
 # encryption is off (full-text search indexes the text then). See docs/encryption.md.

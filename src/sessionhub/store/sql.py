@@ -38,6 +38,7 @@ from .crypto_sql import CryptoSQLMixin
 from .history_sql import HistorySQLMixin
 from .routing_sql import RoutingSQLMixin
 from .schema import checkpoints, messages, sessions
+from .turns_sql import TurnsSQLMixin
 
 T = TypeVar("T")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -168,7 +169,7 @@ def _mark_snippet(raw: str) -> str:
     return html.escape(raw).replace(_MARK_OPEN, "<mark>").replace(_MARK_CLOSE, "</mark>")
 
 
-class SQLStore(CryptoSQLMixin, HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin, Store):
+class SQLStore(CryptoSQLMixin, HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin, TurnsSQLMixin, Store):
     """SQLite or PostgreSQL through one code path; dialect branches only for search and locking."""
 
     def __init__(
