@@ -1,4 +1,4 @@
-"""Every async test in tests/agents is bounded: it fails after TEST_TIMEOUT seconds instead of hanging."""
+"""Every async test in tests/agent_runtime is bounded: it fails after TEST_TIMEOUT seconds instead of hanging."""
 
 from __future__ import annotations
 
@@ -26,6 +26,6 @@ def _bounded(fn: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Corou
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        ours = isinstance(item, pytest.Function) and "tests/agents/" in str(item.path).replace("\\", "/")
+        ours = isinstance(item, pytest.Function) and "tests/agent_runtime/" in str(item.path).replace("\\", "/")
         if ours and inspect.iscoroutinefunction(item.obj):  # type: ignore[attr-defined]
             item.obj = _bounded(item.obj)  # type: ignore[attr-defined]
