@@ -22,7 +22,21 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, text, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    Text,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ..clock import Clock, SystemClock
@@ -130,6 +144,23 @@ def message_from_row(row: Row[Any], session_id: str) -> Message:
     )
 
 
+def _message_from_columns(t: Sequence[Any], session_id: str) -> Message:
+    """Fast path for rows of ``_MESSAGE_COLUMNS``, read by position (the latest-N hot path)."""
+    msg_id, seq, role, content, parts, status, in_tok, out_tok, meta_json, created = t
+    return Message(
+        id=msg_id,
+        session_id=session_id,
+        seq=seq,
+        role=role,
+        content=content,
+        parts=_parts_from_json(parts) if parts else (),
+        status=status,
+        usage=Usage(in_tok, out_tok),
+        metadata=json.loads(meta_json) if meta_json else {},
+        created_at=EPOCH + timedelta(microseconds=created),
+    )
+
+
 _MESSAGE_COLUMNS = (
     messages.c.id,
     messages.c.seq,
@@ -142,6 +173,35 @@ _MESSAGE_COLUMNS = (
     messages.c.metadata,
     messages.c.created_at,
 )
+
+
+# Hot-path statements, built once: SQLAlchemy caches their compiled form, so an append or
+# a latest-N read costs the round trips, not statement construction (see bench/RESULTS.md).
+_SESSION_BY_ID = select(sessions).where(
+    sessions.c.id == bindparam("session_id"), sessions.c.owner == bindparam("owner")
+)
+_SESSION_BY_ID_FOR_UPDATE = _SESSION_BY_ID.with_for_update()
+_INSERT_MESSAGES = insert(messages)
+_APPEND_COUNTERS = text(
+    "UPDATE sessions SET message_count = :message_count, "
+    "user_messages = user_messages + :d_user, assistant_messages = assistant_messages + :d_assistant, "
+    "tool_messages = tool_messages + :d_tool, errors = errors + :d_errors, "
+    "input_tokens = input_tokens + :d_in, output_tokens = output_tokens + :d_out, "
+    "last_message_at = :at, activity_at = :at, updated_at = :now, "
+    "preview = COALESCE(:preview, preview), title = COALESCE(:title, title) "
+    "WHERE pk = :pk"
+).bindparams(bindparam("preview", type_=Text()), bindparam("title", type_=Text()))
+_MESSAGES_RANGE = {
+    order: select(*_MESSAGE_COLUMNS)
+    .where(
+        messages.c.session_pk == bindparam("pk"),
+        messages.c.seq >= bindparam("lo"),
+        messages.c.seq <= bindparam("hi"),
+    )
+    .order_by(messages.c.seq.asc() if order == "asc" else messages.c.seq.desc())
+    .limit(bindparam("n", literal_execute=False))
+    for order in ("asc", "desc")
+}
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
@@ -265,18 +325,14 @@ class SQLStore(CryptoSQLMixin, HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin
                 local.conn = None
 
     def _lock_session(self, conn: Connection, owner: str, session_id: str) -> Row[Any]:
-        query = select(sessions).where(sessions.c.id == session_id, sessions.c.owner == owner)
-        if self.dialect == "postgresql":
-            query = query.with_for_update()
-        row = conn.execute(query).first()
+        query = _SESSION_BY_ID_FOR_UPDATE if self.dialect == "postgresql" else _SESSION_BY_ID
+        row = conn.execute(query, {"session_id": session_id, "owner": owner}).first()
         if row is None:
             raise NotFound(f"session {session_id} not found")
         return row
 
     def _find_session(self, conn: Connection, owner: str, session_id: str) -> Row[Any]:
-        row = conn.execute(
-            select(sessions).where(sessions.c.id == session_id, sessions.c.owner == owner)
-        ).first()
+        row = conn.execute(_SESSION_BY_ID, {"session_id": session_id, "owner": owner}).first()
         if row is None:
             raise NotFound(f"session {session_id} not found")
         return row
@@ -454,19 +510,21 @@ class SQLStore(CryptoSQLMixin, HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin
                         created_at=from_us(created),
                     )
                 )
-            conn.execute(insert(messages), rows)
+            conn.execute(_INSERT_MESSAGES, rows)
             self._index_messages(conn, row.pk, row.message_count + 1, [m.content for m in items])
             values: dict[str, Any] = {
+                "pk": row.pk,
                 "message_count": seq,
-                "user_messages": sessions.c.user_messages + counts["user"],
-                "assistant_messages": sessions.c.assistant_messages + counts["assistant"],
-                "tool_messages": sessions.c.tool_messages + counts["tool"],
-                "errors": sessions.c.errors + errors,
-                "input_tokens": sessions.c.input_tokens + in_tok,
-                "output_tokens": sessions.c.output_tokens + out_tok,
-                "last_message_at": last_at,
-                "activity_at": last_at,
-                "updated_at": now,
+                "d_user": counts["user"],
+                "d_assistant": counts["assistant"],
+                "d_tool": counts["tool"],
+                "d_errors": errors,
+                "d_in": in_tok,
+                "d_out": out_tok,
+                "at": last_at,
+                "now": now,
+                "preview": None,
+                "title": None,
             }
             codec = self.codec
             if auto is not None and not codec.open_session(key, "preview", row.preview):
@@ -474,7 +532,7 @@ class SQLStore(CryptoSQLMixin, HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin
                 if row.title_source == "auto" and not codec.open_session(key, "title", row.title):
                     values["title"] = codec.seal_session(key, "title", auto.title)
                     self._reindex_title(conn, row.pk, auto.title)
-            conn.execute(update(sessions).where(sessions.c.pk == row.pk).values(**values))
+            conn.execute(_APPEND_COUNTERS, values)
         return out
 
     async def history(
@@ -512,11 +570,9 @@ class SQLStore(CryptoSQLMixin, HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin
                 lo, hi = max(first, lo_bound), min(last, hi_bound)
                 if lo > hi:
                     continue
-                q = select(*_MESSAGE_COLUMNS).where(
-                    messages.c.session_pk == pk, messages.c.seq >= lo, messages.c.seq <= hi
-                )
-                q = q.order_by(messages.c.seq.asc() if ascending else messages.c.seq.desc())
-                found.extend((pk, r) for r in conn.execute(q.limit(wanted - len(found))).all())
+                q = _MESSAGES_RANGE["asc" if ascending else "desc"]
+                params = {"pk": pk, "lo": lo, "hi": hi, "n": wanted - len(found)}
+                found.extend((pk, r) for r in conn.execute(q, params).all())
                 if len(found) >= wanted:
                     break
             owners = [pk for pk, _first, _last in segs]
@@ -527,7 +583,7 @@ class SQLStore(CryptoSQLMixin, HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin
             found.reverse()
         if keys:
             return [self.codec.message(r, session_id, keys[pk]) for pk, r in found], has_more
-        return [message_from_row(r, session_id) for _pk, r in found], has_more
+        return [_message_from_columns(r, session_id) for _pk, r in found], has_more
 
     async def clear(self, owner: str, session_id: str) -> None:
         await self._run(self._clear, owner, session_id)
