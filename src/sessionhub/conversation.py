@@ -226,6 +226,21 @@ class AgentRuntime:
         metadata: Mapping[str, Any] | None = None,
     ) -> ChatStarted:
         """Store ``content`` as the user's message and start the agent's turn."""
+        return await self._start(hub, session_id, content, sink=sink, metadata=metadata)
+
+    async def answer(self, hub: Hub, session_id: str, *, sink: EventSink | None = None) -> ChatStarted:
+        """Start the agent's turn on a user message already stored (inbound channels)."""
+        return await self._start(hub, session_id, None, sink=sink, metadata=None)
+
+    async def _start(
+        self,
+        hub: Hub,
+        session_id: str,
+        content: str | None,
+        *,
+        sink: EventSink | None,
+        metadata: Mapping[str, Any] | None,
+    ) -> ChatStarted:
         self.bind(hub)
         session = await hub.get_session(session_id)
         if session.status == "archived":
@@ -240,9 +255,13 @@ class AgentRuntime:
         stored: list[Message] = []
 
         async def prepare() -> Sequence[ContextItem]:
-            msg = await hub.add_message(session.id, "user", content, metadata=metadata)
-            stored.append(msg)
-            await self._notify(hub.owner, session.id)
+            if content is not None:
+                msg = await hub.add_message(session.id, "user", content, metadata=metadata)
+                stored.append(msg)
+                await self._notify(hub.owner, session.id)
+            else:
+                last: list[Message] = await hub.get_history(session.id, limit=1)
+                stored.extend(last)
             return await self._context(hub, session)
 
         async def send(event: Event) -> None:

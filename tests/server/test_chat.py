@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from agents.fake_openai import SSE, FakeOpenAI, Status, finish_chunk, text_chunk, usage_chunk
+from agent_runtime.fake_openai import SSE, FakeOpenAI, Status, finish_chunk, text_chunk, usage_chunk
 from sessionhub.agents import ProviderError, ScriptedProvider, TextDelta
 from sessionhub.agents.providers.base import Done
 from sessionhub.config import AgentSettings

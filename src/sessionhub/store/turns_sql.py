@@ -191,9 +191,9 @@ class TurnsSQLMixin:
             "started_at": self._now_us(),
         }
         dialect_insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
-        stmt = dialect_insert(task_runs).values(**values).on_conflict_do_nothing()
+        stmt = dialect_insert(task_runs).values(**values).on_conflict_do_nothing().returning(task_runs.c.task)
         with self._write() as conn:
-            return bool(conn.execute(stmt).rowcount == 1)
+            return conn.execute(stmt).first() is not None
 
     async def finish_task_run(
         self, task: str, scheduled_at_us: int, status: str, session_id: str | None, error: str | None

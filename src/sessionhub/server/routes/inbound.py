@@ -43,24 +43,32 @@ WEBHOOK_PREFIX = "/api/channels/"
 SLACK_MAX_SKEW = 300
 
 
-async def _handle(hub: Hub, msg: InboundMessage | Mapping[str, Any]) -> dict[str, Any]:
+async def _handle(hub: Hub, msg: InboundMessage | Mapping[str, Any], live: Any = None) -> dict[str, Any]:
+    if live is not None:
+        live.runtime.bind(hub)  # /stop from a channel stops the turn
     res = await hub.handle_inbound(msg)
+    reply = res.reply
+    if live is not None and not res.duplicate:  # the agent's answer (server/delivery.py)
+        from ..delivery import reply_to_inbound
+
+        inbound: InboundMessage = msg if isinstance(msg, InboundMessage) else hub._inbound(msg)
+        reply = await reply_to_inbound(live, hub, inbound, res.session.id, res.reply, res.message is not None)
     return {
         "session_id": res.session.id,
-        "reply": res.reply,
+        "reply": reply,
         "message_id": res.message.id if res.message is not None else None,
         "duplicate": res.duplicate,
     }
 
 
 @router.post("/inbound", response_model=InboundResponse, responses=errors(409))
-async def inbound(body: InboundIn, hub: Hub = Depends(current_hub)) -> Response:
+async def inbound(request: Request, body: InboundIn, hub: Hub = Depends(current_hub)) -> Response:
     """Route a normalised inbound message to its key's session and record it (once per event id)."""
     data = {
         k: (str(v) if isinstance(v, int) and not isinstance(v, bool) else v)
         for k, v in body.model_dump(exclude_none=True).items()
     }
-    return JSONResponse(await _handle(hub, data))
+    return JSONResponse(await _handle(hub, data, request.app.state.live))
 
 
 def verify_slack(secret: str, headers: Mapping[str, str], body: bytes, now: float | None = None) -> None:
@@ -138,5 +146,5 @@ async def channel_webhook(request: Request, channel: str = Path(max_length=32)) 
         if isinstance(item, Ignored):
             ignored += 1
             continue
-        results.append(await _handle(hub, item))
+        results.append(await _handle(hub, item, getattr(request.app.state, "live", None)))
     return JSONResponse({"results": results, "ignored": ignored})
