@@ -55,6 +55,7 @@ from .schema import checkpoints, messages, sessions
 from .turns_sql import TurnsSQLMixin
 
 T = TypeVar("T")
+PG_RANK_CANDIDATES = 1000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MARK_OPEN, _MARK_CLOSE = "\x02", "\x03"
 
@@ -763,12 +764,21 @@ class SQLStore(CryptoSQLMixin, HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin
                     "FROM sessions s WHERE to_tsvector('simple', s.title) @@ plainto_tsquery('simple', :q) "
                     f"AND left(s.title, 5) <> 'enc1:' AND {where} ORDER BY score LIMIT :limit"
                 )
+                # The full-text match runs once (a MATERIALIZED CTE: the plan must not repeat the
+                # GIN scan per session when statistics are stale), and ts_rank, which re-parses
+                # each text, ranks only the newest PG_RANK_CANDIDATES matches: bounded cost for
+                # very common words (docs/operations.md).
+                params["candidates"] = PG_RANK_CANDIDATES
                 msg_sql = (
+                    "WITH hits AS MATERIALIZED (SELECT m.pk, m.session_pk FROM messages m "
+                    "WHERE to_tsvector('simple', m.content) @@ plainto_tsquery('simple', :q) "
+                    "AND left(m.content, 5) <> 'enc1:'), "
+                    "cand AS (SELECT h.pk FROM hits h JOIN sessions s ON s.pk = h.session_pk "
+                    f"WHERE {where} ORDER BY h.pk DESC LIMIT :candidates) "
                     "SELECT s.*, m.id AS message_id, m.seq AS message_seq, m.content AS snip_text, "
                     "-ts_rank(to_tsvector('simple', m.content), plainto_tsquery('simple', :q)) AS score "
-                    "FROM messages m JOIN sessions s ON s.pk = m.session_pk "
-                    "WHERE to_tsvector('simple', m.content) @@ plainto_tsquery('simple', :q) "
-                    f"AND left(m.content, 5) <> 'enc1:' AND {where} ORDER BY score LIMIT :limit"
+                    "FROM cand c JOIN messages m ON m.pk = c.pk JOIN sessions s ON s.pk = m.session_pk "
+                    "ORDER BY score LIMIT :limit"
                 )
             title_rows = conn.execute(text(title_sql), params).all()
             msg_rows = conn.execute(text(msg_sql), params).all()
