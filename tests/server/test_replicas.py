@@ -1,0 +1,127 @@
+"""Real `sessionhub serve` processes: kill -9 mid-stream, and two replicas on one PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from .live_server import free_port
+
+SCRIPT = Path(sys.executable).parent / "sessionhub"
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONHUB_")}
+    env["SESSIONHUB_CONFIG"] = ""
+    return env
+
+
+@contextmanager
+def serve(tmp_path: Path, database: str, config: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """A `sessionhub serve` process on a free port; yields (base URL, process)."""
+    port = free_port()
+    toml = tmp_path / f"sessionhub-{port}.toml"
+    toml.write_text(config)
+    proc = subprocess.Popen(
+        [str(SCRIPT), "serve", "--host", "127.0.0.1", "--port", str(port), "--database", database,
+         "--config", str(toml)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(), cwd=tmp_path,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{base}/api/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)
+        yield base, proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
+SLOW_ECHO = '[providers.echo]\ntype = "echo"\nwords_per_chunk = 1\ndelay_ms = 300\n'
+
+
+def test_kill_9_mid_stream_leaves_the_partial_reply_interrupted(tmp_path: Path) -> None:
+    """kill -9 of the server mid-stream: after restart the partial reply is saved as interrupted."""
+    db = f"sqlite:///{tmp_path}/crash.db"
+    words = " ".join(f"w{i}" for i in range(40))
+    with serve(tmp_path, db, SLOW_ECHO) as (base, proc):
+        sid = httpx.post(f"{base}/api/sessions", json={}).json()["id"]
+        deltas = 0
+        with httpx.stream(
+            "POST", f"{base}/api/sessions/{sid}/chat", json={"content": words},
+            headers={"Accept": "text/event-stream"}, timeout=10,
+        ) as r:  # fmt: skip
+            for line in r.iter_lines():
+                if line == "event: delta":
+                    deltas += 1
+                    if deltas == 4:
+                        break
+        time.sleep(0.8)  # the reply is persisted at least every 0.5 s while it streams
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(5)
+    with serve(tmp_path, db, SLOW_ECHO) as (base, _proc):
+        msgs = httpx.get(f"{base}/api/sessions/{sid}/messages").json()["messages"]
+    reply = msgs[-1]
+    assert reply["role"] == "assistant" and reply["status"] == "interrupted"
+    assert reply["content"].startswith("w0 w1 w2 w3") and reply["content"] != words
+
+
+@pytest.mark.postgres
+def test_two_replicas_share_events_and_run_each_task_once(tmp_path: Path, pg_url: str) -> None:
+    """Two servers on one PostgreSQL: a WS on A sees sessions_changed for a REST append on B;
+    a task due every 2 seconds runs once per due time across both."""
+    config = '[[tasks]]\nname = "tick"\ncron = "* * * * * */2"\nprompt = "tick tock"\n'
+    with serve(tmp_path, pg_url, config) as (a, _pa), serve(tmp_path, pg_url, config) as (b, _pb):
+
+        async def fan_out() -> dict[str, Any]:
+            async with websockets.connect(a.replace("http", "ws") + "/ws") as ws:
+                await asyncio.sleep(0.3)
+                async with httpx.AsyncClient() as client:
+                    s = (await client.post(f"{b}/api/sessions", json={"title": "on B"})).json()
+                    await client.post(
+                        f"{b}/api/sessions/{s['id']}/messages", json={"role": "user", "content": "hi"}
+                    )
+                while True:
+                    event: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                    if event["type"] == "sessions_changed" and event["session_id"] == s["id"]:
+                        return event
+
+        assert asyncio.run(fan_out())["session_id"]
+        time.sleep(7)
+        tasks = httpx.get(f"{a}/api/tasks").json()["tasks"]
+        assert tasks[0]["name"] == "tick" and tasks[0]["last_run"] is not None
+        listed = httpx.get(f"{b}/api/sessions", params={"view": "scheduled", "limit": 500}).json()["sessions"]
+    import psycopg
+
+    with psycopg.connect(pg_url) as conn:
+        runs = conn.execute("SELECT scheduled_at, session_id FROM task_runs WHERE task = 'tick'").fetchall()
+    assert len(runs) >= 2
+    assert len({r[0] for r in runs}) == len(runs)  # one run per due time
+    ran = {r[1] for r in runs if r[1] is not None}
+    scheduled = {s["id"] for s in listed if s["source_ref"] == "tick"}
+    assert ran <= scheduled and len(scheduled) <= len(runs)  # no session created by a losing replica
