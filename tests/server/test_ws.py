@@ -75,7 +75,12 @@ async def test_streaming_order_and_history(server: str) -> None:
         assert "".join(e["text"] for e in events if e["type"] == "delta") == "alpha beta gamma"
         reply = events[-2]["message"]
         assert reply["status"] == "complete" and reply["content"] == "alpha beta gamma"
-        assert events[-1] == {"type": "stream_end", "session_id": sid, "message_id": reply["id"], "status": "complete"}
+        assert events[-1] == {
+            "type": "stream_end",
+            "session_id": sid,
+            "message_id": reply["id"],
+            "status": "complete",
+        }
 
 
 async def test_stop_keeps_the_partial_reply(server: str) -> None:
