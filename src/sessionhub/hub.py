@@ -15,8 +15,8 @@ from typing import Any, Literal, cast
 from . import ids
 from .clock import Clock, SystemClock
 from .config import AgentSettings, Settings
-from .errors import InvalidInput, NotFound, PayloadTooLarge, SessionPinned
 from .context_ops import ContextOps, context_settings_of
+from .errors import InvalidInput, NotFound, PayloadTooLarge, SessionPinned
 from .history_ops import HistoryOps
 from .model import (
     MESSAGE_STATUSES,

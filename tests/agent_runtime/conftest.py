@@ -26,6 +26,8 @@ def _bounded(fn: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Corou
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        ours = isinstance(item, pytest.Function) and "tests/agent_runtime/" in str(item.path).replace("\\", "/")
+        ours = isinstance(item, pytest.Function) and "tests/agent_runtime/" in str(item.path).replace(
+            "\\", "/"
+        )
         if ours and inspect.iscoroutinefunction(item.obj):  # type: ignore[attr-defined]
             item.obj = _bounded(item.obj)  # type: ignore[attr-defined]
