@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -95,16 +95,38 @@ def stored(url: str) -> dict[str, list[tuple[int, str]]]:
     return out
 
 
+def message_counts(url: str) -> dict[str, int]:
+    """The denormalised ``message_count`` of every session."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as conn:
+            return dict(conn.execute(text("SELECT id, message_count FROM sessions")).fetchall())  # type: ignore[arg-type]
+    finally:
+        engine.dispose()
+
+
+def drop_dac_override() -> None:
+    """``preexec_fn``: a root child loses CAP_DAC_OVERRIDE, so file modes bind it (no-op for others)."""
+    import ctypes
+
+    pr_capbset_drop, cap_dac_override = 24, 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_capbset_drop, cap_dac_override, 0, 0, 0)
+
+
 def assert_exact(url: str, acked: list[tuple[str, int, str]], sessions: list[str]) -> dict[str, int]:
     """Every session's seqs are 1..N with no gap or duplicate, and every acked message is stored
     at its acknowledged seq with its content; returns N per session."""
     rows = stored(url)
     counts = {}
+    totals = message_counts(url)
     for sid in sessions:
         seqs = [seq for seq, _ in rows.get(sid, [])]
         assert seqs == list(range(1, len(seqs) + 1)), f"{sid}: seqs not 1..N: {seqs[:20]}..."
+        assert totals[sid] == len(seqs), f"{sid}: message_count {totals[sid]} != {len(seqs)} rows"
         counts[sid] = len(seqs)
-    by_key = {(sid, seq): content for sid, msgs in rows.items() for seq, content in msgs}
+    by_key = {(sid, seq): content.split(" ")[0] for sid, msgs in rows.items() for seq, content in msgs}
     lost = [a for a in acked if by_key.get((a[0], a[1])) != a[2]]
     assert not lost, f"{len(lost)} acknowledged messages missing or different, e.g. {lost[:5]}"
     return counts
@@ -113,7 +135,16 @@ def assert_exact(url: str, acked: list[tuple[str, int, str]], sessions: list[str
 class Appender:
     """``appender.py`` as a child process (its own process group); its lines collected by a thread."""
 
-    def __init__(self, url: str, sessions: list[str], tag: str, count: int = 0, keep_going: bool = False):
+    def __init__(
+        self,
+        url: str,
+        sessions: list[str],
+        tag: str,
+        count: int = 0,
+        keep_going: bool = False,
+        pad: int = 0,
+        preexec_fn: Callable[[], None] | None = None,
+    ):
         args = [
             sys.executable,
             str(Path(__file__).parent / "appender.py"),
@@ -124,6 +155,8 @@ class Appender:
         ]
         if keep_going:
             args.append("--keep-going")
+        if pad:
+            args.append(f"--pad={pad}")
         self.proc = subprocess.Popen(
             args,
             stdout=subprocess.PIPE,
@@ -131,6 +164,7 @@ class Appender:
             text=True,
             env=child_env(),
             start_new_session=True,
+            preexec_fn=preexec_fn,
         )
         self.lines: list[str] = []
         self.ready = threading.Event()
@@ -144,6 +178,18 @@ class Appender:
                 self.ready.set()
             self.lines.append(line.rstrip("\n"))
         self.ready.set()
+
+    def wait_for(self, prefix: str, start: int = 0, timeout: float = 30) -> int:
+        """Wait for a line starting with ``prefix`` at index >= ``start``; its index."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for i in range(start, len(self.lines)):
+                if self.lines[i].startswith(prefix):
+                    return i
+            if self.proc.poll() is not None and not self._reader.is_alive():
+                break
+            time.sleep(0.02)
+        raise AssertionError(f"no {prefix!r} line after {start}: {self.lines[-5:]}")
 
     def join(self, timeout: float = 60) -> None:
         """Wait for the process to end and for its output to be read."""
@@ -177,7 +223,7 @@ def serve(
     database: str,
     config: str = "",
     *,
-    user: str | None = None,
+    preexec_fn: Callable[[], None] | None = None,
     extra_env: dict[str, str] | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """A `sessionhub serve` process (its own process group) on a free loopback port."""
@@ -189,7 +235,7 @@ def serve(
         [str(SESSIONHUB), "serve", "--host", "127.0.0.1", "--port", str(port), "--database", database,
          "--config", str(toml)],
         stdout=log, stderr=subprocess.STDOUT, text=True, env=child_env(**(extra_env or {})), cwd=tmp_path,
-        start_new_session=True, user=user,
+        start_new_session=True, preexec_fn=preexec_fn,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
