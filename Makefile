@@ -44,7 +44,7 @@ bench-quick: $(STAMP)
 	$(BIN)/python -m bench.run --quick
 
 soak: $(STAMP)
-	SESSIONHUB_SOAK=1 $(BIN)/python -m pytest -q -m slow
+	SESSIONHUB_SOAK=1 $(BIN)/python -m pytest -q -s -m "slow or reliability"
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 
 SOAK = os.environ.get("SESSIONHUB_SOAK", "").lower() in ("1", "true", "yes")
 BIN = Path(sys.executable).parent
@@ -266,3 +267,11 @@ def make_sessions(url: str, n: int) -> list[str]:
             return [(await hub.create_session(title=f"shared {i}")).id for i in range(n)]
 
     return asyncio.run(go())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test of this directory carries the ``reliability`` marker (``make soak`` selects it)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.reliability)

@@ -9,10 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import SOAK
+
 EXAMPLES = os.environ.get("SESSIONHUB_SOAK_SCHEMATHESIS_EXAMPLES", "150")
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(
+    not SOAK, reason="soak only (make soak); make test runs tests/server/test_schemathesis.py"
+)
 def test_api_conforms_to_its_schema_with_a_larger_budget(tmp_path: Path) -> None:
     """The schemathesis run of tests/server (no 5xx, no schema violation) with 150 examples per
     operation instead of 15 (``SESSIONHUB_SOAK_SCHEMATHESIS_EXAMPLES``)."""
