@@ -19,6 +19,8 @@
 - **Deleting** (or clearing) a session that forks read from never breaks them: the fork
   that reads furthest inherits the rows (moved, not copied) and the other forks read from
   it. The deleted session's own checkpoints go with it.
+- **Pop** removes the last message in one transaction (a fork reading it keeps it, as on
+  delete); checkpoints past the new end are clamped to it, never deleted.
 - **Export** streams: messages are read 500 at a time, so memory does not grow with the
   history. ``json`` is lossless; ``jsonl`` of several sessions gives one line each.
 - **Import** is all-or-nothing per session (one transaction, original timestamps kept,
@@ -326,6 +328,18 @@ class HistoryOps:
     async def forks(self, session_id: str) -> list[Session]:
         """Sessions reading part of their history from this one: forks and restore branches."""
         return await self.store.forks(self.owner, self._session_id(session_id))
+
+    # -- pop --------------------------------------------------------------------------------
+
+    async def pop_message(self, session_id: str) -> Message | None:
+        """Remove and return the session's last message (None when it has none).
+
+        One transaction, O(1) (plus the rows handed over when a fork reads that message:
+        the fork keeps it). Counters, preview and ``last_message_at`` follow; checkpoints at
+        or after the removed seq are clamped to the new last seq; the next message gets the
+        removed seq again. Archived: ``SessionReadOnly``; unknown or malformed id: ``NotFound``.
+        """
+        return await self.store.pop_message(self.owner, self._session_id(session_id))
 
     # -- export -----------------------------------------------------------------------------
 

@@ -216,14 +216,14 @@ def _copy(m: Message) -> NewMessage:
 
 
 async def _pop_fallback(hub: Hub, sid: str) -> Message | None:
-    """Pop with public APIs only, until the hub has ``pop_message``.
+    """Pop with public APIs only, for a hub without ``pop_message`` (older sessionhub).
 
     A fork at ``n - 1`` (a pointer, nothing copied) keeps the older messages safe; the
     session is cleared (its rows move to the fork), the older messages are appended again
     from the fork with their created_at, usage, status and metadata, and the fork is
     deleted. O(history) and the re-appended messages get new ids; a crash midway leaves
     the history in the fork (titled "… (pop backup)"). A message appended concurrently
-    after the pop began is lost; ``hub.pop_message`` will not have these limits.
+    after the pop began is lost; ``hub.pop_message`` has none of these limits.
     """
     latest = await hub.get_history(sid, limit=1)
     if not latest:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from ..model import Checkpoint, NewMessage, Session
+from ..model import Checkpoint, Message, NewMessage, Session
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +122,13 @@ class HistoryStore:
 
     async def forks(self, owner: str, session_id: str) -> list[Session]:
         """Sessions that read part of their history from this one (forks and branches)."""
+        raise NotImplementedError
+
+    async def pop_message(self, owner: str, session_id: str) -> Message | None:
+        """Remove and return the last message (None when empty), in one transaction.
+
+        Forks reading it keep it; checkpoints past the new end are clamped to it.
+        """
         raise NotImplementedError
 
     async def import_rows(self, rows: ImportRows) -> Session | None:

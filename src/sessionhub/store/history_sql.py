@@ -16,6 +16,10 @@ row moves, all O(rows moved) and never O(history):
   heir) receives the parent's rows it needs (moved, not copied) and takes over the
   parent's own base; the other children re-point to the heir, whose history is the same
   up to their fork points. Nothing any child can see is lost.
+- **Pop** of the last message ``n``: when a fork reads ``n``, the children are released
+  as for a delete and the session reads ``1..n-1`` from the heir; with no own rows it reads
+  one message less from its base; otherwise its row ``n`` is deleted. Counters change by
+  that one message; checkpoints at ``n`` or later are clamped to ``n-1``.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from sqlalchemy import Connection, Row, and_, case, delete, exists, func, insert
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import InvalidInput, NotFound, SessionReadOnly
-from ..model import Checkpoint, Session
+from ..model import Checkpoint, Message, Session
 from ..text import preview as make_preview
 from .codec import PlainCodec, RowKey
 from .history_base import Derive, ImportRows, RestoreOutcome
@@ -189,15 +193,18 @@ class HistorySQLMixin:
             raise NotFound(f"checkpoint {checkpoint_id} not found")
         return row
 
-    def _release_children(self, conn: Connection, row: Row[Any]) -> None:
-        """Before ``row``'s own messages go: hand what its forks read to the furthest one."""
+    def _release_children(self, conn: Connection, row: Row[Any]) -> int | None:
+        """Before ``row``'s own messages go: hand what its forks read to the furthest one.
+
+        Returns the heir's pk (None when no session reads from ``row``).
+        """
         children = conn.execute(
             select(sessions.c.pk, sessions.c.base_seq)
             .where(sessions.c.base_session_pk == row.pk)
             .order_by(sessions.c.base_seq.desc(), sessions.c.pk)
         ).all()
         if not children:
-            return
+            return None
         heir, jmax = children[0].pk, children[0].base_seq
         if jmax > row.base_seq:
             self._move_messages(conn, row.pk, heir, messages.c.seq <= jmax)
@@ -214,6 +221,17 @@ class HistorySQLMixin:
         conn.execute(
             update(sessions).where(sessions.c.pk == heir).values(base_session_pk=new_base, base_seq=new_seq)
         )
+        return int(heir)
+
+    def _base_for(self, conn: Connection, pk: int | None, at: int) -> tuple[int | None, int]:
+        """``(base_session_pk, base_seq)`` reading ``1..at`` from session ``pk``, normalised as
+        forks are: the pointer goes to the session that owns row ``at`` (None, 0 when empty)."""
+        if at <= 0 or pk is None:
+            return None, 0
+        base = self._row_by_pk(conn, pk)
+        while at <= base.base_seq and base.base_session_pk is not None:
+            base = self._row_by_pk(conn, base.base_session_pk)
+        return int(base.pk), at
 
     # -- checkpoints ------------------------------------------------------------------------
 
@@ -440,6 +458,83 @@ class HistorySQLMixin:
                 .order_by(sessions.c.created_at, sessions.c.pk)
             ).all()
         return [self._session(r) for r in rows]
+
+    # -- pop --------------------------------------------------------------------------------
+
+    async def pop_message(self, owner: str, session_id: str) -> Message | None:
+        return await self._run(self._pop_message, owner, session_id)
+
+    def _pop_message(self, owner: str, session_id: str) -> Message | None:
+        """Remove message ``n`` (the last) in one transaction: O(1) plus the rows a fork needs.
+
+        Everything is read first with the current segments (the history ``1..n-1`` is the
+        same before and after): the message, the new ``last_message_at`` and preview. Then
+        one of three row changes, the counters, and the checkpoints clamped to ``n-1``.
+        """
+        sql = _sql()
+        now = self._now_us()
+        with self._write() as conn:
+            row = self._lock_session(conn, owner, session_id)
+            if row.status == "archived":
+                raise SessionReadOnly(f"session {session_id} is archived (read-only); restore it first")
+            n = row.message_count
+            if n == 0:
+                return None
+            k = n - 1
+            segs = self._segments(conn, row)
+            holder = next(pk for pk, first, last in segs if first <= n <= last)
+            found = conn.execute(
+                select(*sql._MESSAGE_COLUMNS).where(messages.c.session_pk == holder, messages.c.seq == n)
+            ).one()
+            key = self._row_key(row)
+            popped: Message = self.codec.message(
+                found, session_id, key if holder == row.pk else self._key_of(conn, holder)
+            )
+            last_at = self._created_at_of(conn, segs, k)
+            values: dict[str, Any] = {
+                "message_count": k,
+                "input_tokens": sessions.c.input_tokens - popped.usage.input_tokens,
+                "output_tokens": sessions.c.output_tokens - popped.usage.output_tokens,
+                "last_message_at": last_at,
+                "activity_at": last_at if last_at is not None else row.created_at,
+                "updated_at": now,
+            }
+            counter = {"user": "user_messages", "assistant": "assistant_messages", "tool": "tool_messages"}
+            if popped.role in counter:
+                values[counter[popped.role]] = getattr(sessions.c, counter[popped.role]) - 1
+            if popped.status == "error":
+                values["errors"] = sessions.c.errors - 1
+            if k == 0:
+                values["preview"] = self.codec.seal_session(key, "preview", "")
+            elif popped.role == "user":
+                values["preview"] = self.codec.seal_session(
+                    key, "preview", self._first_user_preview(conn, segs, k)
+                )
+            reader = conn.execute(
+                select(sessions.c.pk)
+                .where(sessions.c.base_session_pk == row.pk, sessions.c.base_seq >= n)
+                .limit(1)
+            ).first()
+            if reader is not None:
+                # A fork reads row n: it keeps it. The heir takes this session's rows (n among
+                # them) and this session reads its first n-1 messages from the heir.
+                heir = self._release_children(conn, row)
+                values["base_session_pk"], values["base_seq"] = self._base_for(conn, heir, k)
+            elif n <= row.base_seq:
+                # No own rows: read one message less from the base.
+                values["base_session_pk"], values["base_seq"] = self._base_for(conn, row.base_session_pk, k)
+            else:
+                # Own row, nobody else reads it. Its FTS entry (trigger) and blind-index terms
+                # (ON DELETE CASCADE) go with it.
+                conn.execute(delete(messages).where(messages.c.session_pk == row.pk, messages.c.seq == n))
+            conn.execute(update(sessions).where(sessions.c.pk == row.pk).values(**values))
+            # Checkpoints past the end point at the new end: a saved checkpoint is never lost.
+            conn.execute(
+                update(checkpoints)
+                .where(checkpoints.c.session_pk == row.pk, checkpoints.c.at_seq >= n)
+                .values(at_seq=k, message_count=k)
+            )
+        return popped
 
     # -- import -----------------------------------------------------------------------------
 
