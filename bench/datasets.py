@@ -75,8 +75,8 @@ def sessionhub_fingerprint() -> str:
 
 
 def peer_dir_name(peer_key: str) -> str:
-    """The directory name of a peer's copy (sessionhub's carries the store fingerprint)."""
-    return f"sessionhub-{sessionhub_fingerprint()}" if peer_key == "sessionhub" else peer_key
+    """The directory name of a peer's copy (sessionhub's, encrypted or not, carries the store fingerprint)."""
+    return f"{peer_key}-{sessionhub_fingerprint()}" if peer_key.startswith("sessionhub") else peer_key
 
 
 async def ensure(
@@ -94,8 +94,8 @@ async def ensure(
     manifest = base / f"{name}.json"
     if manifest.exists():
         return Loaded(**json.loads(manifest.read_text()))
-    if peer_key == "sessionhub":  # drop copies made by older store code
-        for old in base.glob("sessionhub-*"):
+    if peer_key.startswith("sessionhub"):  # drop copies made by older store code
+        for old in base.glob(f"{peer_key}-*"):
             if old.is_dir():
                 shutil.rmtree(old)
             else:

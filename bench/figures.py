@@ -8,7 +8,9 @@ cannot do the work is shown as "—" with the reason; a call that fails is shown
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import itertools
 import shutil
 import statistics
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import httpbench
 from .datagen import ChatMessage, search_queries, session_messages
 from .datasets import DatasetSpec, Loaded, ensure
 from .measure import Samples, Unsupported, fmt_bytes, fmt_ratio, fmt_seconds, sample
@@ -47,6 +50,16 @@ class Sizes:
     reps: int
     budget_s: float
     scan_budget_s: float
+    context_growth: tuple[int, int]  # the context window's growth ratio: (small, big) session sizes
+    checkpoint_reps: int  # save / append 3 / restore rounds per session size
+    import_sessions: int
+    import_per_session: int
+    enc_appends: int
+    enc_search_sessions: int  # sessions of 100 messages searched with encryption on and off
+    http_duration_s: float
+    http_max_requests: int  # the httpx generator's count bound (wrk is bounded by time only)
+    http_concurrency: int
+    http_sessions: int  # the POSTs cycle through this many sessions
 
 
 FULL = Sizes(
@@ -67,6 +80,16 @@ FULL = Sizes(
     reps=300,
     budget_s=10.0,
     scan_budget_s=30.0,
+    context_growth=(100_000, 1_000_000),
+    checkpoint_reps=50,
+    import_sessions=10_000,
+    import_per_session=20,
+    enc_appends=1000,
+    enc_search_sessions=1_000,
+    http_duration_s=20.0,
+    http_max_requests=30_000,
+    http_concurrency=16,
+    http_sessions=8,
 )
 
 QUICK = Sizes(
@@ -87,6 +110,16 @@ QUICK = Sizes(
     reps=100,
     budget_s=3.0,
     scan_budget_s=8.0,
+    context_growth=(10_000, 100_000),
+    checkpoint_reps=20,
+    import_sessions=1_000,
+    import_per_session=20,
+    enc_appends=300,
+    enc_search_sessions=1_000,
+    http_duration_s=8.0,
+    http_max_requests=15_000,
+    http_concurrency=16,
+    http_sessions=8,
 )
 
 
@@ -458,29 +491,56 @@ async def fig_search(ctx: Context) -> Figure:
 
 
 async def fig_context(ctx: Context) -> Figure:
-    """An 8k-token context window from a long session."""
+    """An 8k-token context window from a long session, and how it grows with the history."""
     s = ctx.sizes
     spec = history_spec(ctx)
     fig = Figure("context", f"Context window of 8k tokens from a {s.context_session:,}-message session")
     outcomes: dict[str, Outcome] = {}
     shape: list[str] = []
+    sizes = sorted({s.context_session, *s.context_growth})
+    by_size: dict[int, Outcome] = {}
+    first: dict[int, float] = {}
     for key in PEERS:
         if key != BASELINE:
             outcomes[label(key)] = "— (no token-budgeted context API)"
             continue
-
-        async def run() -> Samples:
+        try:
             loaded = await ctx.load(spec, BASELINE)
-            sid = loaded.session_ids[s.history.index(s.context_session)]
-            async with SessionhubPeer(Path(loaded.root), ctx.synchronous) as peer:
-                result = await peer.context(sid, 8000)
-                shape.append(_describe(result))
-                return await sample(lambda: peer.context(sid, 8000), reps=s.reps, budget_s=s.budget_s)
+        except Exception as exc:
+            ctx.log(traceback.format_exc())
+            outcomes[label(key)] = f"n/a (setup error: {_short_error(exc)})"
+            break
+        async with SessionhubPeer(Path(loaded.root), ctx.synchronous) as peer:
+            for n in sizes:
+                sid = loaded.session_ids[s.history.index(n)]
 
-        ctx.log("context: sessionhub")
-        outcomes[label(key)] = await attempt(run, ctx.log)
+                async def run(sid: str = sid, n: int = n, peer: SessionhubPeer = peer) -> Samples:
+                    t0 = time.perf_counter()
+                    result = await peer.context(sid, 8000)  # the first call counts and caches tokens
+                    first[n] = time.perf_counter() - t0
+                    shape.append(f"{n:,}: {_describe(result)}")
+                    return await sample(lambda: peer.context(sid, 8000), reps=s.reps, budget_s=s.budget_s)
+
+                ctx.log(f"context: sessionhub, {n:,}-message session")
+                by_size[n] = await attempt(run, ctx.log)
+        outcomes[label(key)] = by_size[s.context_session]
     fig.tables.append(
         time_table("`get_context_history(max_tokens=8000, strategy='recent')`", outcomes, notes=None)
+    )
+    rows = []
+    for n in sizes:
+        out = by_size.get(n)
+        if isinstance(out, Samples):
+            cold = fmt_seconds(first[n]) if n in first else ""
+            rows.append([f"{n:,}", fmt_seconds(out.median), fmt_seconds(out.p95), str(out.n), cold])
+        else:
+            rows.append([f"{n:,}", out or "n/a", "", "", ""])
+    fig.tables.append(
+        Table(
+            "sessionhub by session size (the first call, which counts and caches tokens, is not a sample)",
+            ["session", "median", "p95", "n", "first call"],
+            rows,
+        )
     )
     hub = outcomes.get(BASELINE)
     fig.verdicts.append(
@@ -490,8 +550,18 @@ async def fig_context(ctx: Context) -> Figure:
             "n/a" if not isinstance(hub, Samples) else fmt_seconds(hub.median),
         )
     )
+    small, big = (by_size.get(n) for n in s.context_growth)
+    growth = big.median / small.median if isinstance(big, Samples) and isinstance(small, Samples) else None
+    lo, hi = s.context_growth
+    fig.verdicts.append(
+        Verdict(
+            f"{_n(hi)}/{_n(lo)} ratio ≤ 1.3 (does not grow with history)" + _quick_note(ctx, "1M/100k"),
+            None if growth is None else growth <= 1.3,
+            "n/a" if growth is None else fmt_ratio(growth),
+        )
+    )
     if shape:
-        fig.notes.append(f"result: {shape[0]}")
+        fig.notes.append(f"result: {'; '.join(dict.fromkeys(shape))}")
     fig.notes.append("peers have no token budget: `get_items(limit)` and `messages` count items, not tokens")
     return fig
 
@@ -594,7 +664,7 @@ async def fig_export(ctx: Context) -> Figure:
     """Peak memory of exporting the biggest session, each store in a fresh process."""
     s = ctx.sizes
     spec = history_spec(ctx)
-    fig = Figure("export", f"Export of a {s.big:,}-message session: peak memory")
+    fig = Figure("export", f"Export of a {s.big:,}-message session: time and peak memory")
     rows = []
     hub_peak: float | None = None
     for key in PEERS:
@@ -638,11 +708,15 @@ async def fig_export(ctx: Context) -> Figure:
         )
     )
     fig.notes.append(
-        "sessionhub: `hub.export(id, format='json')`, consumed chunk by chunk if it streams; "
+        "sessionhub: `hub.export_stream(id, format='json')` (an async iterator of text chunks reading "
+        "500 messages at a time), each chunk written to the file as it comes; "
         "SQLiteSession: `get_items()` then `json.dumps`; LangChain: `messages` then `messages_to_dict`; "
         "raw sqlite3: cursor rows streamed one at a time; JSON store: the file copied as is"
     )
-    fig.notes.append("peak RSS is the process's high-water mark (`VmHWM`), imports and open included")
+    fig.notes.append(
+        "peak RSS is the export process's own high-water mark (`VmHWM` of the fresh child, which starts "
+        "afresh at exec, unlike the parent's view through `RUSAGE_CHILDREN`), imports and open included"
+    )
     return fig
 
 
@@ -822,6 +896,509 @@ async def fig_postgres(ctx: Context) -> Figure:
     return fig
 
 
+# --------------------------------------------------------------------------- checkpoints
+
+
+async def fig_checkpoints(ctx: Context) -> Figure:
+    """Checkpoint save and restore on sessions of growing size: neither may scale with history."""
+    s = ctx.sizes
+    spec = history_spec(ctx)
+    fig = Figure("checkpoints", "Checkpoint save and restore")
+    loaded = await ctx.load(spec, BASELINE)
+    tmp = ctx.data_dir / "tmp" / "checkpoints"
+    shutil.rmtree(tmp, ignore_errors=True)
+    ctx.log("checkpoints: copying the history dataset (restore changes it)")
+    shutil.copytree(loaded.root, tmp)
+    saves: dict[int, Outcome] = {}
+    restores: dict[int, Outcome] = {}
+    moved: dict[int, set[int]] = {}
+    extra = iter(session_messages("checkpoint-extra", 0, 3 * len(s.history) * (s.checkpoint_reps + 1)))
+    try:
+        async with SessionhubPeer(tmp, ctx.synchronous) as peer:
+            hub = peer.hub
+            for n, sid in zip(s.history, loaded.session_ids, strict=True):
+                ctx.log(f"checkpoints: {n:,}-message session")
+                save, restore = Samples(), Samples()
+                moved[n] = set()
+                try:
+                    started = time.perf_counter()
+                    for rep in range(s.checkpoint_reps + 1):  # round 0 is the warm-up
+                        t0 = time.perf_counter()
+                        cp = await hub.save_checkpoint(sid, f"bench {rep}")
+                        t_save = time.perf_counter() - t0
+                        await hub.add_messages(sid, list(itertools.islice(extra, 3)))
+                        t0 = time.perf_counter()
+                        result = await hub.restore_checkpoint_detailed(cp.id)
+                        t_restore = time.perf_counter() - t0
+                        if rep:
+                            save.times.append(t_save)
+                            restore.times.append(t_restore)
+                            moved[n].add(int(result.moved))
+                        if rep and time.perf_counter() - started > s.budget_s:
+                            break
+                    count = (await hub.get_session(sid)).message_count
+                    if count != n:
+                        raise RuntimeError(f"after restore the session holds {count:,} messages, not {n:,}")
+                    saves[n], restores[n] = save, restore
+                except Exception as exc:
+                    ctx.log(traceback.format_exc())
+                    saves[n] = restores[n] = f"n/a (error: {_short_error(exc)})"
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    rows = []
+    for n in s.history:
+        a, b = saves[n], restores[n]
+        if isinstance(a, Samples) and isinstance(b, Samples):
+            rows.append(
+                [
+                    f"{n:,}",
+                    fmt_seconds(a.median),
+                    fmt_seconds(a.p95),
+                    fmt_seconds(b.median),
+                    fmt_seconds(b.p95),
+                    str(a.n),
+                    ", ".join(str(m) for m in sorted(moved[n])),
+                ]
+            )
+        else:
+            rows.append([f"{n:,}", str(a), "", "", "", "", ""])
+    fig.tables.append(
+        Table(
+            "sessionhub: `save_checkpoint(sid, name)`, 3 appends, `restore_checkpoint(cid)`, repeated",
+            ["session", "save median", "save p95", "restore median", "restore p95", "n", "moved per restore"],
+            rows,
+        )
+    )
+    lo, hi = s.small, s.context_session  # 10k and 100k in both sizes
+    for what, table in (("save", saves), ("restore", restores)):
+        a, b = table.get(lo), table.get(hi)
+        growth = b.median / a.median if isinstance(a, Samples) and isinstance(b, Samples) else None
+        fig.verdicts.append(
+            Verdict(
+                f"{what}: {_n(hi)}/{_n(lo)} ratio ≤ 1.3 (must not scale with history)",
+                None if growth is None else growth <= 1.3,
+                "n/a" if growth is None else f"{fmt_ratio(growth)} ({fmt_seconds(b.median)} at {_n(hi)})",
+            )
+        )
+    fig.notes += [
+        "issue 3 asks that neither scale with history; the ≤ 1.3 threshold is the one DESIGN.md sets for "
+        "latest 50",
+        "each round: save a checkpoint at the last message, append 3 messages, restore it (the 3 move to "
+        "a kept-aside branch session); the first round is a warm-up; the session ends as long as it began",
+        f"on a copy of the cached history dataset, synchronous={ctx.synchronous}; peers: "
+        + ", ".join(label(k) for k in PEERS if k != BASELINE)
+        + " have no checkpoints",
+    ]
+    return fig
+
+
+# --------------------------------------------------------------------------- import
+
+
+async def _write_exports(ctx: Context, loaded: Loaded, out: Path) -> None:
+    """Our own ``json`` export of every session of ``loaded``, one file each (cached)."""
+    done = out / "_complete"
+    if done.exists():
+        return
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    ctx.log(f"import: exporting {len(loaded.session_ids):,} sessions to {out}")
+    async with SessionhubPeer(Path(loaded.root), ctx.synchronous) as peer:
+        for i, sid in enumerate(loaded.session_ids):
+            with (out / f"{i:06d}.json").open("wb") as f:
+                await peer.export(sid, f)
+    done.write_text("")
+
+
+async def fig_import(ctx: Context) -> Figure:
+    """Import of many sessions from our own json export files."""
+    s = ctx.sizes
+    spec = DatasetSpec("import", (s.import_per_session,) * s.import_sessions)
+    fig = Figure("import", f"Import of {s.import_sessions:,} sessions (our json export)")
+    loaded = await ctx.load(spec, BASELINE)
+    exports = Path(loaded.root).with_name(Path(loaded.root).name + "-exports")
+    await _write_exports(ctx, loaded, exports)
+    files = sorted(exports.glob("*.json"))
+    size = sum(p.stat().st_size for p in files)
+    tmp = ctx.data_dir / "tmp" / "import"
+    shutil.rmtree(tmp, ignore_errors=True)
+    rows = []
+    rate: float | None = None
+    clean = True
+    try:
+        async with SessionhubPeer(tmp, ctx.synchronous) as peer:
+            for what in ("first import", "re-import of the same files"):
+                ctx.log(f"import: {what}")
+                t0 = time.perf_counter()
+                report = await peer.hub.import_path(exports, "sessionhub")
+                elapsed = time.perf_counter() - t0
+                imported, skipped, failed = len(report.imported), len(report.skipped), len(report.failed)
+                if what == "first import":
+                    if imported != len(files) or failed:
+                        raise RuntimeError(f"imported {imported} of {len(files)}, {failed} failed")
+                    rate = imported / elapsed
+                    messages = sum(item.message_count for item in report.imported)
+                    rows.append(
+                        [
+                            what,
+                            f"{imported:,}",
+                            f"{imported / elapsed:,.0f}",
+                            f"{messages / elapsed:,.0f}",
+                            fmt_seconds(elapsed),
+                            f"{skipped:,} skipped, {failed} failed",
+                        ]
+                    )
+                else:
+                    clean = imported == 0 and not failed
+                    rows.append(
+                        [
+                            what,
+                            "0" if not imported else f"{imported:,} (duplicates!)",
+                            f"{len(files) / elapsed:,.0f}",
+                            "",
+                            fmt_seconds(elapsed),
+                            f"{skipped:,} skipped as already imported, {failed} failed",
+                        ]
+                    )
+    except Exception as exc:
+        ctx.log(traceback.format_exc())
+        fig.error = _short_error(exc)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    fig.tables.append(
+        Table(
+            f"`hub.import_path(dir, 'sessionhub')` of {len(files):,} files ({fmt_bytes(size)}), "
+            f"{s.import_per_session} messages each, into a fresh database",
+            ["run", "sessions imported", "sessions/s", "messages/s", "time", "report"],
+            rows,
+        )
+    )
+    fig.verdicts.append(
+        Verdict(
+            f"{_n(s.import_sessions)} sessions imported, none failed, re-import adds none (no speed bar)"
+            + _quick_note(ctx, "10k sessions"),
+            None if rate is None else clean,
+            "n/a" if rate is None else f"{rate:,.0f} sessions/s",
+        )
+    )
+    fig.notes += [
+        "the files are sessionhub's own `json` exports (`export_stream`) of generated sessions, written "
+        "once and cached in bench/data; each session is imported in one transaction "
+        f"(synchronous={ctx.synchronous})",
+        "peers have no import; the JSON-file store's equivalent is copying the files",
+    ]
+    return fig
+
+
+# --------------------------------------------------------------------------- encryption
+
+
+BENCH_KEY = base64.b64encode(hashlib.sha256(b"sessionhub bench master key, not a secret").digest()).decode()
+"""A fixed master key, so the encrypted datasets cached in bench/data stay readable between runs."""
+
+ENC_LABEL, PLAIN_LABEL = "encryption on", "encryption off"
+
+
+def _plaintext_leaks(root: Path, texts: list[str]) -> int:
+    """How many of ``texts`` appear verbatim in the files under ``root``."""
+    blob = b"".join(p.read_bytes() for p in root.rglob("*") if p.is_file())
+    return sum(t.encode() in blob for t in texts)
+
+
+async def fig_encryption(ctx: Context) -> Figure:
+    """Appends, latest 50 and search with encryption at rest on and off (issue 5)."""
+    s = ctx.sizes
+    fig = Figure("encryption", "Encryption at rest on vs off (sessionhub)")
+    variants: dict[str, str | None] = {PLAIN_LABEL: None, ENC_LABEL: BENCH_KEY}
+    sync = "NORMAL"
+    latest_spec = DatasetSpec("history", (s.small,))
+    search_spec = DatasetSpec("search", (s.search_per_session,) * s.enc_search_sessions)
+
+    def make(key: str | None) -> Callable[[Path], Peer]:
+        return lambda root: SessionhubPeer(root, ctx.synchronous, encryption_key=key)
+
+    async def load(spec: DatasetSpec, name: str) -> Loaded:
+        key = variants[name]
+        peer_key = BASELINE if key is None else "sessionhub_encrypted"
+        return await ensure(spec, peer_key, make(key), ctx.log, ctx.text_cache, ctx.data_dir)
+
+    # Is encryption in force? Open with the key and look for message text in the files.
+    wired: str | None = None
+    try:
+        loaded = await load(latest_spec, ENC_LABEL)
+        sample_texts = [m["content"] for m in session_messages("history", 0, 50) if len(m["content"]) >= 40]
+        leaks = _plaintext_leaks(Path(loaded.root), sample_texts[:20])
+        if leaks:
+            wired = f"n/a (encryption not wired yet: {leaks} of 20 message texts found in plaintext on disk)"
+    except Exception as exc:
+        ctx.log(traceback.format_exc())
+        wired = f"n/a (encryption not wired yet: {_short_error(exc)})"
+
+    appends: dict[str, Outcome] = {}
+    latest: dict[str, Outcome] = {}
+    found: dict[str, Outcome] = {}
+    hits: dict[str, list[int]] = {}
+    queries = search_queries(50)
+    # 1. appends, the two variants taking turns
+    tmp = ctx.data_dir / "tmp" / "encryption"
+    shutil.rmtree(tmp, ignore_errors=True)
+    fresh = list(session_messages("appends", 0, s.enc_appends + 10))
+    ready: dict[str, tuple[SessionhubPeer, str]] = {}
+    async with contextlib.AsyncExitStack() as stack:
+        for name, key in variants.items():
+            if key is not None and wired:
+                appends[name] = wired
+                continue
+            try:
+                peer = SessionhubPeer(tmp / name.replace(" ", "-"), sync, encryption_key=key)
+                await stack.enter_async_context(peer)
+                sid = await peer.new_session()
+                for m in fresh[:5]:
+                    await peer.append(sid, m["role"], m["content"])
+                ready[name] = (peer, sid)
+                appends[name] = Samples()
+            except Exception as exc:
+                ctx.log(traceback.format_exc())
+                appends[name] = f"n/a (error: {_short_error(exc)})"
+        ctx.log(f"encryption: {s.enc_appends:,} appends, {' / '.join(ready)} taking turns")
+        for start in range(10, s.enc_appends + 10, APPEND_BATCH):
+            for name, (peer, sid) in ready.items():
+                out = appends[name]
+                if not isinstance(out, Samples):
+                    continue
+                try:
+                    for m in fresh[start : start + APPEND_BATCH]:
+                        t0 = time.perf_counter()
+                        await peer.append(sid, m["role"], m["content"])
+                        out.times.append(time.perf_counter() - t0)
+                except Exception as exc:
+                    ctx.log(traceback.format_exc())
+                    appends[name] = f"n/a (error: {_short_error(exc)})"
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    # 2. latest 50 and 3. search, on datasets loaded with and without the key
+    for name, key in variants.items():
+        if key is not None and wired:
+            latest[name] = found[name] = wired
+            continue
+
+        async def run_latest(name: str = name, key: str | None = key) -> Samples:
+            loaded = await load(latest_spec, name)
+            async with SessionhubPeer(Path(loaded.root), ctx.synchronous, encryption_key=key) as peer:
+                sid = loaded.session_ids[0]
+                return await sample(lambda: peer.latest(sid, 50), reps=s.reps, budget_s=s.budget_s)
+
+        async def run_search(name: str = name, key: str | None = key) -> Samples:
+            loaded = await load(search_spec, name)
+            async with SessionhubPeer(Path(loaded.root), ctx.synchronous, encryption_key=key) as peer:
+                hits[name] = [len(await peer.search(q)) for q in queries[:10]]
+                cycle = itertools.cycle(queries)
+                return await sample(lambda: peer.search(next(cycle), 20), reps=s.reps, budget_s=s.budget_s)
+
+        ctx.log(f"encryption: latest 50 and search, {name}")
+        latest[name] = await attempt(run_latest, ctx.log)
+        found[name] = await attempt(run_search, ctx.log)
+
+    fig.tables.append(
+        time_table(
+            f"single appends (synchronous={sync}), {s.enc_appends:,} per variant, taking turns",
+            appends,
+            baseline=PLAIN_LABEL,
+            throughput=True,
+        )
+    )
+    fig.tables.append(time_table(f"latest 50 of a {s.small:,}-message session", latest, baseline=PLAIN_LABEL))
+    fig.tables.append(
+        time_table(
+            f"two-word search over {search_spec.messages:,} messages in {s.enc_search_sessions:,} sessions, "
+            "20 results",
+            found,
+            baseline=PLAIN_LABEL,
+        )
+    )
+    for what, table in (("appends", appends), ("latest 50", latest), ("search", found)):
+        r = ratio_of(table, ENC_LABEL, baseline=PLAIN_LABEL)
+        bar = "≤ 1.5× (aim, issue 5)" if what != "search" else "(no bar; ratio reported)"
+        fig.verdicts.append(
+            Verdict(
+                f"{what}: encryption on ÷ off {bar}",
+                None if r is None else r <= 1.5,
+                wired if (r is None and wired) else ("n/a" if r is None else fmt_ratio(r)),
+                informational=what == "search" and r is not None,
+            )
+        )
+    if hits:
+        fig.notes.append(
+            "results for the first 10 queries: "
+            + "; ".join(f"{name}: {counts}" for name, counts in hits.items())
+        )
+    fig.notes += [
+        "ratios here are encryption on ÷ off (above 1: encryption costs that much more time)",
+        f"appends at synchronous={sync} so the CPU cost of encryption is not hidden under fsync; "
+        f"reads on datasets loaded with and without the key (synchronous={ctx.synchronous})",
+        "encryption on: `sessionhub.open(url, encryption_key=<base64 32-byte key>)` (a fixed bench key, "
+        "so the cached encrypted datasets stay readable); encryption is checked to be in force by "
+        "looking for 20 message texts in the database files",
+        "peers have no encryption at rest",
+    ]
+    return fig
+
+
+# --------------------------------------------------------------------------- HTTP
+
+
+def _row(what: str, r: httpbench.LoadResult | str) -> list[str]:
+    if isinstance(r, str):
+        return [what, "", r, "", "", "", "", ""]
+    return [
+        what,
+        r.generator,
+        f"{r.rps:,.0f}",
+        fmt_seconds(r.p50_s),
+        fmt_seconds(r.p99_s),
+        f"{r.requests:,}",
+        f"{r.errors:,}" + (f" ({r.detail})" if r.detail else ""),
+        f"{r.seconds:.1f} s",
+    ]
+
+
+async def _load_all(
+    ctx: Context, base: str, method: str, reqs: list[tuple[str, str | None]]
+) -> list[httpbench.LoadResult | str]:
+    """One run per available generator: wrk if installed, then the Python one (always)."""
+    s = ctx.sizes
+    out: list[httpbench.LoadResult | str] = []
+    for gen in ("wrk", "httpx"):
+        if gen == "wrk" and not httpbench.wrk_available():
+            continue
+        ctx.log(f"http: {method} {reqs[0][0].split('?')[0]} with {gen}")
+        try:
+            if gen == "wrk":
+                r = await httpbench.load_wrk(base, method, reqs, s.http_concurrency, s.http_duration_s)
+            else:
+                r = await httpbench.load_python(
+                    base, method, reqs, s.http_concurrency, s.http_duration_s, s.http_max_requests
+                )
+            out.append(r)
+        except Exception as exc:
+            ctx.log(traceback.format_exc())
+            out.append(f"n/a ({gen} error: {_short_error(exc)})")
+    return out
+
+
+async def fig_http(ctx: Context) -> Figure:
+    """The REST API over loopback: appends, the session list and search."""
+    import json
+    import urllib.parse
+
+    import httpx
+
+    s = ctx.sizes
+    fig = Figure("http", "REST API over HTTP (`sessionhub serve`, one uvicorn worker, loopback)")
+    tmp = ctx.data_dir / "tmp" / "http"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    rows: list[list[str]] = []
+    posts: list[httpbench.LoadResult] = []
+    try:
+        # 1. appends into a fresh database
+        url = f"sqlite:///{(tmp / 'append.db').resolve()}"
+        async with httpbench.Server(url, tmp) as srv:
+            async with httpx.AsyncClient(base_url=srv.base, timeout=30) as client:
+                ids = []
+                for _ in range(s.http_sessions):
+                    r = await client.post("/api/sessions", json={})
+                    r.raise_for_status()
+                    ids.append(r.json()["id"])
+            texts = list(session_messages("http", 0, 200))
+            reqs: list[tuple[str, str | None]] = [
+                (
+                    f"/api/sessions/{ids[i % len(ids)]}/messages",
+                    json.dumps({"role": m["role"], "content": m["content"]}),
+                )
+                for i, m in enumerate(texts)
+            ]
+            for r in await _load_all(ctx, srv.base, "POST", reqs):
+                rows.append(_row("POST /api/sessions/{id}/messages", r))
+                if isinstance(r, httpbench.LoadResult):
+                    posts.append(r)
+            async with httpx.AsyncClient(base_url=srv.base, timeout=30) as client:
+                stored = 0
+                for sid in ids:
+                    r = await client.get(f"/api/sessions/{sid}")
+                    stored += int(r.json()["message_count"])
+            answered = sum(p.requests - p.errors for p in posts)
+            in_flight = s.http_concurrency * len(posts)  # sent when a generator stopped, never counted
+            ok = answered <= stored <= answered + in_flight
+            fig.notes.append(
+                f"appends: {answered:,} POSTs counted as answered 2xx, {stored:,} messages stored in the "
+                f"{len(ids)} sessions afterwards (the difference, up to {in_flight}, is requests in flight "
+                "when a generator stopped)" + ("" if ok else " (**mismatch**)")
+            )
+            rss = srv.rss_mib()
+            if rss is not None:
+                fig.notes.append(f"server resident set after the appends: {rss:.0f} MiB")
+
+        # 2. list and 3. search on copies of the cached bench data (the server may write)
+        list_spec = DatasetSpec("list", (2,) * s.list_big)
+        search_spec = DatasetSpec("search", (s.search_per_session,) * s.search_sessions)
+        queries = search_queries(50)
+        for what, spec, reqs in (
+            (
+                f"GET /api/sessions?limit=50 ({s.list_big:,} sessions)",
+                list_spec,
+                [("/api/sessions?limit=50", None)],
+            ),
+            (
+                f"GET /api/sessions/search?q=…&limit=20 ({search_spec.messages:,} messages)",
+                search_spec,
+                [(f"/api/sessions/search?limit=20&q={urllib.parse.quote(q)}", None) for q in queries],
+            ),
+        ):
+            loaded = await ctx.load(spec, BASELINE)
+            copy = tmp / spec.key
+            ctx.log(f"http: copying {spec.key}")
+            shutil.copytree(loaded.root, copy)
+            async with httpbench.Server(f"sqlite:///{(copy / 'hub.db').resolve()}", tmp) as srv:
+                async with httpx.AsyncClient(base_url=srv.base, timeout=30) as client:
+                    (await client.get(reqs[0][0])).raise_for_status()  # warm-up, and a check
+                for r in await _load_all(ctx, srv.base, "GET", reqs):
+                    rows.append(_row(what, r))
+            shutil.rmtree(copy, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    fig.tables.append(
+        Table(
+            f"closed loop, {s.http_concurrency} keep-alive connections, {s.http_duration_s:g} s per run "
+            f"(httpx also stops at {s.http_max_requests:,} requests)",
+            ["request", "generator", "requests/s", "p50", "p99", "requests", "errors", "time"],
+            rows,
+        )
+    )
+    best = max(posts, key=lambda r: r.rps, default=None)
+    fig.verdicts.append(
+        Verdict(
+            "appends ≥ 1,500 requests/s",
+            None if best is None else best.rps >= 1500 and best.errors == 0,
+            "n/a"
+            if best is None
+            else f"{best.rps:,.0f} requests/s with {best.generator}, p50 {fmt_seconds(best.p50_s)}, "
+            f"p99 {fmt_seconds(best.p99_s)}, {best.errors} errors",
+        )
+    )
+    fig.notes += [
+        "server: `python -m sessionhub serve --host 127.0.0.1 --port <free> --database sqlite:///…` as "
+        "its own process (one uvicorn worker, no token, SQLite at sessionhub's default durability, "
+        "synchronous=NORMAL); appends into a fresh database, across "
+        f"{s.http_sessions} sessions, one message per request",
+        "generators: `wrk -t1` with a Lua script cycling through the requests (C, when installed) and "
+        "`bench/loadgen.py` (httpx, always run); each in its own process on the same 2 cores as the "
+        "server, so the generator's CPU is taken from the server: the Python generator needs far more",
+        "list and search run against copies of the cached bench datasets; peers have no server",
+    ]
+    return fig
+
+
 FIGURES: dict[str, Callable[[Context], Awaitable[Figure]]] = {
     "appends": fig_appends,
     "latest": fig_latest,
@@ -830,11 +1407,13 @@ FIGURES: dict[str, Callable[[Context], Awaitable[Figure]]] = {
     "context": fig_context,
     "disk": fig_disk,
     "export": fig_export,
+    "checkpoints": fig_checkpoints,
+    "import": fig_import,
+    "encryption": fig_encryption,
+    "http": fig_http,
     "postgres": fig_postgres,
 }
 """Every figure by name, in report order."""
 
-UNMEASURED: list[tuple[str, str]] = [
-    ("REST appends over HTTP, one uvicorn worker (≥ 1,500 requests/s)", "not in this harness yet"),
-]
+UNMEASURED: list[tuple[str, str]] = []
 """DESIGN.md bars this harness does not measure yet."""

@@ -131,9 +131,12 @@ class SessionhubPeer(Peer):
     label = "sessionhub"
     setup_note = "setup through the public API: `add_messages` in one transaction per 5,000 messages"
 
-    def __init__(self, root: Path, synchronous: str = "FULL", url: str | None = None) -> None:
+    def __init__(
+        self, root: Path, synchronous: str = "FULL", url: str | None = None, encryption_key: str | None = None
+    ) -> None:
         super().__init__(root, synchronous)
         self.url = url or f"sqlite:///{(root / 'hub.db').resolve()}?synchronous={self.synchronous}"
+        self.encryption_key = encryption_key
         self._stack = contextlib.AsyncExitStack()
         self.hub: Any = None
 
@@ -142,7 +145,8 @@ class SessionhubPeer(Peer):
             await super().open()
         import sessionhub
 
-        self.hub = await self._stack.enter_async_context(sessionhub.open(self.url))
+        opener = sessionhub.open(self.url, encryption_key=self.encryption_key)
+        self.hub = await self._stack.enter_async_context(opener)
 
     async def close(self) -> None:
         await self._stack.aclose()
@@ -169,15 +173,9 @@ class SessionhubPeer(Peer):
         return list(page.sessions)
 
     async def export(self, session_id: str, out: BinaryIO) -> None:
-        result = await self.hub.export(session_id, format="json")
-        if isinstance(result, str | bytes):
-            out.write(result.encode() if isinstance(result, str) else result)
-        elif hasattr(result, "__aiter__"):
-            async for chunk in result:
-                out.write(chunk.encode() if isinstance(chunk, str) else chunk)
-        else:
-            for chunk in result:
-                out.write(chunk.encode() if isinstance(chunk, str) else chunk)
+        """``hub.export_stream``: text chunks read 500 messages at a time, written as they come."""
+        async for chunk in self.hub.export_stream(session_id, format="json"):
+            out.write(chunk.encode())
 
     async def context(self, session_id: str, max_tokens: int) -> Any:
         """The context window of ``max_tokens`` built from the most recent messages."""

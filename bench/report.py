@@ -43,6 +43,8 @@ class Verdict:
     bar: str
     met: bool | None
     detail: str
+    informational: bool = False
+    """No bar to meet: the figure is reported ("reported" in the status column)."""
 
 
 @dataclass
@@ -222,7 +224,7 @@ def render(
         if fig.error:
             rows.append([fig.title, "(figure failed)", fig.error, "**error**"])
         for v in fig.verdicts:
-            rows.append([fig.title, v.bar, v.detail, _status(v.met)])
+            rows.append([fig.title, v.bar, v.detail, "reported" if v.informational else _status(v.met)])
     for title, why in unmeasured:
         rows.append([title, "", why, "not measured"])
     out += _md_table(["figure", "bar", "measured", "status"], rows)

@@ -29,7 +29,7 @@ DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes (about 5 minutes on 2 cores)")
+    parser.add_argument("--quick", action="store_true", help="small sizes (about 10 minutes on 2 busy cores)")
     parser.add_argument(
         "--only",
         metavar="FIGURE",
@@ -93,8 +93,11 @@ def method_notes(ctx: Context) -> list[str]:
         f"for every store; {sizes} sizes; loaded stores cached in `bench/data/` and reused by later runs",
         "other work may share the machine: the load averages at start and end are in the Machine table; "
         "a load above the core count inflates every store's times, and the disk-bound append figure most",
+        "exceptions to one process: each export runs in a fresh child process (its own peak memory); "
+        "the HTTP figure runs `sessionhub serve` and the load generator as separate processes",
         "sessionhub is driven only through its public async API (`sessionhub.open`, `create_session`, "
-        "`add_message(s)`, `get_history`, `list_sessions`, `search`, `get_context_history`)",
+        "`add_message(s)`, `get_history`, `list_sessions`, `search`, `get_context_history`, "
+        "`export_stream`, `save_checkpoint`, `restore_checkpoint_detailed`, `import_path`) or its REST API",
     ]
     lines += [f"setup of {cls.label}: {cls.setup_note}" for cls in PEERS.values()]
     return lines
@@ -104,7 +107,8 @@ async def main_async(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     log = _log_to_stderr(t0)
     started = dt.datetime.now(dt.UTC)
-    command = "python -m bench.run" + ("" if len(sys.argv) <= 1 else " " + shlex.join(sys.argv[1:]))
+    python = os.path.relpath(sys.executable) if sys.executable.startswith(os.getcwd()) else "python"
+    command = f"{python} -m bench.run" + ("" if len(sys.argv) <= 1 else " " + shlex.join(sys.argv[1:]))
     ctx = Context(
         quick=args.quick,
         sizes=QUICK if args.quick else FULL,
