@@ -448,16 +448,7 @@ class Hub(HistoryOps, RoutingOps, ContextOps):
         """Counts of CONTRACT section 6; "today" and "this week" in ``tz``."""
         tzinfo = zone(tz, self.settings.server.timezone)
         today, _, week = local_day_starts(self.clock.now(), tzinfo)
-        c = await self.store.counts(self.owner, to_us(today), to_us(week))
-        return Stats(
-            total_sessions=c.total_sessions,
-            sessions_today=c.sessions_today,
-            sessions_this_week=c.sessions_this_week,
-            total_messages=c.total_messages,
-            active=c.active,
-            archived=c.archived,
-            pinned=c.pinned,
-        )
+        return await self.store.counts(self.owner, to_us(today), to_us(week))
 
 
 class _Opener:

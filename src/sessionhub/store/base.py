@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..model import Message, NewMessage, Session
+from ..model import Message, NewMessage, Session, Stats
 from .context_base import ContextStore
 from .history_base import HistoryStore
 
@@ -63,17 +63,6 @@ class RawHit:
     seq: int | None
     snippet: str
     score: float
-
-
-@dataclass(frozen=True, slots=True)
-class Counts:
-    total_sessions: int
-    sessions_today: int
-    sessions_this_week: int
-    total_messages: int
-    active: int
-    archived: int
-    pinned: int
 
 
 Check = Callable[[Session], None]
@@ -144,4 +133,4 @@ class Store(HistoryStore, ContextStore, ABC):
     ) -> list[RawHit]: ...
 
     @abstractmethod
-    async def counts(self, owner: str, today_start_us: int, week_start_us: int) -> Counts: ...
+    async def counts(self, owner: str, today_start_us: int, week_start_us: int) -> Stats: ...

@@ -42,10 +42,10 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from ..clock import Clock, SystemClock
 from ..crypto import Keyring
 from ..errors import DatabaseError, InvalidInput, NotFound, SessionhubError, SessionReadOnly
-from ..model import Message, NewMessage, Part, Session, SessionStats, ToolCall, ToolResult, Usage
+from ..model import Message, NewMessage, Part, Session, SessionStats, Stats, ToolCall, ToolResult, Usage
 from ..snippets import make_snippet
 from . import engine as eng
-from .base import AutoText, Check, Counts, NewSession, RawHit, SessionChanges, Store, View
+from .base import AutoText, Check, NewSession, RawHit, SessionChanges, Store, View
 from .codec import PlainCodec, RowKey
 from .context_sql import ContextSQLMixin, context_keep
 from .crypto_sql import CryptoSQLMixin
@@ -799,10 +799,10 @@ class SQLStore(CryptoSQLMixin, HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin
 
     # -- stats ------------------------------------------------------------------------------
 
-    async def counts(self, owner: str, today_start_us: int, week_start_us: int) -> Counts:
+    async def counts(self, owner: str, today_start_us: int, week_start_us: int) -> Stats:
         return await self._run(self._counts, owner, today_start_us, week_start_us)
 
-    def _counts(self, owner: str, today_start_us: int, week_start_us: int) -> Counts:
+    def _counts(self, owner: str, today_start_us: int, week_start_us: int) -> Stats:
         one, zero = 1, 0
         from sqlalchemy import case
 
@@ -817,7 +817,7 @@ class SQLStore(CryptoSQLMixin, HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin
         ).where(sessions.c.owner == owner)
         with self._read() as conn:
             r = conn.execute(q).one()
-        return Counts(*(int(v) for v in r))
+        return Stats(*(int(v) for v in r))
 
 
 def _new_message_id() -> str:
