@@ -128,7 +128,7 @@ class Server:
             return s.recv(64).startswith(b"HTTP/1.1 101")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """``sessionhub serve`` on a free loopback port with a fresh SQLite file."""
     _require_browser()
@@ -175,8 +175,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(server: Server) -> Iterator[Any]:
+    # Package scope, not session: Playwright's sync API keeps an event loop running in the main
+    # thread while it is open, which would break every async test collected after this package.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
