@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +32,13 @@ CHROMIUM_ARGS = [
 ]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+# The README's screenshots are refreshed only on request (SESSIONHUB_SCREENSHOTS=1): a test
+# run must not dirty the work tree. Otherwise they go to a temporary directory.
+SCREENSHOTS = (
+    ROOT / "docs" / "screenshots"
+    if os.environ.get("SESSIONHUB_SCREENSHOTS") == "1"
+    else Path(tempfile.mkdtemp(prefix="sessionhub-screens-"))
+)
 
 CONFIG = """
 [[agents]]
