@@ -96,11 +96,6 @@ def test_read_only_database_is_a_503_envelope_from_the_server(tmp_path: Path) ->
         assert r.status_code == 201 and r.json()["messages"][0]["seq"] == 6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sessionhub bug: SQLite connections opened while the file was read-only stay read-only "
-    "in the pool; the running process keeps failing after permissions are restored",
-)
 @pytest.mark.parametrize("edge", ["library", "server"])
 def test_running_process_recovers_when_permissions_are_restored(tmp_path: Path, edge: str) -> None:
     """The same process that saw the read-only error appends again once permissions are back."""

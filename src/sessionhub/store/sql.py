@@ -299,6 +299,10 @@ class SQLStore(CryptoSQLMixin, HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin
                 if locked and attempt < 4:
                     time.sleep(0.05 * (attempt + 1))
                     continue
+                if "readonly database" in str(exc):
+                    # SQLite opened the file read-only while it could not write it, and would keep
+                    # those pooled connections read-only after the permissions are fixed: drop them.
+                    self._engine.dispose()
                 raise DatabaseError(f"database error: {eng.describe_error(exc)}") from None
             except SQLAlchemyError as exc:
                 raise DatabaseError(f"database error: {eng.describe_error(exc)}") from None
