@@ -19,21 +19,56 @@ Encrypt empty values too: a NULL where a ciphertext belongs cannot be authentica
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
+import os
 import threading
 from collections import OrderedDict
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..errors import DecryptionError
 from .datakeys import new_data_key, unwrap_data_key, wrap_data_key
-from .envelope import KEY_LEN, as_blob, key_id_of, make_aad, open_, seal
+from .envelope import (
+    HEADER_LEN,
+    KEY_ID_LEN,
+    KEY_LEN,
+    NONCE_LEN,
+    OVERHEAD,
+    TEXT_PREFIX,
+    VERSION,
+    as_blob,
+    key_id_of,
+    make_aad,
+    open_,
+    seal,
+)
 from .keys import Keyring
+
+_PREFIX_LEN = len(TEXT_PREFIX)
+_VERSION_BYTE = bytes([VERSION])
+
+
+def _aad_str(value: str) -> bytes:
+    """One string part of :func:`make_aad`'s encoding (tag, 4-byte length, UTF-8)."""
+    raw = value.encode("utf-8")
+    return b"s" + len(raw).to_bytes(4, "big") + raw
+
+
+def _aad_int(value: int) -> bytes:
+    """One integer part of :func:`make_aad`'s encoding (tag, 9-byte signed big-endian)."""
+    return b"i" + value.to_bytes(9, "big", signed=True)
+
+
+_MESSAGE_FIELDS = (_aad_str("content"), _aad_str("parts"), _aad_str("metadata"))
 
 
 class SessionCipher:
     """Field encryption for one session, bound to ``(session_id, data_key)``. Thread-safe."""
 
-    __slots__ = ("_aead", "_key", "_key_id", "session_id")
+    __slots__ = ("_aad_message", "_aead", "_header", "_key", "_key_id", "session_id")
 
     def __init__(self, session_id: str, data_key: bytes) -> None:
         if not isinstance(data_key, bytes) or len(data_key) != KEY_LEN:
@@ -42,6 +77,10 @@ class SessionCipher:
         self._key = data_key
         self._key_id = key_id_of(data_key)
         self._aead = AESGCM(data_key)
+        self._header = _VERSION_BYTE + self._key_id
+        # make_aad("message", session_id, ...) up to the message id: the same bytes for
+        # every message of the session, computed once (see _message_aads).
+        self._aad_message = make_aad("message", session_id)
 
     @classmethod
     def create(cls, keyring: Keyring, session_id: str) -> tuple[SessionCipher, str]:
@@ -76,12 +115,16 @@ class SessionCipher:
         seq: int | None = None,
     ) -> str:
         """Decrypt what :meth:`encrypt_field` made with the same arguments."""
+        aad = self._aad(kind, field, object_id, seq)
+        fast = self._open_fast(value, aad)
+        if fast is not None:
+            return fast
         context = self._context(kind, field, object_id, seq)
         blob = as_blob(value, context=context)
         raw = open_(
             self._key,
             blob,
-            self._aad(kind, field, object_id, seq),
+            aad,
             context=context,
             key_id=self._key_id,
             aead=self._aead,
@@ -90,6 +133,104 @@ class SessionCipher:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
             raise DecryptionError(f"cannot decrypt {context}: the plaintext is not UTF-8 text") from None
+
+    # -- fast paths ------------------------------------------------------------------------
+    #
+    # The same envelope, AAD bytes and checks as seal/open_ above, without recomputing
+    # what is fixed per session (AAD prefix, key id, header) or building error text
+    # that is only needed on failure. Anything unusual (another form, a bad header, a
+    # failed tag, non-UTF-8) goes through the general path, which raises the same
+    # DecryptionError as before.
+
+    def _message_aads(self, message_id: str, seq: int) -> tuple[bytes, bytes, bytes]:
+        """make_aad("message", session_id, message_id, seq, field) for content, parts, metadata."""
+        prefix = self._aad_message + _aad_str(message_id) + _aad_int(seq)
+        return prefix + _MESSAGE_FIELDS[0], prefix + _MESSAGE_FIELDS[1], prefix + _MESSAGE_FIELDS[2]
+
+    def _seal_text(self, plaintext: str, aad: bytes) -> str:
+        nonce = os.urandom(NONCE_LEN)
+        header = self._header + nonce
+        blob = header + self._aead.encrypt(nonce, plaintext.encode("utf-8"), header + aad)
+        return TEXT_PREFIX + base64.b64encode(blob).decode("ascii")
+
+    def _open_fast(self, value: object, aad: bytes) -> str | None:
+        """The plaintext, or None when anything is off (the caller then takes the general path)."""
+        if isinstance(value, str):
+            if not value.startswith(TEXT_PREFIX):
+                return None
+            try:
+                blob = binascii.a2b_base64(value[_PREFIX_LEN:], strict_mode=True)
+            except (binascii.Error, ValueError):
+                return None
+        elif isinstance(value, bytes):
+            blob = value
+        else:
+            return None
+        if len(blob) < OVERHEAD or not hmac.compare_digest(blob[: 1 + KEY_ID_LEN], self._header):
+            return None
+        try:
+            raw = self._aead.decrypt(
+                blob[1 + KEY_ID_LEN : HEADER_LEN], blob[HEADER_LEN:], blob[:HEADER_LEN] + aad
+            )
+            return raw.decode("utf-8")
+        except (InvalidTag, UnicodeDecodeError):
+            return None
+
+    def seal_message(
+        self, message_id: str, seq: int, content: str, parts_json: str, metadata_json: str
+    ) -> tuple[str, str, str]:
+        """Content, parts and metadata of one message sealed in ``"enc1:"`` text form.
+
+        The same as ``to_text(encrypt_content(...))`` etc., with the AAD built once.
+        """
+        a_content, a_parts, a_metadata = self._message_aads(message_id, seq)
+        return (
+            self._seal_text(content, a_content),
+            self._seal_text(parts_json, a_parts),
+            self._seal_text(metadata_json, a_metadata),
+        )
+
+    def open_message(
+        self, message_id: str, seq: int, content: bytes | str, parts: bytes | str, metadata: bytes | str
+    ) -> tuple[str, str, str]:
+        """Content, parts and metadata of one message decrypted (DecryptionError as the single calls)."""
+        aads = self._message_aads(message_id, seq)
+        out: list[str] = []
+        for value, aad, field in zip(
+            (content, parts, metadata), aads, ("content", "parts", "metadata"), strict=True
+        ):
+            text = self._open_fast(value, aad)
+            if text is None:
+                text = self.decrypt_field("message", field, value, object_id=message_id, seq=seq)
+            out.append(text)
+        return out[0], out[1], out[2]
+
+    @staticmethod
+    def plaintext_length(value: bytes | str | None) -> int | None:
+        """The byte length of the plaintext sealed in ``value``, read without decrypting it.
+
+        AES-GCM does not hide lengths (an envelope is the plaintext + 37 bytes), so this
+        reveals nothing the stored value does not. It does not authenticate ``value``:
+        use it only to skip work (e.g. "is the sealed preview empty?"), never to show
+        data. None when ``value`` is not a well-formed envelope.
+        """
+        if isinstance(value, str):
+            if not value.startswith(TEXT_PREFIX):
+                return None
+            try:
+                blob = binascii.a2b_base64(value[_PREFIX_LEN:], strict_mode=True)
+            except (binascii.Error, ValueError):
+                return None
+        elif isinstance(value, bytes):
+            blob = value
+        else:
+            return None
+        return len(blob) - OVERHEAD if len(blob) >= OVERHEAD and blob[0] == VERSION else None
+
+    def open_message_content(self, message_id: str, seq: int, value: bytes | str) -> str:
+        """A message's content (the fast path of :meth:`decrypt_content`)."""
+        text = self._open_fast(value, self._message_aads(message_id, seq)[0])
+        return self.decrypt_content(message_id, seq, value) if text is None else text
 
     def _aad(self, kind: str, field: str, object_id: str | None, seq: int | None) -> bytes:
         return make_aad(kind, self.session_id, object_id or "", -1 if seq is None else seq, field)

@@ -147,21 +147,32 @@ class CryptoSQLMixin:
             )
 
     def _index_messages(
-        self, conn: Connection, session_pk: int, first_seq: int, contents: Sequence[str]
+        self,
+        conn: Connection,
+        session_pk: int,
+        first_seq: int,
+        contents: Sequence[str],
+        pks: Sequence[int] | None = None,
     ) -> None:
-        """Index messages just inserted at ``first_seq…`` of ``session_pk`` (encrypted only)."""
+        """Index messages just inserted at ``first_seq…`` of ``session_pk`` (encrypted only).
+
+        ``pks``: the new rows' pks in the order of ``contents`` (from INSERT … RETURNING);
+        looked up by seq when not given.
+        """
         if not self.codec.encrypted or not contents:
             return
-        pks = conn.execute(
-            select(messages.c.seq, messages.c.pk).where(
-                messages.c.session_pk == session_pk,
-                messages.c.seq >= first_seq,
-                messages.c.seq < first_seq + len(contents),
-            )
-        ).all()
-        by_seq = {int(r.seq): int(r.pk) for r in pks}
+        if pks is None or len(pks) != len(contents):
+            found = conn.execute(
+                select(messages.c.seq, messages.c.pk).where(
+                    messages.c.session_pk == session_pk,
+                    messages.c.seq >= first_seq,
+                    messages.c.seq < first_seq + len(contents),
+                )
+            ).all()
+            by_seq = {int(r.seq): int(r.pk) for r in found}
+            pks = [by_seq[first_seq + i] for i in range(len(contents))]
         rows = [
-            {"token": t, "session_pk": session_pk, "message_pk": by_seq[first_seq + i]}
+            {"token": t, "session_pk": session_pk, "message_pk": pks[i]}
             for i, c in enumerate(contents)
             for t in self.codec.tokens(c)
         ]

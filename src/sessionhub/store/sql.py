@@ -183,6 +183,7 @@ _SESSION_BY_ID = select(sessions).where(
 )
 _SESSION_BY_ID_FOR_UPDATE = _SESSION_BY_ID.with_for_update()
 _INSERT_MESSAGES = insert(messages)
+_INSERT_MESSAGES_RETURNING = insert(messages).returning(messages.c.pk, sort_by_parameter_order=True)
 _APPEND_COUNTERS = text(
     "UPDATE sessions SET message_count = :message_count, "
     "user_messages = user_messages + :d_user, assistant_messages = assistant_messages + :d_assistant, "
@@ -515,8 +516,11 @@ class SQLStore(CryptoSQLMixin, HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin
                         created_at=from_us(created),
                     )
                 )
-            conn.execute(_INSERT_MESSAGES, rows)
-            self._index_messages(conn, row.pk, row.message_count + 1, [m.content for m in items])
+            if self.codec.encrypted:  # the blind index needs the new rows' pks: RETURNING, no re-select
+                pks = [int(pk) for pk in conn.execute(_INSERT_MESSAGES_RETURNING, rows).scalars()]
+                self._index_messages(conn, row.pk, row.message_count + 1, [m.content for m in items], pks)
+            else:
+                conn.execute(_INSERT_MESSAGES, rows)
             values: dict[str, Any] = {
                 "pk": row.pk,
                 "message_count": seq,
@@ -532,9 +536,9 @@ class SQLStore(CryptoSQLMixin, HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin
                 "title": None,
             }
             codec = self.codec
-            if auto is not None and not codec.open_session(key, "preview", row.preview):
+            if auto is not None and codec.session_text_empty(key, "preview", row.preview):
                 values["preview"] = codec.seal_session(key, "preview", auto.preview)
-                if row.title_source == "auto" and not codec.open_session(key, "title", row.title):
+                if row.title_source == "auto" and codec.session_text_empty(key, "title", row.title):
                     values["title"] = codec.seal_session(key, "title", auto.title)
                     self._reindex_title(conn, row.pk, auto.title)
             conn.execute(_APPEND_COUNTERS, values)

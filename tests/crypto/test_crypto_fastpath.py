@@ -1,0 +1,70 @@
+"""SessionCipher's per-message fast paths: the same envelope and AAD as the field methods, same errors."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sessionhub.crypto import SessionCipher, make_aad, to_text
+from sessionhub.errors import DecryptionError
+
+SID = "ses_aaaaaaaaaaaaaaaaaaaaaaaaa"
+DK = bytes(range(32))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=40), st.integers(min_value=-(2**40), max_value=2**40))
+def test_message_aads_are_make_aad(message_id: str, seq: int) -> None:
+    c = SessionCipher(SID, DK)
+    assert c._message_aads(message_id, seq) == tuple(
+        make_aad("message", SID, message_id, seq, field) for field in ("content", "parts", "metadata")
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.text(), st.text(), st.text())
+def test_seal_message_opens_with_the_field_methods_and_back(content: str, parts: str, meta: str) -> None:
+    c = SessionCipher(SID, DK)
+    sealed = c.seal_message("msg_1", 7, content, parts, meta)
+    assert all(v.startswith("enc1:") for v in sealed)
+    assert c.decrypt_content("msg_1", 7, sealed[0]) == content
+    assert c.decrypt_parts("msg_1", 7, sealed[1]) == parts
+    assert c.decrypt_message_metadata("msg_1", 7, sealed[2]) == meta
+    single = (
+        to_text(c.encrypt_content("msg_1", 7, content)),
+        to_text(c.encrypt_parts("msg_1", 7, parts)),
+        to_text(c.encrypt_message_metadata("msg_1", 7, meta)),
+    )
+    assert c.open_message("msg_1", 7, *single) == (content, parts, meta)
+    assert c.open_message_content("msg_1", 7, single[0]) == content
+
+
+def test_open_message_fails_like_the_field_methods() -> None:
+    c = SessionCipher(SID, DK)
+    content, parts, meta = c.seal_message("msg_1", 7, "hello", "[]", "{}")
+    with pytest.raises(DecryptionError, match=r"session ses_a\w+ message msg_1 \(seq 8\) content"):
+        c.open_message("msg_1", 8, content, parts, meta)  # reordered
+    with pytest.raises(DecryptionError, match="message msg_2"):
+        c.open_message_content("msg_2", 7, content)  # swapped
+    with pytest.raises(DecryptionError, match=r"parts: authentication failed"):
+        c.open_message("msg_1", 7, content, content, meta)  # field swapped
+    flipped = content[:-3] + ("A" if content[-3] != "A" else "B") + content[-2:]
+    with pytest.raises(DecryptionError, match="content"):
+        c.open_message("msg_1", 7, flipped, parts, meta)
+    with pytest.raises(DecryptionError, match="not an encrypted text value"):
+        c.open_message_content("msg_1", 7, "hello")
+    other = SessionCipher(SID, bytes(32))
+    with pytest.raises(DecryptionError, match="key id"):
+        other.open_message("msg_1", 7, content, parts, meta)
+
+
+def test_plaintext_length_reads_the_envelope_only() -> None:
+    c = SessionCipher(SID, DK)
+    assert SessionCipher.plaintext_length(to_text(c.encrypt_preview(""))) == 0
+    assert SessionCipher.plaintext_length(to_text(c.encrypt_preview("a"))) == 1
+    assert SessionCipher.plaintext_length(c.encrypt_preview("héllo")) == 6
+    assert SessionCipher.plaintext_length("") is None
+    assert SessionCipher.plaintext_length(None) is None
+    assert SessionCipher.plaintext_length("plain text") is None
+    assert SessionCipher.plaintext_length("enc1:!!!") is None
