@@ -7,6 +7,7 @@ resource and the error handlers of ``errors.py``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -53,6 +54,9 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
     app.state.hub = hub
     app.state.settings = settings
     app.state.idempotency = IdempotencyCache()
+    # SQLite has one writer at a time: appends from this process queue here, on the loop, rather
+    # than in SQLite's busy handler, whose sleeps (up to 100 ms each) idle the lock under load.
+    app.state.append_gate = asyncio.Semaphore(1) if hub.database == "sqlite" else None
     install_error_handlers(app)
     live = Live(settings, hub)  # agents, event bus, scheduler: a bad config value fails here
 

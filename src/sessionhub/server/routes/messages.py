@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 from typing import Any, Literal
@@ -70,9 +72,11 @@ async def post_messages(
 ) -> Response:
     """Append one message, or `{"messages": [...]}` in one transaction (all or nothing)."""
     items = _as_items(body)
+    gate: asyncio.Semaphore | None = request.app.state.append_gate
 
     async def append() -> dict[str, Any]:
-        msgs = await hub.add_messages(session_id, items)
+        async with gate or contextlib.nullcontext():
+            msgs = await hub.add_messages(session_id, items)
         return {"messages": [m.to_dict() for m in msgs]}
 
     if idempotency_key is None:
