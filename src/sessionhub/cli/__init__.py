@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from .chat import chat
 from .db import db
 from .history import COMMANDS as HISTORY_COMMANDS
 from .keys import keys
@@ -22,6 +23,7 @@ cli.add_command(sessions)
 cli.add_command(db)
 cli.add_command(keys)
 cli.add_command(serve)
+cli.add_command(chat)
 for _command in HISTORY_COMMANDS:
     cli.add_command(_command)
 
