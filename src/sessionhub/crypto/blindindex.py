@@ -143,12 +143,15 @@ def normalise_terms(text: str) -> list[str]:
 class IndexKey:
     """The HMAC key of the blind index. Its bytes never appear in ``repr``."""
 
-    __slots__ = ("_mac",)
+    __slots__ = ("_key", "_tokens")
+
+    _CACHE = 65536  # terms remembered (the process holds the texts in clear anyway)
 
     def __init__(self, key: bytes) -> None:
         if not isinstance(key, bytes) or len(key) != KEY_LEN:
             raise ValueError(f"an index key must be {KEY_LEN} bytes")
-        self._mac = hmac.new(key, digestmod=hashlib.sha256)
+        self._key = key
+        self._tokens: dict[str, str] = {}
 
     @classmethod
     def from_secret(cls, secret: bytes) -> IndexKey:
@@ -160,9 +163,13 @@ class IndexKey:
 
     def token(self, term: str) -> str:
         """The token of one already-normalised term."""
-        mac = self._mac.copy()
-        mac.update(term.encode("utf-8"))
-        return mac.hexdigest()[:TOKEN_HEX_CHARS]
+        token = self._tokens.get(term)
+        if token is None:
+            token = hmac.digest(self._key, term.encode("utf-8"), hashlib.sha256).hex()[:TOKEN_HEX_CHARS]
+            if len(self._tokens) >= self._CACHE:
+                self._tokens.clear()
+            self._tokens[term] = token
+        return token
 
     def __repr__(self) -> str:
         return "IndexKey(...)"

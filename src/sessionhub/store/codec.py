@@ -97,6 +97,12 @@ class PlainCodec:
         """Column values re-sealed for ``new`` (None: nothing to change)."""
         return None
 
+    def open_message_columns(
+        self, key: RowKey, message_id: str, seq: int, content: str, parts: str | None, metadata: str | None
+    ) -> tuple[str, str | None, str | None]:
+        """A message's content, parts and metadata columns decoded (parts/metadata None when empty)."""
+        return content, parts, metadata
+
     # -- checkpoints and summaries ------------------------------------------------------------
 
     def seal_checkpoint(self, key: RowKey, checkpoint_id: str, name: str, description: str) -> dict[str, str]:
@@ -193,6 +199,15 @@ class CryptoCodec(PlainCodec):
             _present(r["parts"], key, where),
             _present(r["metadata"], key, where),
         )
+
+    def open_message_columns(
+        self, key: RowKey, message_id: str, seq: int, content: str, parts: str | None, metadata: str | None
+    ) -> tuple[str, str | None, str | None]:
+        if not (content and parts and metadata):
+            where = f"message {message_id}"
+            content, parts, metadata = (_present(v, key, where) for v in (content, parts, metadata))
+        c, p, m = self.cipher(key).open_message(message_id, seq, content, parts, metadata)
+        return c, p or None, m or None
 
     def message(self, row: Any, session_id: str, key: RowKey) -> Message:
         r = row._mapping

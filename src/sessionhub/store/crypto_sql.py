@@ -283,27 +283,36 @@ class CryptoSQLMixin:
         wanted = normalise_terms(query)
         if not tokens:
             return []
-        params: dict[str, Any] = {"owner": owner, "agent": agent, "channel": channel, "n": len(tokens)}
-        marks = ", ".join(f":t{i}" for i in range(len(tokens)))
+        params: dict[str, Any] = {"owner": owner, "agent": agent, "channel": channel}
         params.update({f"t{i}": t for i, t in enumerate(tokens)})
+        # The (session, message) pairs holding every token: an INTERSECT of one covering
+        # index range per token (NULL message_pk, a title, matches NULL there), so only the
+        # matches are joined to their sessions, not every posting of every query word.
+        hit_sql = " INTERSECT ".join(
+            f"SELECT session_pk, message_pk FROM search_terms WHERE token = :t{i}" for i in range(len(tokens))
+        )
         hits: list[RawHit] = []
         with self._read() as conn:
             where = self._search_filters(conn, owner, view, agent, channel)
             # Newest first: recency is the ranking within each kind (titles, then messages).
             found = conn.execute(
                 text(
-                    "SELECT st.session_pk AS spk, st.message_pk AS mpk FROM search_terms st "
+                    f"WITH hit AS ({hit_sql}) "
+                    "SELECT st.session_pk AS spk, st.message_pk AS mpk FROM hit st "
                     "JOIN sessions s ON s.pk = st.session_pk "
-                    f"WHERE st.token IN ({marks}) AND {where} "
-                    "GROUP BY st.session_pk, st.message_pk HAVING COUNT(DISTINCT st.token) = :n "
-                    "ORDER BY (st.message_pk IS NULL) DESC, MAX(s.activity_at) DESC, st.message_pk DESC "
+                    f"WHERE {where} "
+                    "ORDER BY (st.message_pk IS NULL) DESC, s.activity_at DESC, st.message_pk DESC "
                     "LIMIT :limit"
                 ),
                 {**params, "limit": limit * 2 + 10},
             ).all()
             session_rows: dict[int, Any] = {}
-            for spk in {r.spk for r in found}:
-                session_rows[spk] = conn.execute(select(sessions).where(sessions.c.pk == spk)).one()
+            spks = sorted({r.spk for r in found})
+            for i in range(0, len(spks), _CHUNK):
+                for row in conn.execute(
+                    select(sessions).where(sessions.c.pk.in_(spks[i : i + _CHUNK]))
+                ).all():
+                    session_rows[row.pk] = row
             msg_pks = [r.mpk for r in found if r.mpk is not None]
             msg_rows: dict[int, Any] = {}
             for i in range(0, len(msg_pks), _CHUNK):
@@ -317,12 +326,23 @@ class CryptoSQLMixin:
                     ).where(messages.c.pk.in_(msg_pks[i : i + _CHUNK]))
                 ).all():
                     msg_rows[row.pk] = row
-        sessions_by_pk = {pk: self._session(r) for pk, r in session_rows.items()}
+        sessions_by_pk: dict[int, Session] = {}
+
+        def session_of(spk: int) -> Session:  # decrypted only for sessions that are shown
+            s = sessions_by_pk.get(spk)
+            if s is None:
+                s = sessions_by_pk[spk] = self._session(session_rows[spk])
+            return s
+
+        # ``found`` is in score order (titles, then messages, newest first), so the first
+        # ``limit`` candidates that pass the check are the answer: decrypt and snippet no more.
         n = len(found)
         for rank, r in enumerate(found):
-            s = sessions_by_pk[r.spk]
+            if len(hits) >= limit:
+                break
             recency = (n - rank) / (n + 1)  # in (0, 1): keeps the order found
             if r.mpk is None:
+                s = session_of(r.spk)
                 if _has_all(s.title, wanted):
                     hits.append(RawHit(s, None, None, make_snippet(s.title, terms), 2.0 + recency))
                 continue
@@ -331,7 +351,9 @@ class CryptoSQLMixin:
                 continue
             content = self.codec.open_content(self._row_key(session_rows[r.spk]), mr.id, mr.seq, mr.content)
             if _has_all(content, wanted):  # a 64-bit token collision is possible, never shown
-                hits.append(RawHit(s, mr.id, mr.seq, make_snippet(content, terms), 1.0 + recency))
+                hits.append(
+                    RawHit(session_of(r.spk), mr.id, mr.seq, make_snippet(content, terms), 1.0 + recency)
+                )
         hits.sort(key=lambda h: h.score, reverse=True)
         return hits[:limit]
 

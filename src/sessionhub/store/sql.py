@@ -590,8 +590,18 @@ class SQLStore(CryptoSQLMixin, HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin
         found = found[:limit]
         if not ascending:
             found.reverse()
-        if keys:
-            return [self.codec.message(r, session_id, keys[pk]) for pk, r in found], has_more
+        if keys:  # encrypted: decrypt the three sealed columns, the rest as below
+            open_columns = self.codec.open_message_columns
+            out: list[Message] = []
+            for pk, r in found:
+                mid, seq, role, content, parts, status, in_tok, out_tok, meta, created = r
+                content, parts, meta = open_columns(keys[pk], mid, seq, content, parts, meta)
+                out.append(
+                    _message_from_columns(
+                        (mid, seq, role, content, parts, status, in_tok, out_tok, meta, created), session_id
+                    )
+                )
+            return out, has_more
         return [_message_from_columns(r, session_id) for _pk, r in found], has_more
 
     async def clear(self, owner: str, session_id: str) -> None:
