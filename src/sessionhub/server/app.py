@@ -54,6 +54,7 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
     app.state.hub = hub
     app.state.settings = settings
     app.state.idempotency = IdempotencyCache()
+    app.state.hub_views = {}  # user -> hub.as_user(user), built on first use (auth.current_hub)
     # SQLite has one writer at a time: appends from this process queue here, on the loop, rather
     # than in SQLite's busy handler, whose sleeps (up to 100 ms each) idle the lock under load.
     app.state.append_gate = asyncio.Semaphore(1) if hub.database == "sqlite" else None

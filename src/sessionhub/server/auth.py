@@ -109,7 +109,21 @@ async def current_user(
     return user
 
 
-async def current_hub(request: Request, user: str = Depends(current_user)) -> Hub:
-    """The hub seen by the caller: their sessions only."""
+async def current_hub(
+    request: Request, _credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+) -> Hub:
+    """The hub seen by the caller: their sessions only.
+
+    Depends on the bearer scheme directly rather than through ``current_user`` (same check,
+    same OpenAPI security entry): each nested dependency costs FastAPI a resolution per
+    request. Each user's view is built once per app (users are the configured tokens).
+    """
+    user = await current_user(request, _credentials)
     hub: Hub = request.app.state.hub
-    return hub if hub.owner == user else hub.as_user(user)
+    if hub.owner == user:
+        return hub
+    views: dict[str, Hub] = request.app.state.hub_views
+    view = views.get(user)
+    if view is None or view.store is not hub.store:
+        view = views[user] = hub.as_user(user)
+    return view
