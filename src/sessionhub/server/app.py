@@ -7,7 +7,6 @@ resource and the error handlers of ``errors.py``.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -55,9 +54,6 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
     app.state.settings = settings
     app.state.idempotency = IdempotencyCache()
     app.state.hub_views = {}  # user -> hub.as_user(user), built on first use (auth.current_hub)
-    # SQLite has one writer at a time: appends from this process queue here, on the loop, rather
-    # than in SQLite's busy handler, whose sleeps (up to 100 ms each) idle the lock under load.
-    app.state.append_gate = asyncio.Semaphore(1) if hub.database == "sqlite" else None
     install_error_handlers(app)
     live = Live(settings, hub)  # agents, event bus, scheduler: a bad config value fails here
 

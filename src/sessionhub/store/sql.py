@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import functools
 import html
 import json
@@ -243,6 +244,10 @@ class SQLStore(CryptoSQLMixin, HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin
         self.dialect = self.url.dialect
         self.clock = clock or SystemClock()
         self._workers = 1 if self.url.memory else workers
+        # SQLite has one writer at a time. Writers of this process queue on a lock, which hands
+        # over at once, instead of in SQLite's busy handler, whose sleeps (up to 100 ms) leave
+        # the write lock idle under load; other processes still meet the busy handler.
+        self._write_lock = threading.Lock() if self.url.dialect == "sqlite" else None
         self._engine = eng.create_sqlalchemy_engine(self.url, pool_size=self._workers)
         self._executor: ThreadPoolExecutor | None = None
         self.migrated: tuple[str | None, str | None] = (None, None)  # (before, after) at open
@@ -323,7 +328,11 @@ class SQLStore(CryptoSQLMixin, HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin
         if outer is not None:
             yield outer
             return
-        with self._engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
+        with (
+            self._write_lock or contextlib.nullcontext(),
+            self._engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn,
+            conn.begin(),
+        ):
             local.conn = conn
             try:
                 yield conn

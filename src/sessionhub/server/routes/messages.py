@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import json
 from typing import Any, Literal
@@ -72,11 +70,9 @@ async def post_messages(
 ) -> Response:
     """Append one message, or `{"messages": [...]}` in one transaction (all or nothing)."""
     items = _as_items(body)
-    gate: asyncio.Semaphore | None = request.app.state.append_gate
 
     async def append() -> dict[str, Any]:
-        async with gate or contextlib.nullcontext():
-            msgs = await hub.add_messages(session_id, items)
+        msgs = await hub.add_messages(session_id, items)
         return {"messages": [m.to_dict() for m in msgs]}
 
     if idempotency_key is None:
