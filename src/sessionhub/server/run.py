@@ -11,7 +11,7 @@ import uvicorn
 
 from ..config import Settings
 from ..errors import ConfigError
-from ..hub import Hub
+from ..hub import open as open_hub
 from ..store.sql import SQLStore
 from .app import create_app
 
@@ -32,11 +32,13 @@ def serve(settings: Settings, *, host: str | None, port: int | None, database: s
         raise ConfigError(
             f"refusing to bind {host} without a token: set [server] tokens or SESSIONHUB_TOKEN, or use 127.0.0.1"
         )
-    store = SQLStore(database or settings.database_url)
-    hub = Hub(store, settings)
 
     async def main() -> None:
-        await store.open()
+        # The same opening path as the library and CLI: routing and context settings checked,
+        # the encryption key from [encryption], migrations applied.
+        hub = await open_hub(database or settings.database_url, settings=settings)
+        store = hub.store
+        assert isinstance(store, SQLStore)
         after = store.migrated[1]
         click.echo(f"sessionhub: database {store.location} ({store.dialect}, schema {after})")
         click.echo(f"sessionhub: serving on http://{host}:{port}  (Ctrl+C to stop)")

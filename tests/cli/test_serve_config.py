@@ -1,0 +1,56 @@
+"""``sessionhub serve`` opens the database the way the library does (config, encryption key)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+SCRIPT = Path(sys.executable).with_name("sessionhub")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_uses_the_configured_encryption_key(tmp_path: Path) -> None:
+    """With [encryption] key_file the server starts on an encrypted database and writes no plaintext."""
+    key = tmp_path / "master.key"
+    subprocess.run([str(SCRIPT), "keys", "generate", "--key-file", str(key)], check=True, capture_output=True)
+    db = tmp_path / "enc.db"
+    config = tmp_path / "sessionhub.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{db}"\n\n[encryption]\nkey_file = "{key}"\n')
+    port = _free_port()
+    proc = subprocess.Popen(
+        [str(SCRIPT), "serve", "--port", str(port), "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError(f"server did not start: {proc.stderr.read() if proc.stderr else ''}")
+        sid = httpx.post(f"{base}/api/sessions", json={}).json()["id"]
+        r = httpx.post(
+            f"{base}/api/sessions/{sid}/messages", json={"role": "user", "content": "zanzibarcanary"}
+        )
+        assert r.status_code == 201
+        assert httpx.get(f"{base}/api/sessions/search", params={"q": "zanzibarcanary"}).json()["results"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("enc.db*"))
+    assert b"zanzibarcanary" not in raw
