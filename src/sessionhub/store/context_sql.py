@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
@@ -25,6 +24,7 @@ from sqlalchemy import Connection, Row, bindparam, delete, insert, select, updat
 from ..context.summary import SummaryRecord
 from ..errors import InvalidInput
 from ..model import Message, Session
+from ._core import SQLCore
 from .codec import PlainCodec, RowKey
 from .context_base import ContextSource, NewSummary
 from .schema import messages, summaries
@@ -64,25 +64,15 @@ def _summary(r: Row[Any], session_id: str, codec: PlainCodec, key: RowKey) -> Su
     )
 
 
-class ContextSQLMixin:
+class ContextSQLMixin(SQLCore):
     """Context reads and summary writes for ``SQLStore``."""
 
     if TYPE_CHECKING:  # provided by SQLStore
-        dialect: str
 
-        async def _run(self, fn: Callable[..., T], *args: Any) -> T: ...
-        def _read(self) -> AbstractContextManager[Connection]: ...
-        def _write(self) -> AbstractContextManager[Connection]: ...
-        def _now_us(self) -> int: ...
-        def _lock_session(self, conn: Connection, owner: str, session_id: str) -> Row[Any]: ...
-        def _find_session(self, conn: Connection, owner: str, session_id: str) -> Row[Any]: ...
-        def _segments(self, conn: Connection, row: Row[Any]) -> list[tuple[int, int, int]]: ...
         def _session(self, row: Any) -> Session: ...
         def _row_key(self, row: Any) -> RowKey: ...
         def _key_of(self, conn: Connection, pk: int) -> RowKey: ...
         def _keys_of(self, conn: Connection, pks: Sequence[int], known: Any = None) -> dict[int, RowKey]: ...
-
-        codec: PlainCodec
 
     # -- helpers (inside a transaction) -----------------------------------------------------
 

@@ -15,10 +15,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +36,7 @@ from ..crypto import (
 from ..errors import ConfigError
 from ..model import Session
 from ..snippets import make_snippet
+from ._core import SQLCore
 from .base import RawHit, View
 from .codec import CryptoCodec, PlainCodec, RowKey
 from .schema import checkpoints, messages, meta, search_terms, sessions
@@ -63,21 +63,11 @@ class RotationReport:
     key_id: str
 
 
-class CryptoSQLMixin:
+class CryptoSQLMixin(SQLCore):
     """Codec plumbing, blind index, row moves and key rotation for ``SQLStore``."""
 
     codec: PlainCodec
     keyring: Keyring | None
-
-    if TYPE_CHECKING:  # provided by SQLStore
-        dialect: str
-
-        async def _run(self, fn: Callable[..., T], *args: Any) -> T: ...
-        def _read(self) -> AbstractContextManager[Connection]: ...
-        def _write(self) -> AbstractContextManager[Connection]: ...
-        def _search_filters(
-            self, conn: Connection, owner: str, view: View, agent: str | None, channel: str | None
-        ) -> str: ...
 
     # -- open -------------------------------------------------------------------------------
 

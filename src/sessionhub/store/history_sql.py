@@ -24,8 +24,7 @@ row moves, all O(rows moved) and never O(history):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Row, and_, case, delete, exists, func, insert, select, update
@@ -34,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import InvalidInput, NotFound, SessionReadOnly
 from ..model import Checkpoint, Message, Session
 from ..text import preview as make_preview
+from ._core import SQLCore
 from .codec import PlainCodec, RowKey
 from .history_base import Derive, ImportRows, RestoreOutcome
 from .schema import checkpoints, messages, sessions
@@ -80,19 +80,11 @@ class _Totals:
         }
 
 
-class HistorySQLMixin:
+class HistorySQLMixin(SQLCore):
     """Checkpoint, fork, import and cleanup transactions for ``SQLStore``."""
 
     if TYPE_CHECKING:  # provided by SQLStore
-        codec: PlainCodec
 
-        async def _run(self, fn: Callable[..., T], *args: Any) -> T: ...
-        def _read(self) -> AbstractContextManager[Connection]: ...
-        def _write(self) -> AbstractContextManager[Connection]: ...
-        def _now_us(self) -> int: ...
-        def _lock_session(self, conn: Connection, owner: str, session_id: str) -> Row[Any]: ...
-        def _find_session(self, conn: Connection, owner: str, session_id: str) -> Row[Any]: ...
-        def _segments(self, conn: Connection, row: Row[Any]) -> list[tuple[int, int, int]]: ...
         def _session(self, row: Any) -> Session: ...
         def _row_key(self, row: Any) -> RowKey: ...
         def _key_of(self, conn: Connection, pk: int) -> RowKey: ...

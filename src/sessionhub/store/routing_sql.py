@@ -24,8 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
@@ -34,6 +33,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..model import Message, NewMessage, Session
+from ._core import SQLCore
 from .base import AutoText, NewSession
 from .schema import route_keys, seen_events, sessions
 
@@ -125,21 +125,12 @@ class RoutingStore(Protocol):
     async def prune_seen_events(self, limits: SeenLimits) -> int: ...
 
 
-class RoutingSQLMixin:
+class RoutingSQLMixin(SQLCore):
     """Routing methods of ``SQLStore`` (see the module docstring)."""
 
     if TYPE_CHECKING:  # provided by SQLStore
-        dialect: str
 
-        async def _run(self, fn: Callable[..., T], *args: Any) -> T: ...
-        def _read(self) -> AbstractContextManager[Connection]: ...
-        def _write(self) -> AbstractContextManager[Connection]: ...
-        def _now_us(self) -> int: ...
-        def _create_session(self, new: NewSession) -> Session: ...
         def _session(self, row: Any) -> Session: ...
-        def _append(
-            self, owner: str, session_id: str, items: list[NewMessage], auto: AutoText | None
-        ) -> list[Message]: ...
 
     # -- helpers ----------------------------------------------------------------------------
 

@@ -16,17 +16,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Row, and_, select, update
+from sqlalchemy import Row, and_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..errors import NotFound
 from ..model import Message, MessageStatus, Part, Usage
+from ._core import SQLCore
 from .schema import messages, sessions, task_runs
 
 T = TypeVar("T")
@@ -65,17 +65,8 @@ def _run_from_row(r: Row[Any]) -> TaskRun:
     )
 
 
-class TurnsSQLMixin:
+class TurnsSQLMixin(SQLCore):
     """Streaming-reply updates, crash recovery and task-run claims for ``SQLStore``."""
-
-    if TYPE_CHECKING:  # provided by SQLStore
-        dialect: str
-
-        async def _run(self, fn: Callable[..., T], *args: Any) -> T: ...
-        def _read(self) -> AbstractContextManager[Connection]: ...
-        def _write(self) -> AbstractContextManager[Connection]: ...
-        def _now_us(self) -> int: ...
-        def _lock_session(self, conn: Connection, owner: str, session_id: str) -> Row[Any]: ...
 
     # -- streaming replies ------------------------------------------------------------------
 
