@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, get_args
 
 from .clock import isoformat
 from .errors import InvalidInput
@@ -19,21 +19,15 @@ MessageStatus: TypeAlias = Literal["complete", "streaming", "interrupted", "erro
 SessionStatus: TypeAlias = Literal["active", "archived"]
 Source: TypeAlias = Literal["manual", "scheduled", "trigger", "channel"]
 
-ROLES: tuple[str, ...] = ("system", "user", "assistant", "tool")
-MESSAGE_STATUSES: tuple[str, ...] = ("complete", "streaming", "interrupted", "error")
-SOURCES: tuple[str, ...] = ("manual", "scheduled", "trigger", "channel")
-CHANNELS: tuple[str, ...] = (
-    "web",
-    "telegram",
-    "discord",
-    "slack",
-    "whatsapp",
-    "signal",
-    "matrix",
-    "teams",
-    "google_chat",
-    "webhook",
-)
+Channel: TypeAlias = Literal[
+    "web", "telegram", "discord", "slack", "whatsapp", "signal", "matrix", "teams", "google_chat", "webhook"
+]  # fmt: skip
+
+# The value lists, derived from the types above (one source for both).
+ROLES: tuple[str, ...] = get_args(Role)
+MESSAGE_STATUSES: tuple[str, ...] = get_args(MessageStatus)
+SOURCES: tuple[str, ...] = get_args(Source)
+CHANNELS: tuple[str, ...] = get_args(Channel)
 
 JSON: TypeAlias = Any
 

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
+from ..model import Channel, MessageStatus, Role, SessionStatus, Source
+
 JSONObject = dict[str, Any]
 
 
@@ -87,10 +89,10 @@ class SessionModel(_Out):
     agent: str
     provider: str
     model: str
-    source: Literal["manual", "scheduled", "trigger", "channel"]
+    source: Source
     source_ref: str | None
     channel: str
-    status: Literal["active", "archived"]
+    status: SessionStatus
     pinned: bool
     read_only: bool
     created_at: datetime
@@ -112,10 +114,10 @@ class MessageModel(_Out):
     id: str
     session_id: str
     seq: int
-    role: Literal["system", "user", "assistant", "tool"]
+    role: Role
     content: str
     parts: list[PartModel]
-    status: Literal["complete", "streaming", "interrupted", "error"]
+    status: MessageStatus
     usage: UsageModel
     metadata: JSONObject
     created_at: datetime
@@ -191,10 +193,10 @@ class StatsResponse(_Out):
 class MessageIn(_In):
     """One message to append."""
 
-    role: Literal["system", "user", "assistant", "tool"]
+    role: Role
     content: StrictStr = ""
     parts: list[PartModel] | None = None
-    status: Literal["complete", "streaming", "interrupted", "error"] = "complete"
+    status: MessageStatus = "complete"
     usage: UsageModel | None = None
     metadata: JSONObject | None = None
 
@@ -288,18 +290,7 @@ class ContextResponse(_Out):
 class InboundIn(_In):
     """A normalised inbound message (CONTRACT section 4)."""
 
-    channel: Literal[
-        "web",
-        "telegram",
-        "discord",
-        "slack",
-        "whatsapp",
-        "signal",
-        "matrix",
-        "teams",
-        "google_chat",
-        "webhook",
-    ]
+    channel: Channel
     account: StrictStr | None = Field(None, min_length=1, max_length=200)
     chat: StrictStr | StrictInt
     chat_type: Literal["direct", "group", "channel"] | None = None
