@@ -4,7 +4,9 @@ Each public method is one transaction run in a worker thread, so the event loop 
 blocks and a call costs one thread hop. Appends lock the session row (``BEGIN IMMEDIATE``
 on SQLite, ``SELECT … FOR UPDATE`` on PostgreSQL), take ``message_count + 1`` as the next
 seq, insert, and update the row's counters in the same transaction: O(1) whatever the
-history length, and seqs stay 1..N under any concurrency.
+history length, and seqs stay 1..N under any concurrency. On SQLite, appends that arrive while
+another commits share the next transaction and its commit, one savepoint each
+(group_commit.py).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from .base import AutoText, Check, NewSession, RawHit, SessionChanges, Store, Vi
 from .codec import PlainCodec, RowKey
 from .context_sql import ContextSQLMixin, context_keep
 from .crypto_sql import CryptoSQLMixin
+from .group_commit import GroupCommit
 from .history_sql import HistorySQLMixin
 from .routing_sql import RoutingSQLMixin
 from .schema import checkpoints, messages, sessions
@@ -226,6 +229,27 @@ class SessionRow(namedtuple("SessionRow", _SESSION_COLUMNS)):  # type: ignore[mi
         return self._asdict()
 
 
+def _as_error(exc: BaseException) -> BaseException:
+    """What a caller sees for ``exc``: our errors as they are, driver errors as DatabaseError."""
+    if isinstance(exc, (SQLAlchemyError, sqlite3.Error)):
+        return DatabaseError(f"database error: {eng.describe_error(exc)}")
+    return exc
+
+
+@contextmanager
+def _sqlite_savepoint(conn: Connection) -> Iterator[None]:
+    """One group-commit job: its writes roll back alone if it raises."""
+    cur = _cursor(conn)
+    cur.execute("SAVEPOINT job")
+    try:
+        yield
+    except BaseException:
+        cur.execute("ROLLBACK TO job")
+        cur.execute("RELEASE job")
+        raise
+    cur.execute("RELEASE job")
+
+
 def _cursor(conn: Connection) -> sqlite3.Cursor:
     """The driver cursor of ``conn``, inside its current transaction (SQLite only)."""
     driver = conn.connection.driver_connection
@@ -289,6 +313,12 @@ class SQLStore(CryptoSQLMixin, HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin
         self._write_lock = threading.Lock() if self.url.dialect == "sqlite" else None
         self._engine = eng.create_sqlalchemy_engine(self.url, pool_size=self._workers)
         self._executor: ThreadPoolExecutor | None = None
+        # SQLite: concurrent appends share a transaction and its commit (group_commit.py).
+        self.group_commit = (
+            GroupCommit(self._pool, self._write, _sqlite_savepoint, self._guarded, _as_error)
+            if self.url.dialect == "sqlite"
+            else None
+        )
         self.migrated: tuple[str | None, str | None] = (None, None)  # (before, after) at open
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -325,12 +355,15 @@ class SQLStore(CryptoSQLMixin, HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin
     def _now_us(self) -> int:
         return to_us(self.clock.now())
 
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+    def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
             raise DatabaseError("the store is not open (use `async with sessionhub.open(...)`)")
+        return self._executor
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        pool = self._pool()
         loop = asyncio.get_running_loop()
-        call = functools.partial(self._guarded, fn, *args)
-        return await loop.run_in_executor(self._executor, call)
+        return await loop.run_in_executor(pool, functools.partial(self._guarded, fn, *args))
 
     def _guarded(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn`` translating driver errors; retry SQLite lock timeouts a few times."""
@@ -348,9 +381,9 @@ class SQLStore(CryptoSQLMixin, HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin
                     # SQLite opened the file read-only while it could not write it, and would keep
                     # those pooled connections read-only after the permissions are fixed: drop them.
                     self._engine.dispose()
-                raise DatabaseError(f"database error: {eng.describe_error(exc)}") from None
+                raise _as_error(exc) from None
             except (SQLAlchemyError, sqlite3.Error) as exc:
-                raise DatabaseError(f"database error: {eng.describe_error(exc)}") from None
+                raise _as_error(exc) from None
         raise AssertionError("unreachable")
 
     @contextmanager
@@ -509,6 +542,8 @@ class SQLStore(CryptoSQLMixin, HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin
     async def append(
         self, owner: str, session_id: str, items: Sequence[NewMessage], auto: AutoText | None
     ) -> list[Message]:
+        if self.group_commit is not None:
+            return await self.group_commit.submit(self._append, owner, session_id, items, auto)
         return await self._run(self._append, owner, session_id, items, auto)
 
     def _append(

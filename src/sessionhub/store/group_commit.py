@@ -1,0 +1,129 @@
+"""Group commit: concurrent appends of one process share one transaction and its commit.
+
+SQLite has one writer at a time. Without this, concurrent appends queue on the write lock and
+each pays its own ``BEGIN``, commit (a WAL write, and an fsync at ``synchronous=FULL``) and
+FTS flush, while the waiting threads fight the event loop for the GIL. Here the first append
+starts a drain in a worker thread; every append that arrives while a batch commits joins the
+next batch. Each job runs in its own savepoint, so one failing append (an unknown or archived
+session, bad data) rolls back alone, and every caller's future is resolved only after the
+commit: an acknowledged append is exactly as durable as one committed alone. A batch of one
+runs without a savepoint, so a lone append costs what it did before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Executor
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class _Job:
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any]
+    ok: bool = False
+    value: Any = field(default=None)
+
+
+def _settle(job: _Job) -> None:
+    if job.future.done():  # the caller was cancelled; the write itself stands
+        return
+    if job.ok:
+        job.future.set_result(job.value)
+    else:
+        job.future.set_exception(job.value)
+
+
+class GroupCommit:
+    """Run submitted write functions in shared transactions, one savepoint per function.
+
+    ``transaction`` opens the write transaction (joined by the functions' own ``_write()``),
+    ``savepoint(conn)`` brackets one job, ``guarded(fn, *args)`` runs a whole batch with the
+    store's retry and error translation, and ``as_error`` turns what one job raised into the
+    error its caller sees.
+    """
+
+    def __init__(
+        self,
+        executor: Callable[[], Executor],
+        transaction: Callable[[], AbstractContextManager[Any]],
+        savepoint: Callable[[Any], AbstractContextManager[None]],
+        guarded: Callable[..., Any],
+        as_error: Callable[[BaseException], BaseException],
+        max_batch: int = 64,
+    ) -> None:
+        self._executor = executor
+        self._transaction = transaction
+        self._savepoint = savepoint
+        self._guarded = guarded
+        self._as_error = as_error
+        self.max_batch = max_batch
+        self._queue: deque[_Job] = deque()
+        self._mutex = threading.Lock()
+        self._draining = False
+        self.batches = 0
+        """Transactions committed (or attempted) so far; with ``jobs``, shows the grouping."""
+        self.jobs = 0
+
+    async def submit(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        job = _Job(fn, args, loop, loop.create_future())
+        with self._mutex:
+            self._queue.append(job)
+            start = not self._draining
+            self._draining = True
+        if start:
+            try:
+                self._executor().submit(self._drain)
+            except BaseException:
+                with self._mutex:
+                    self._draining = False
+                    self._queue.remove(job)
+                raise
+        result: T = await job.future
+        return result
+
+    def _drain(self) -> None:
+        while True:
+            with self._mutex:
+                if not self._queue:
+                    self._draining = False
+                    return
+                batch = [self._queue.popleft() for _ in range(min(len(self._queue), self.max_batch))]
+            self._commit(batch)
+
+    def _commit(self, batch: list[_Job]) -> None:
+        self.batches += 1
+        self.jobs += len(batch)
+        try:
+            self._guarded(self._run, batch)
+        except BaseException as exc:  # BEGIN or COMMIT failed: nothing of the batch is stored
+            error = self._as_error(exc)
+            for job in batch:
+                job.ok, job.value = False, error
+        for job in batch:
+            job.loop.call_soon_threadsafe(_settle, job)
+
+    def _run(self, batch: list[_Job]) -> None:
+        with self._transaction() as conn:
+            if len(batch) == 1:  # a failure rolls the whole (one-job) transaction back
+                job = batch[0]
+                job.value, job.ok = job.fn(*job.args), True
+                return
+            for job in batch:
+                job.ok = False
+                try:
+                    with self._savepoint(conn):
+                        job.value = job.fn(*job.args)
+                    job.ok = True
+                except Exception as exc:
+                    job.value = self._as_error(exc)
