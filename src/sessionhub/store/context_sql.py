@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, insert, select, text, update
 
 from ..context.summary import SummaryRecord
 from ..errors import InvalidInput
@@ -37,10 +37,17 @@ KEEP_LIMIT = 500
 """At most this many system + important messages are offered to a build (the newest)."""
 
 
-def _sql() -> Any:
-    from . import sql
+_SQL_MODULE: Any = None
 
-    return sql
+
+def _sql() -> Any:
+    """``sql.py`` (which imports this module), resolved once."""
+    global _SQL_MODULE
+    if _SQL_MODULE is None:
+        from . import sql
+
+        _SQL_MODULE = sql
+    return _SQL_MODULE
 
 
 def context_keep(role: str, metadata: Mapping[str, Any]) -> int | None:
@@ -48,8 +55,29 @@ def context_keep(role: str, metadata: Mapping[str, Any]) -> int | None:
     return 1 if role == "system" or bool(metadata.get("important")) else None
 
 
-def _columns() -> tuple[Any, ...]:
-    return (*_sql()._MESSAGE_COLUMNS, messages.c.token_count)
+# Hot statements, written once. Rows come back as tuples in this column order (the latest-N
+# order of sql.py plus token_count), decoded by position.
+_COLUMNS = (
+    "id, seq, role, content, parts, status, input_tokens, output_tokens, metadata, created_at, token_count"
+)
+_NEWEST = (
+    f"SELECT {_COLUMNS} FROM messages WHERE session_pk = :pk AND seq >= :lo AND seq <= :hi "
+    "ORDER BY seq DESC LIMIT :n"
+)
+_KEPT = (  # the partial index ix_messages_keep
+    f"SELECT {_COLUMNS} FROM messages WHERE session_pk = :pk AND context_keep IS NOT NULL "
+    "AND seq >= :lo AND seq <= :hi ORDER BY seq DESC LIMIT :n"
+)
+_TEXT = {sql: text(sql) for sql in (_NEWEST, _KEPT)}
+_SUMMARIES = (
+    select(summaries)
+    .where(summaries.c.session_pk == bindparam("pk"), summaries.c.covers_until_seq <= bindparam("last"))
+    .order_by(summaries.c.covers_until_seq.desc())
+    .limit(4)
+)
+_ID_AT = select(messages.c.id).where(
+    messages.c.session_pk == bindparam("pk"), messages.c.seq == bindparam("seq")
+)
 
 
 def _summary(r: Row[Any], session_id: str, codec: PlainCodec, key: RowKey) -> SummaryRecord:
@@ -86,9 +114,7 @@ class ContextSQLMixin(SQLCore):
     def _id_at(self, conn: Connection, segs: Sequence[tuple[int, int, int]], seq: int) -> str | None:
         for pk, first, last in segs:
             if first <= seq <= last:
-                found = conn.execute(
-                    select(messages.c.id).where(messages.c.session_pk == pk, messages.c.seq == seq)
-                ).scalar()
+                found = conn.execute(_ID_AT, {"pk": pk, "seq": seq}).scalar()
                 return None if found is None else str(found)
         return None
 
@@ -98,14 +124,7 @@ class ContextSQLMixin(SQLCore):
         """The latest summary whose anchor message is still in the session's history."""
         candidates: list[Row[Any]] = []
         for pk, _first, last in segs:
-            candidates.extend(
-                conn.execute(
-                    select(summaries)
-                    .where(summaries.c.session_pk == pk, summaries.c.covers_until_seq <= last)
-                    .order_by(summaries.c.covers_until_seq.desc())
-                    .limit(4)
-                ).all()
-            )
+            candidates.extend(conn.execute(_SUMMARIES, {"pk": pk, "last": last}).all())
         candidates.sort(key=lambda r: r.covers_until_seq, reverse=True)
         for r in candidates:
             if (
@@ -115,6 +134,20 @@ class ContextSQLMixin(SQLCore):
                 return _summary(r, row.id, self.codec, self._key_of(conn, r.session_pk))
         return None
 
+    def _rows(self, conn: Connection, sql: str, params: dict[str, int]) -> list[tuple[Any, ...]]:
+        if self.dialect == "sqlite":  # the driver cursor of this transaction (see sql.py)
+            return _sql()._cursor(conn).execute(sql, params).fetchall()  # type: ignore[no-any-return]
+        return [tuple(r) for r in conn.execute(_TEXT[sql], params)]
+
+    def _decode(self, r: tuple[Any, ...], session_id: str, key: RowKey) -> Message:
+        """A row of ``_COLUMNS`` as a Message (decrypted when the store is encrypted)."""
+        mid, seq, role, content, parts, status, in_tok, out_tok, meta, created, _count = r
+        if self.codec.encrypted:
+            content, parts, meta = self.codec.open_message_columns(key, mid, seq, content, parts, meta)
+        return _sql()._message_from_columns(  # type: ignore[no-any-return]
+            (mid, seq, role, content, parts, status, in_tok, out_tok, meta, created), session_id
+        )
+
     def _newest(
         self, conn: Connection, source: ContextSource, segs: Sequence[tuple[int, int, int]], session_id: str
     ) -> Iterator[Message]:
@@ -123,51 +156,34 @@ class ContextSQLMixin(SQLCore):
             key = self._key_of(conn, pk)
             hi = last
             while hi >= first:
-                rows = conn.execute(
-                    select(*_columns())
-                    .where(messages.c.session_pk == pk, messages.c.seq >= first, messages.c.seq <= hi)
-                    .order_by(messages.c.seq.desc())
-                    .limit(size)
-                ).all()
+                rows = self._rows(conn, _NEWEST, {"pk": pk, "lo": first, "hi": hi, "n": size})
                 source.rows_read += len(rows)
                 self._count_rows(len(rows))
                 if not rows:
                     break
                 for r in rows:
-                    source.stored[r.id] = r.token_count
-                    source.located[r.id] = (pk, r.seq)
-                    yield self.codec.message(r, session_id, key)
-                hi = rows[-1].seq - 1
+                    source.stored[r[0]] = r[10]
+                    source.located[r[0]] = (pk, r[1])
+                    yield self._decode(r, session_id, key)
+                hi = rows[-1][1] - 1
                 size = PAGE
 
     def _kept(
         self, conn: Connection, source: ContextSource, segs: Sequence[tuple[int, int, int]], session_id: str
     ) -> list[Message]:
-        found: list[tuple[int, Row[Any]]] = []
+        found: list[tuple[int, tuple[Any, ...]]] = []
         for pk, first, last in segs:
             if len(found) >= KEEP_LIMIT:
                 break
-            found.extend(
-                (pk, r)
-                for r in conn.execute(
-                    select(*_columns())
-                    .where(
-                        messages.c.session_pk == pk,
-                        messages.c.context_keep.isnot(None),
-                        messages.c.seq >= first,
-                        messages.c.seq <= last,
-                    )
-                    .order_by(messages.c.seq.desc())
-                    .limit(KEEP_LIMIT - len(found))
-                ).all()
-            )
+            params = {"pk": pk, "lo": first, "hi": last, "n": KEEP_LIMIT - len(found)}
+            found.extend((pk, r) for r in self._rows(conn, _KEPT, params))
         self._count_rows(len(found))
         out = []
-        keys = self._keys_of(conn, sorted({pk for pk, _r in found}))
+        keys = self._keys_of(conn, sorted({pk for pk, _r in found})) if found else {}
         for pk, r in reversed(found):
-            source.stored[r.id] = r.token_count
-            source.located[r.id] = (pk, r.seq)
-            out.append(self.codec.message(r, session_id, keys[pk]))
+            source.stored[r[0]] = r[10]
+            source.located[r[0]] = (pk, r[1])
+            out.append(self._decode(r, session_id, keys[pk]))
         return out
 
     # -- reads ------------------------------------------------------------------------------
