@@ -36,10 +36,12 @@ test: $(STAMP)
 	$(MAKE) --no-print-directory lint typecheck unit
 
 bench: $(STAMP)
+	./scripts/ensure-system-deps bench
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
 	$(BIN)/python -m bench.run
 
 bench-quick: $(STAMP)
+	./scripts/ensure-system-deps bench
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
 	$(BIN)/python -m bench.run --quick
 
