@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import functools
 import html
 import json
@@ -151,20 +152,44 @@ def message_from_row(row: Row[Any], session_id: str) -> Message:
     )
 
 
+def _slot_constructor(cls: type[T]) -> Callable[..., T]:
+    """A constructor for a frozen slots dataclass that fills the slots directly, in field order.
+
+    The generated ``__init__`` of a frozen dataclass goes through ``object.__setattr__`` per
+    field; decoding a page of rows this way is about twice as fast. Only for values that are
+    already valid (read back from our own rows) and classes without ``__post_init__``.
+    """
+    assert not hasattr(cls, "__post_init__")
+    setters = tuple(cls.__dict__[f.name].__set__ for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    new = object.__new__
+
+    def make(*values: Any) -> T:
+        obj = new(cls)
+        for set_slot, value in zip(setters, values, strict=True):
+            set_slot(obj, value)
+        return obj
+
+    return make
+
+
+_new_message = _slot_constructor(Message)
+_NO_USAGE = Usage(0, 0)
+
+
 def _message_from_columns(t: Sequence[Any], session_id: str) -> Message:
     """Fast path for rows of ``_MESSAGE_COLUMNS``, read by position (the latest-N hot path)."""
     msg_id, seq, role, content, parts, status, in_tok, out_tok, meta_json, created = t
-    return Message(
-        id=msg_id,
-        session_id=session_id,
-        seq=seq,
-        role=role,
-        content=content,
-        parts=_parts_from_json(parts) if parts else (),
-        status=status,
-        usage=Usage(in_tok, out_tok),
-        metadata=json.loads(meta_json) if meta_json else {},
-        created_at=EPOCH + timedelta(microseconds=created),
+    return _new_message(
+        msg_id,
+        session_id,
+        seq,
+        role,
+        content,
+        _parts_from_json(parts) if parts else (),
+        status,
+        Usage(in_tok, out_tok) if in_tok or out_tok else _NO_USAGE,
+        json.loads(meta_json) if meta_json else {},
+        EPOCH + timedelta(0, 0, created),
     )
 
 
