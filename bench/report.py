@@ -45,6 +45,8 @@ class Verdict:
     detail: str
     informational: bool = False
     """No bar to meet: the figure is reported ("reported" in the status column)."""
+    why: str = ""
+    """Why the bar can be missed (profiling, structure): printed when it is not met."""
 
 
 @dataclass
@@ -228,6 +230,10 @@ def render(
     for title, why in unmeasured:
         rows.append([title, "", why, "not measured"])
     out += _md_table(["figure", "bar", "measured", "status"], rows)
+    missed = [(fig.title, v) for fig in figures for v in fig.verdicts if v.met is False and v.why]
+    if missed:
+        out += ["", "## Bars not met: why", ""]
+        out += [f"- **{title}, {v.bar}** ({v.detail}): {v.why}" for title, v in missed]
     out += ["", "## Machine", ""]
     out += _md_table(["", ""], [[k, v] for k, v in facts.items()])
     out += ["", "## Method", ""]

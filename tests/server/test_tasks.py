@@ -182,3 +182,28 @@ async def test_telegram_and_slack_replies_are_delivered(hub: Hub, monkeypatch: p
             path, headers, sent = fake.requests[1]
             assert path == "/chat.postMessage" and headers["authorization"] == "Bearer xoxb-1"
             assert sent == {"channel": "C1", "text": "hi slack", "thread_ts": "171.1"}
+
+
+async def test_long_telegram_reply_is_sent_in_pieces(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reply over Telegram's 4,096 limit goes out as several sendMessage calls, in order, whole."""
+    monkeypatch.setenv("TG_TOKEN", "123:abc")
+    words = " ".join(f"w{i:03d}" + "x" * 90 for i in range(100))  # 9,599 characters, few echo chunks
+    async with FakePlatform() as fake:
+        settings = dataclasses.replace(
+            make_settings(), channels={"telegram": {"api_base": fake.base, "bot_token_env": "TG_TOKEN"}}
+        )
+        app = create_app(settings, Hub(hub.store, settings, clock=hub.clock))
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            update = {"update_id": 9, "message": {"message_id": 6, "date": 1700000000,
+                      "chat": {"id": 42, "type": "private"}, "from": {"id": 7, "first_name": "A"},
+                      "text": words}}  # fmt: skip
+            r = await c.post("/api/channels/telegram/webhook", json=update)
+            assert r.status_code == 200, r.text
+            for _ in range(200):
+                if len(fake.requests) >= 3:
+                    break
+                await asyncio.sleep(0.05)
+    texts = [body["text"] for _path, _headers, body in fake.requests]
+    assert len(texts) == 3 and all(len(t) <= 4096 for t in texts)
+    assert "".join(texts) == words
+    assert all(body["chat_id"] == "42" for _p, _h, body in fake.requests)

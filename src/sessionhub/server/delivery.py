@@ -7,7 +7,9 @@ stored: it starts the agent's turn on it and
   the reply in the background: Telegram ``sendMessage`` (``{api_base}/bot{token}/sendMessage``
   with ``chat_id``, ``text`` and the forum topic's ``message_thread_id``), Slack
   ``chat.postMessage`` (``{api_base}/chat.postMessage``, bearer token, ``channel``, ``text``,
-  ``thread_ts``). Chat-command answers go back the same way;
+  ``thread_ts``). Chat-command answers go back the same way. A reply longer than the
+  platform allows (Telegram 4,096 UTF-16 units, Slack 40,000 characters) goes out as several
+  messages, cut at paragraph, line or word boundaries;
 - for every other channel (``/api/inbound``, the generic webhook …) waits for the turn and
   returns the reply text (the HTTP answer's ``reply``).
 
@@ -23,13 +25,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from ..errors import SessionhubError
 from ..routing.inbound import InboundMessage
+from ..text import split_for_limit, utf16_len
 
 if TYPE_CHECKING:
     from ..hub import Hub
@@ -38,6 +41,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("sessionhub.delivery")
 
 PUSH_CHANNELS = frozenset({"telegram", "slack"})
+# Longest message each platform accepts: Telegram counts UTF-16 code units up to 4,096; Slack
+# truncates `text` after 40,000 characters. Longer replies go out as several messages, in order.
+LIMITS: dict[str, tuple[int, Callable[[str], int]]] = {
+    "telegram": (4096, utf16_len),
+    "slack": (40_000, len),
+}
 DEFAULTS = {
     "telegram": ("https://api.telegram.org", "TELEGRAM_BOT_TOKEN"),
     "slack": ("https://slack.com/api", "SLACK_BOT_TOKEN"),
@@ -48,29 +57,35 @@ _background: set[asyncio.Task[None]] = set()
 async def send_to_platform(
     channel: str, options: Mapping[str, Any], msg: InboundMessage, text: str, env: Mapping[str, str]
 ) -> bool:
-    """Post ``text`` to the chat (and topic/thread) ``msg`` came from; False if not configured."""
+    """Post ``text`` to the chat (and topic/thread) ``msg`` came from; False if not configured.
+
+    A text over the platform's limit is sent as several messages in order; sending stops at
+    the first one the platform refuses.
+    """
     base, token_env = DEFAULTS[channel]
     base = str(options.get("api_base", base)).rstrip("/")
     token = env.get(str(options.get("bot_token_env", token_env)))
     if not token:
         log.warning("no %s bot token (%s): the reply was not delivered", channel, token_env)
         return False
+    limit, measure = LIMITS[channel]
     async with httpx.AsyncClient(timeout=20) as client:
-        if channel == "telegram":
-            body: dict[str, Any] = {"chat_id": msg.chat, "text": text}
-            if msg.topic:
-                body["message_thread_id"] = int(msg.topic) if msg.topic.isdigit() else msg.topic
-            r = await client.post(f"{base}/bot{token}/sendMessage", json=body)
-        else:
-            body = {"channel": msg.chat, "text": text}
-            if msg.topic:
-                body["thread_ts"] = msg.topic
-            r = await client.post(
-                f"{base}/chat.postMessage", json=body, headers={"Authorization": f"Bearer {token}"}
-            )
-    if r.status_code >= 400:
-        log.warning("%s refused the reply: %s %s", channel, r.status_code, r.text[:200])
-        return False
+        for piece in split_for_limit(text, limit, measure):
+            if channel == "telegram":
+                body: dict[str, Any] = {"chat_id": msg.chat, "text": piece}
+                if msg.topic:
+                    body["message_thread_id"] = int(msg.topic) if msg.topic.isdigit() else msg.topic
+                r = await client.post(f"{base}/bot{token}/sendMessage", json=body)
+            else:
+                body = {"channel": msg.chat, "text": piece}
+                if msg.topic:
+                    body["thread_ts"] = msg.topic
+                r = await client.post(
+                    f"{base}/chat.postMessage", json=body, headers={"Authorization": f"Bearer {token}"}
+                )
+            if r.status_code >= 400:
+                log.warning("%s refused the reply: %s %s", channel, r.status_code, r.text[:200])
+                return False
     return True
 
 
