@@ -36,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
@@ -316,17 +316,19 @@ class Router:
         self, hub: Hub, msg: InboundMessage, **changes: Any
     ) -> tuple[KeyOverrides, Route]:
         """Change the per-key overrides of ``msg``'s base key; gives them and the new route."""
-        store = self.store(hub)
         base = route(self.policy, msg)
-        state = await store.route_state(hub.owner, base.key, base.key, None)
-        data = dict(KeyOverrides.from_dict(state.overrides).to_dict())
-        for name, value in changes.items():
-            if value is None:
-                data.pop(name, None)
-            else:
-                data[name] = value
-        overrides = KeyOverrides.from_dict(data)
-        await store.set_route_overrides(hub.owner, base.key, overrides.to_dict())
+
+        def change(current: Mapping[str, Any]) -> Mapping[str, Any]:
+            data = dict(KeyOverrides.from_dict(current).to_dict())
+            for name, value in changes.items():
+                if value is None:
+                    data.pop(name, None)
+                else:
+                    data[name] = value
+            return KeyOverrides.from_dict(data).to_dict()  # a bad value raises: nothing is written
+
+        stored = await self.store(hub).update_route_overrides(hub.owner, base.key, change)
+        overrides = KeyOverrides.from_dict(stored)
         return overrides, route(self.policy, msg, overrides)
 
     async def overrides(self, hub: Hub, msg: InboundMessage) -> KeyOverrides:

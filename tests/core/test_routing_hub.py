@@ -470,6 +470,20 @@ async def test_command_session_info_list_and_overrides(hub: Hub) -> None:
     assert "Key main:peer:telegram:u1" in peer
 
 
+async def test_concurrent_override_changes_all_land(hub: Hub) -> None:
+    """Changes to one key's overrides at the same time are merged, none is lost."""
+    await hub.record_inbound(msg(text="hi"))
+    await asyncio.gather(
+        say(hub, "/session reset-time 7:30"),
+        say(hub, "/session idle-reset 15"),
+        say(hub, "/session scope main"),
+    )
+    overrides = await hub.router.overrides(hub, msg())
+    assert overrides.to_dict() == {"idle_minutes": 15, "reset_time": "07:30", "scope": "main"}
+    assert "usage" in await say(hub, "/session reset-time 25:99")  # refused: nothing written
+    assert (await hub.router.overrides(hub, msg())).to_dict() == overrides.to_dict()
+
+
 async def test_command_history_rename_clear(hub: Hub) -> None:
     """/history [N], /rename and /history clear act on the chat's session."""
     for i in range(4):

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
@@ -104,7 +104,9 @@ class RoutingStore(Protocol):
         limits: SeenLimits | None = None,
     ) -> RouteState: ...
 
-    async def set_route_overrides(self, owner: str, base_key: str, overrides: Mapping[str, Any]) -> None: ...
+    async def update_route_overrides(
+        self, owner: str, base_key: str, change: Callable[[Mapping[str, Any]], Mapping[str, Any]]
+    ) -> Mapping[str, Any]: ...
 
     async def bind_route(
         self,
@@ -257,23 +259,33 @@ class RoutingSQLMixin(SQLCore):
 
     # -- writes -----------------------------------------------------------------------------
 
-    async def set_route_overrides(self, owner: str, base_key: str, overrides: Mapping[str, Any]) -> None:
-        await self._run(self._set_route_overrides, owner, base_key, dict(overrides))
+    async def update_route_overrides(
+        self, owner: str, base_key: str, change: Callable[[Mapping[str, Any]], Mapping[str, Any]]
+    ) -> Mapping[str, Any]:
+        return await self._run(self._update_route_overrides, owner, base_key, change)
 
-    def _set_route_overrides(self, owner: str, base_key: str, overrides: dict[str, Any]) -> None:
+    def _update_route_overrides(
+        self, owner: str, base_key: str, change: Callable[[Mapping[str, Any]], Mapping[str, Any]]
+    ) -> Mapping[str, Any]:
+        """Read, change and write a key's overrides in one transaction (the row locked), so two
+        concurrent changes to one key both land; ``change`` gets the current overrides and returns
+        the new ones (it may raise to refuse them: nothing is written)."""
         import json
 
-        raw = json.dumps(overrides, sort_keys=True) if overrides else None
         now = self._now_us()
-        stmt = self._upsert(route_keys).values(
-            owner=owner, key=base_key, session_pk=None, overrides=raw, updated_at=now
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[route_keys.c.owner, route_keys.c.key],
-            set_={"overrides": raw, "updated_at": now},
-        )
+        where = (route_keys.c.owner == owner, route_keys.c.key == base_key)
         with self._write() as conn:
-            conn.execute(stmt)
+            conn.execute(  # make sure the row exists, so it can be locked
+                self._upsert(route_keys)
+                .values(owner=owner, key=base_key, session_pk=None, overrides=None, updated_at=now)
+                .on_conflict_do_nothing(index_elements=[route_keys.c.owner, route_keys.c.key])
+            )
+            query = select(route_keys.c.overrides).where(*where)
+            raw = conn.execute(query.with_for_update() if self.dialect == "postgresql" else query).scalar()
+            new = dict(change(json.loads(raw) if raw else {}))
+            value = json.dumps(new, sort_keys=True) if new else None
+            conn.execute(update(route_keys).where(*where).values(overrides=value, updated_at=now))
+        return new
 
     async def bind_route(
         self,
