@@ -8,7 +8,7 @@ another owner over the same store, which is how the server isolates its users.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, cast
 
@@ -37,7 +37,7 @@ from .routing_ops import RoutingOps
 from .store.base import VIEWS, AutoText, NewSession, SessionChanges, Store, View
 from .store.sql import SQLStore, to_us
 from .text import auto_title, collapse, preview
-from .timeutil import group_for, local_day_starts, zone
+from .timeutil import group_by_starts, local_day_starts, zone
 
 HISTORY_FORMATS = ("messages", "json", "markdown", "text")
 MAX_LIST_LIMIT = 500
@@ -174,14 +174,23 @@ class Hub(HistoryOps, RoutingOps, ContextOps):
             created_at=created,
         )
 
-    def _with_group(self, s: Session, tz: str | None, scheduled: bool = False) -> Session:
-        if scheduled and s.source == "scheduled":
-            return dataclasses.replace(s, group=s.source_ref or "scheduled")
-        if s.pinned:
-            return dataclasses.replace(s, group="pinned")
-        activity = s.last_message_at or s.created_at
-        tzinfo = zone(tz, self.settings.server.timezone)
-        return dataclasses.replace(s, group=group_for(activity, self.clock.now(), tzinfo))
+    def _grouper(self, tz: str | None, scheduled: bool = False) -> Callable[[Session], Session]:
+        """Sets each session's ``group``; the day boundaries are computed once for a whole page."""
+        starts = local_day_starts(self.clock.now(), zone(tz, self.settings.server.timezone))
+
+        def with_group(s: Session) -> Session:
+            if scheduled and s.source == "scheduled":
+                group = s.source_ref or "scheduled"
+            elif s.pinned:
+                group = "pinned"
+            else:
+                group = group_by_starts(s.last_message_at or s.created_at, starts)
+            return dataclasses.replace(s, group=group)
+
+        return with_group
+
+    def _with_group(self, s: Session, tz: str | None) -> Session:
+        return self._grouper(tz)(s)
 
     # -- sessions ---------------------------------------------------------------------------
 
@@ -413,13 +422,13 @@ class Hub(HistoryOps, RoutingOps, ContextOps):
         _check_limit(limit, MAX_LIST_LIMIT)
         zone(tz, self.settings.server.timezone)
         rows, next_cursor = await self.store.list_sessions(self.owner, v, limit, cursor, agent, channel)
-        return SessionPage(tuple(self._with_group(s, tz, v == "scheduled") for s in rows), next_cursor)
+        return SessionPage(tuple(map(self._grouper(tz, v == "scheduled"), rows)), next_cursor)
 
     async def recent(self, limit: int = 10, tz: str | None = None) -> list[Session]:
         """Sessions with messages, by last activity, archived included."""
         _check_limit(limit, MAX_LIST_LIMIT)
         zone(tz, self.settings.server.timezone)
-        return [self._with_group(s, tz) for s in await self.store.recent(self.owner, limit)]
+        return list(map(self._grouper(tz), await self.store.recent(self.owner, limit)))
 
     async def search(
         self,
@@ -440,9 +449,8 @@ class Hub(HistoryOps, RoutingOps, ContextOps):
             raise InvalidInput("the search query has no words")
         _check_limit(limit, MAX_LIST_LIMIT)
         raw = await self.store.search(self.owner, terms, limit, self._view(view), agent, channel)
-        return [
-            SearchHit(self._with_group(h.session, None), h.message_id, h.seq, h.snippet, h.score) for h in raw
-        ]
+        with_group = self._grouper(None)
+        return [SearchHit(with_group(h.session), h.message_id, h.seq, h.snippet, h.score) for h in raw]
 
     async def stats(self, tz: str | None = None) -> Stats:
         """Counts of CONTRACT section 6; "today" and "this week" in ``tz``."""

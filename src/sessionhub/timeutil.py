@@ -31,7 +31,12 @@ def local_day_starts(now: datetime, tz: tzinfo) -> tuple[datetime, datetime, dat
 
 def group_for(activity: datetime, now: datetime, tz: tzinfo) -> str:
     """today / yesterday / this_week (the 7 local days ending today) / older."""
-    today, yesterday, week = local_day_starts(now, tz)
+    return group_by_starts(activity, local_day_starts(now, tz))
+
+
+def group_by_starts(activity: datetime, starts: tuple[datetime, datetime, datetime]) -> str:
+    """``group_for`` with the day starts computed once (``local_day_starts``), for a whole page."""
+    today, yesterday, week = starts
     if activity >= today:
         return "today"
     if activity >= yesterday:
