@@ -233,7 +233,10 @@ def render(
     missed = [(fig.title, v) for fig in figures for v in fig.verdicts if v.met is False and v.why]
     if missed:
         out += ["", "## Bars not met: why", ""]
-        out += [f"- **{title}, {v.bar}** ({v.detail}): {v.why}" for title, v in missed]
+        told: set[str] = set()
+        for title, v in missed:
+            out.append(f"- **{title}, {v.bar}** ({v.detail}): {'as above' if v.why in told else v.why}")
+            told.add(v.why)
     out += ["", "## Machine", ""]
     out += _md_table(["", ""], [[k, v] for k, v in facts.items()])
     out += ["", "## Method", ""]

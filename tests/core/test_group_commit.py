@@ -128,3 +128,38 @@ async def test_group_commit_outcomes(fail_commit: bool) -> None:
         assert results[0] == "A" and results[2] == "B" and results[3] == "C"
         assert isinstance(results[1], NotFound) and isinstance(results[4], NotFound)
         assert sorted(tx.committed) == ["a", "b", "c"]
+
+
+def test_a_caller_whose_loop_closed_does_not_stall_later_appends() -> None:
+    """A job finishing after its caller's event loop closed is dropped quietly; the drain goes on."""
+    import threading
+
+    tx = _Tx(fail_commit=False)
+    started, release = threading.Event(), threading.Event()
+
+    def slow(name: str) -> str:
+        started.set()
+        release.wait(5)
+        tx.pending.append(name)
+        return name
+
+    def quick(name: str) -> str:
+        tx.pending.append(name)
+        return name.upper()
+
+    with ThreadPoolExecutor(1) as pool:
+        group = GroupCommit(lambda: pool, tx.transaction, tx.savepoint, lambda fn, *a: fn(*a), lambda e: e)
+
+        async def give_up() -> None:
+            task = asyncio.ensure_future(group.submit(slow, "a"))
+            await asyncio.to_thread(started.wait, 5)
+            task.cancel()
+
+        asyncio.run(give_up())  # that loop is closed now, with "a" still being written
+        release.set()
+
+        async def later() -> str:
+            return await asyncio.wait_for(group.submit(quick, "b"), 5)
+
+        assert asyncio.run(later()) == "B"
+    assert tx.committed == ["a", "b"]

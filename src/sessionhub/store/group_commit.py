@@ -13,6 +13,7 @@ runs without a savepoint, so a lone append costs what it did before.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -93,13 +94,18 @@ class GroupCommit:
         return result
 
     def _drain(self) -> None:
-        while True:
+        try:
+            while True:
+                with self._mutex:
+                    if not self._queue:
+                        self._draining = False
+                        return
+                    batch = [self._queue.popleft() for _ in range(min(len(self._queue), self.max_batch))]
+                self._commit(batch)
+        except BaseException:  # never leave later appends waiting for a drain that is gone
             with self._mutex:
-                if not self._queue:
-                    self._draining = False
-                    return
-                batch = [self._queue.popleft() for _ in range(min(len(self._queue), self.max_batch))]
-            self._commit(batch)
+                self._draining = False
+            raise
 
     def _commit(self, batch: list[_Job]) -> None:
         self.batches += 1
@@ -111,7 +117,9 @@ class GroupCommit:
             for job in batch:
                 job.ok, job.value = False, error
         for job in batch:
-            job.loop.call_soon_threadsafe(_settle, job)
+            # RuntimeError: the caller's event loop has closed (it gave up): nobody to tell.
+            with contextlib.suppress(RuntimeError):
+                job.loop.call_soon_threadsafe(_settle, job)
 
     def _run(self, batch: list[_Job]) -> None:
         with self._transaction() as conn:
