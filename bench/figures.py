@@ -937,6 +937,11 @@ async def fig_postgres(ctx: Context) -> Figure:
                         if spec is history:
                             ids = [ids[i] for i in wanted]
                     else:
+                        if (
+                            spec is search
+                        ):  # search the same 100k messages as the SQLite copy, not history too
+                            _pg_admin(ctx.pg_url, "DROP DATABASE IF EXISTS sessionhub_bench WITH (FORCE)")
+                            _pg_admin(ctx.pg_url, "CREATE DATABASE sessionhub_bench")
                         peer = SessionhubPeer(ctx.data_dir / "tmp", ctx.synchronous, url=bench_url)
                         ids = await _load_postgres(
                             ctx, fig, peer, spec, wanted if spec is history else None, bench_url
