@@ -310,3 +310,21 @@ async def test_concurrent_appends_keep_seq_exact(hub: Hub) -> None:
     msgs = await hub.get_history(s.id, limit=1000)
     assert [m.seq for m in msgs] == list(range(1, 121))
     assert (await hub.get_session(s.id)).message_count == 120
+
+
+async def test_search_finds_hits_below_other_users_better_matches(hub: Hub) -> None:
+    """Another user's many better-ranked matches never hide this user's hits (or leak them)."""
+    bob = hub.as_user("bob")
+    crowd = await bob.create_session()
+    await bob.add_messages(crowd.id, [{"role": "user", "content": "alpha beta"} for _ in range(60)])
+    mine = await hub.create_session()
+    filler = " ".join(f"filler{i}" for i in range(40))
+    await hub.add_messages(
+        mine.id,
+        [{"role": "user", "content": f"{filler} alpha {filler} beta number {i}"} for i in range(3)],
+    )
+    hits = await hub.search("alpha beta", limit=2)
+    assert len(hits) == 2 and {h.session.id for h in hits} == {mine.id}
+    assert all("<mark>alpha</mark>" in h.snippet for h in hits)
+    assert len(await bob.search("alpha beta", limit=5)) == 5
+    assert {h.session.id for h in await bob.search("alpha beta", limit=5)} == {crowd.id}

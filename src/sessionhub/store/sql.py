@@ -237,6 +237,10 @@ _SQLITE_INSERT_MESSAGE = (
     "input_tokens, output_tokens, created_at, context_keep) VALUES (:session_pk, :seq, :id, :role, "
     ":content, :parts, :metadata, :status, :input_tokens, :output_tokens, :created_at, :context_keep)"
 )
+_SQLITE_FTS_BEST = (
+    "SELECT rowid, bm25(messages_fts) AS score FROM messages_fts WHERE messages_fts MATCH :q "
+    "ORDER BY score LIMIT :n"
+)
 _SQLITE_MESSAGES_RANGE = {
     order: "SELECT id, seq, role, content, parts, status, input_tokens, output_tokens, metadata, "
     f"created_at FROM messages WHERE session_pk = ? AND seq >= ? AND seq <= ? ORDER BY seq {order} LIMIT ?"
@@ -924,7 +928,8 @@ class SQLStore(CryptoSQLMixin, HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin
                     "ORDER BY score LIMIT :limit"
                 )
             title_rows = conn.execute(text(title_sql), params).all()
-            msg_rows = conn.execute(text(msg_sql), params).all()
+            best = self._sqlite_best_hits(conn, where, params, terms) if self.dialect == "sqlite" else None
+            msg_rows = conn.execute(text(msg_sql), params).all() if best is None else []
 
         def snip(r: Row[Any]) -> str:
             if self.dialect == "sqlite":
@@ -937,8 +942,50 @@ class SQLStore(CryptoSQLMixin, HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin
             RawHit(session_from_row(r), r.message_id, r.message_seq, snip(r), -float(r.score))
             for r in msg_rows
         )
+        hits.extend(best or ())
         hits.sort(key=lambda h: h.score, reverse=True)
         return hits[:limit]
+
+    def _sqlite_best_hits(
+        self, conn: Connection, where: str, params: dict[str, Any], terms: list[str]
+    ) -> list[RawHit] | None:
+        """The best message hits from the FTS5 index alone, then filtered; None if unsure.
+
+        Ranking every match by bm25 is cheap inside FTS5; joining every match to its message and
+        session row to apply the owner/view filters is not. So take the best ``4 × limit``
+        matches from the index, keep those the filters allow, and make snippets for those only.
+        When fewer than ``limit`` pass although the index had more matches, the page may be
+        missing hits further down: the caller then runs the exact query.
+        """
+        limit = int(params["limit"])
+        fetch = 4 * limit
+        cur = _cursor(conn)
+        top = cur.execute(_SQLITE_FTS_BEST, {"q": params["q"], "n": fetch}).fetchall()
+        if not top:
+            return []
+        score_of = dict(top)
+        marks = ", ".join(f":p{i}" for i in range(len(top)))
+        args = {**params, **{f"p{i}": pk for i, (pk, _score) in enumerate(top)}}
+        rows = conn.execute(
+            text(
+                "SELECT s.*, m.pk AS message_pk, m.id AS message_id, m.seq AS message_seq, "
+                "m.content AS snip_text FROM messages m CROSS JOIN sessions s ON s.pk = m.session_pk "
+                f"WHERE m.pk IN ({marks}) AND {where}"
+            ),
+            args,
+        ).all()
+        if len(rows) < limit and len(top) == fetch:
+            return None
+        return [
+            RawHit(
+                session_from_row(r),
+                r.message_id,
+                r.message_seq,
+                make_snippet(r.snip_text, terms),
+                -float(score_of[r.message_pk]),
+            )
+            for r in sorted(rows, key=lambda r: score_of[r.message_pk])[:limit]
+        ]
 
     # -- stats ------------------------------------------------------------------------------
 
