@@ -549,10 +549,11 @@ async def fig_search(ctx: Context) -> Figure:
             if isinstance(ranked, Samples) and isinstance(scan, Samples)
             else "several milliseconds"
         )
-        + ". The rest is the owner/view filter (a join to the message and session rows of every "
-        "match), the title search, snippets and Session values. Newest-first without ranking "
-        "would be faster (see the table), but CONTRACT §6 asks for ranked results. The bar against "
-        "the JSON-file store, what assistants do today, is the one that measures the product gap"
+        + ". sessionhub ranks inside the index and joins only the best 4 × limit matches to their "
+        "messages and sessions for the owner/view filter; the rest of its time is the title search, "
+        "snippets, Session values and the worker-thread hop. Newest-first without ranking would be "
+        "faster (see the table), but CONTRACT §6 asks for ranked results. The bar against the "
+        "JSON-file store, what assistants do today, is the one that measures the product gap"
     )
     for key, what in (("raw_sqlite", "raw sqlite3 LIKE over every row"), ("json_files", "JSON files")):
         r = ratio_of(outcomes, label(key))
