@@ -23,7 +23,6 @@ from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessa
 from sessionhub import ids
 from sessionhub.errors import NotFound
 from sessionhub.hub import Hub
-from sessionhub.integrations import _keyed
 from sessionhub.integrations.openai_agents import HubSession, item_to_message, message_to_items
 
 
@@ -279,46 +278,8 @@ async def test_limit_reads_only_the_latest_and_pages_past_1000(hub: Hub) -> None
     assert await session.get_items() == items
 
 
-async def test_pop_fallback_keeps_the_rest(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without hub.pop_message the fallback pops the newest and keeps the others intact."""
-    for cls in type(hub).__mro__:  # remove it where it is defined (HistoryOps), not on Hub
-        if "pop_message" in vars(cls):
-            monkeypatch.delattr(cls, "pop_message")
-    assert not hasattr(hub, "pop_message")
-    fallback = _keyed._pop_fallback
-    calls: list[str] = []
-
-    async def spy(h: Hub, sid: str) -> Any:
-        calls.append(sid)
-        return await fallback(h, sid)
-
-    monkeypatch.setattr(_keyed, "_pop_fallback", spy)
-    session = HubSession("pop", hub)
-    items: list[TResponseInputItem] = [{"role": "user", "content": f"m{i}"} for i in range(5)]
-    await session.add_items(items)
-    sid = await session.hub_session_id()
-    assert sid is not None
-    assert await fallback(hub, sid) is not None
-    assert await session.pop_item() == items[3]
-    assert calls == [sid]  # pop_item went through the fallback
-    assert await session.get_items() == items[:3]
-    s = await hub.get_session(sid)
-    assert s.message_count == 3 and s.key == "main:openai-agents:pop"
-    assert [x.id for x in (await hub.list_sessions(view="all")).sessions].count(sid) == 1
-    assert len((await hub.list_sessions(view="all")).sessions) == 1  # the backup fork is gone
-    assert await session.pop_item() == items[2]
-    assert await session.pop_item() == items[1]
-    assert await session.pop_item() == items[0]
-    assert await session.pop_item() is None
-
-
-async def test_pop_item_uses_hub_pop_message(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With hub.pop_message, pop_item never takes the fallback and the older messages keep their ids."""
-
-    async def no_fallback(h: Hub, sid: str) -> Any:
-        raise AssertionError("the fallback must not run when hub.pop_message exists")
-
-    monkeypatch.setattr(_keyed, "_pop_fallback", no_fallback)
+async def test_pop_item_uses_hub_pop_message(hub: Hub) -> None:
+    """pop_item goes through hub.pop_message: the older messages keep their ids, checkpoints clamp."""
     session = HubSession("pop-native", hub)
     items: list[TResponseInputItem] = [{"role": "user", "content": f"m{i}"} for i in range(4)]
     await session.add_items(items)

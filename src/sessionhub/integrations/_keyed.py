@@ -8,8 +8,8 @@ uses: concurrent first calls, even from several processes, end in one session. A
 channels, an archived or deleted session under the key is replaced by a new one on the
 next write; reads of an archived session still see its history.
 
-``pop_last`` removes the newest message. It calls ``hub.pop_message(session_id)`` when
-the hub has it; otherwise it falls back to public APIs (see ``_pop_fallback``).
+``pop_last`` removes the newest message with ``hub.pop_message(session_id)`` (O(1), the
+older messages keep their ids).
 
 ``run_sync`` runs a coroutine on one background event loop thread shared by all
 adapters in the process, so sync APIs work with and without a running loop.
@@ -163,12 +163,8 @@ class KeyedSession:
         sid = await self.session_id(write=False)
         if sid is None:
             return None
-        pop = getattr(self.hub, "pop_message", None)
         try:
-            if pop is not None:
-                result: Message | None = await pop(sid)
-                return result
-            return await _pop_fallback(self.hub, sid)
+            return await self.hub.pop_message(sid)
         except NotFound:
             if not self.forget():
                 raise
@@ -201,50 +197,6 @@ async def _latest(hub: Hub, sid: str, limit: int | None) -> list[Message]:
         if not more or not page:
             break
     return [m for page in reversed(pages) for m in page]
-
-
-def _copy(m: Message) -> NewMessage:
-    return NewMessage(
-        role=m.role,
-        content=m.content,
-        parts=m.parts,
-        status=m.status,
-        usage=m.usage,
-        metadata=dict(m.metadata),
-        created_at=m.created_at,
-    )
-
-
-async def _pop_fallback(hub: Hub, sid: str) -> Message | None:
-    """Pop with public APIs only, for a hub without ``pop_message`` (older sessionhub).
-
-    A fork at ``n - 1`` (a pointer, nothing copied) keeps the older messages safe; the
-    session is cleared (its rows move to the fork), the older messages are appended again
-    from the fork with their created_at, usage, status and metadata, and the fork is
-    deleted. O(history) and the re-appended messages get new ids; a crash midway leaves
-    the history in the fork (titled "… (pop backup)"). A message appended concurrently
-    after the pop began is lost; ``hub.pop_message`` has none of these limits.
-    """
-    latest = await hub.get_history(sid, limit=1)
-    if not latest:
-        return None
-    last: Message = latest[0]
-    if last.seq == 1:
-        await hub.clear_history(sid)
-        return last
-    session = await hub.get_session(sid)
-    backup = await hub.fork(sid, at_seq=last.seq - 1, title=f"{session.title or sid} (pop backup)")
-    await hub.clear_history(sid)
-    after = 0
-    while True:
-        page, more = await hub.history_page(backup.id, PAGE, after_seq=after)
-        if page:
-            await hub.add_messages(sid, [_copy(m) for m in page])
-            after = page[-1].seq
-        if not more or not page:
-            break
-    await hub.delete_session(backup.id)
-    return last
 
 
 # -- the sync bridge ------------------------------------------------------------------------

@@ -34,8 +34,7 @@ metadata). Messages written by other clients (no ``openai_item``) are read back 
 items: user/assistant/system text messages, ``function_call`` for tool_call parts and
 ``function_call_output`` for tool_result parts.
 
-``pop_item`` uses ``hub.pop_message`` when the hub has it, otherwise an O(history)
-fallback with public APIs (see ``sessionhub.integrations._keyed``).
+``pop_item`` uses ``hub.pop_message``: O(1), the older messages keep their ids.
 """
 
 from __future__ import annotations
