@@ -65,6 +65,18 @@ def _aad_int(value: int) -> bytes:
 _MESSAGE_FIELDS = (_aad_str("content"), _aad_str("parts"), _aad_str("metadata"))
 
 
+def _envelope_bytes(value: object) -> bytes | None:
+    """The envelope bytes of a stored value (``"enc1:"`` text or bytes); None if it is neither."""
+    if isinstance(value, bytes):
+        return value
+    if not isinstance(value, str) or not value.startswith(TEXT_PREFIX):
+        return None
+    try:
+        return binascii.a2b_base64(value[_PREFIX_LEN:], strict_mode=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
 class SessionCipher:
     """Field encryption for one session, bound to ``(session_id, data_key)``. Thread-safe."""
 
@@ -155,16 +167,8 @@ class SessionCipher:
 
     def _open_fast(self, value: object, aad: bytes) -> str | None:
         """The plaintext, or None when anything is off (the caller then takes the general path)."""
-        if isinstance(value, str):
-            if not value.startswith(TEXT_PREFIX):
-                return None
-            try:
-                blob = binascii.a2b_base64(value[_PREFIX_LEN:], strict_mode=True)
-            except (binascii.Error, ValueError):
-                return None
-        elif isinstance(value, bytes):
-            blob = value
-        else:
+        blob = _envelope_bytes(value)
+        if blob is None:
             return None
         if len(blob) < OVERHEAD or not hmac.compare_digest(blob[: 1 + KEY_ID_LEN], self._header):
             return None
@@ -214,16 +218,8 @@ class SessionCipher:
         use it only to skip work (e.g. "is the sealed preview empty?"), never to show
         data. None when ``value`` is not a well-formed envelope.
         """
-        if isinstance(value, str):
-            if not value.startswith(TEXT_PREFIX):
-                return None
-            try:
-                blob = binascii.a2b_base64(value[_PREFIX_LEN:], strict_mode=True)
-            except (binascii.Error, ValueError):
-                return None
-        elif isinstance(value, bytes):
-            blob = value
-        else:
+        blob = _envelope_bytes(value)
+        if blob is None:
             return None
         return len(blob) - OVERHEAD if len(blob) >= OVERHEAD and blob[0] == VERSION else None
 
