@@ -17,22 +17,9 @@ from sessionhub.history import ImportedSession, read_sessions
 from sessionhub.hub import Hub
 from sessionhub.testing import FakeClock
 
+from .helpers import filled
+
 FIXTURES = Path(__file__).parent.parent / "history" / "fixtures"
-
-
-async def filled(hub: Hub, n: int, prefix: str = "m") -> str:
-    """A session with n messages alternating user/assistant, contents prefix1..prefixN."""
-    s = await hub.create_session()
-    if n:
-        await hub.add_messages(
-            s.id,
-            [
-                {"role": "user" if i % 2 == 0 else "assistant", "content": f"{prefix}{i + 1}",
-                 "usage": {"input_tokens": i, "output_tokens": 1}}
-                for i in range(n)
-            ],
-        )  # fmt: skip
-    return s.id
 
 
 async def contents(hub: Hub, session_id: str, limit: int = 1000) -> list[str]:
