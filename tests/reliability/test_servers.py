@@ -1,7 +1,7 @@
 """Real `sessionhub serve` processes: 2 replicas on one PostgreSQL under concurrent REST
 appends, and duplicate webhook deliveries stored once.
 
-kill -9 of a server mid-stream is tests/server/test_replicas.py::
+kill -9 of a server mid-stream is test_replicas.py::
 test_kill_9_mid_stream_leaves_the_partial_reply_interrupted (not repeated here).
 """
 

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,49 +13,7 @@ import httpx
 import pytest
 import websockets
 
-from .live_server import free_port
-
-SCRIPT = Path(sys.executable).parent / "sessionhub"
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONHUB_")}
-    env["SESSIONHUB_CONFIG"] = ""
-    return env
-
-
-@contextmanager
-def serve(tmp_path: Path, database: str, config: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """A `sessionhub serve` process on a free port; yields (base URL, process)."""
-    port = free_port()
-    toml = tmp_path / f"sessionhub-{port}.toml"
-    toml.write_text(config)
-    proc = subprocess.Popen(
-        [str(SCRIPT), "serve", "--host", "127.0.0.1", "--port", str(port), "--database", database,
-         "--config", str(toml)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(), cwd=tmp_path,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/api/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.1)
-        yield base, proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-
+from .conftest import serve
 
 SLOW_ECHO = '[providers.echo]\ntype = "echo"\nwords_per_chunk = 1\ndelay_ms = 300\n'
 
