@@ -1,0 +1,1 @@
+"""The benchmark report (bench/report.py), without running any benchmark."""
