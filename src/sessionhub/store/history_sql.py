@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import Connection, Row, and_, case, delete, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import InvalidInput, NotFound, SessionReadOnly
+from ..errors import InvalidInput, NotFound
 from ..model import Checkpoint, Message, Session
 from ..text import preview as make_preview
 from ._core import SQLCore
@@ -294,9 +294,7 @@ class HistorySQLMixin(SQLCore):
         now = self._now_us()
         with self._write() as conn:
             cp = self._find_checkpoint(conn, owner, checkpoint_id)
-            row = self._lock_session(conn, owner, cp.session_id)
-            if row.status == "archived":
-                raise SessionReadOnly(f"session {row.id} is archived (read-only); restore it first")
+            row = self._lock_writable(conn, owner, cp.session_id)
             k, n = cp.at_seq, row.message_count
             if k >= n:
                 return RestoreOutcome(self._session(row), None, 0)
@@ -466,9 +464,7 @@ class HistorySQLMixin(SQLCore):
         sql = _sql()
         now = self._now_us()
         with self._write() as conn:
-            row = self._lock_session(conn, owner, session_id)
-            if row.status == "archived":
-                raise SessionReadOnly(f"session {session_id} is archived (read-only); restore it first")
+            row = self._lock_writable(conn, owner, session_id)
             n = row.message_count
             if n == 0:
                 return None

@@ -453,6 +453,13 @@ class SQLStore(CryptoSQLMixin, HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin
             raise NotFound(f"session {session_id} not found")
         return row  # type: ignore[no-any-return]
 
+    def _lock_writable(self, conn: Connection, owner: str, session_id: str) -> Row[Any]:
+        """``_lock_session``, refusing an archived (read-only) session."""
+        row = self._lock_session(conn, owner, session_id)
+        if row.status == "archived":
+            raise SessionReadOnly(f"session {row.id} is archived (read-only); restore it first")
+        return row
+
     def _find_session(self, conn: Connection, owner: str, session_id: str) -> Row[Any]:
         row = self._session_row(conn, owner, session_id, lock=False)
         if row is None:
@@ -580,9 +587,7 @@ class SQLStore(CryptoSQLMixin, HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin
     ) -> list[Message]:
         now = self._now_us()
         with self._write() as conn:
-            row = self._lock_session(conn, owner, session_id)
-            if row.status == "archived":
-                raise SessionReadOnly(f"session {session_id} is archived (read-only); restore it first")
+            row = self._lock_writable(conn, owner, session_id)
             seq = row.message_count
             key = self._row_key(row)
             rows: list[dict[str, Any]] = []
@@ -738,9 +743,7 @@ class SQLStore(CryptoSQLMixin, HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin
 
     def _clear(self, owner: str, session_id: str) -> None:
         with self._write() as conn:
-            row = self._lock_session(conn, owner, session_id)
-            if row.status == "archived":
-                raise SessionReadOnly(f"session {session_id} is archived (read-only); restore it first")
+            row = self._lock_writable(conn, owner, session_id)
             self._release_children(conn, row)  # forks keep what they read (history_sql.py)
             conn.execute(delete(messages).where(messages.c.session_pk == row.pk))
             conn.execute(delete(checkpoints).where(checkpoints.c.session_pk == row.pk))
