@@ -19,6 +19,7 @@ from .errors import ConfigError
 
 DEFAULT_PORT = 8765
 DEFAULT_MAX_BODY = 1024 * 1024
+MIN_TOKEN_CHARS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,12 @@ class AgentSettings:
     system_prompt: str = ""
     description: str = ""
     context: Mapping[str, Any] = field(default_factory=dict)
+    # The models a chat user may pick with ``/new AGENT MODEL``; empty: only ``model``.
+    models: tuple[str, ...] = ()
+
+    def allows_model(self, model: str) -> bool:
+        """True when a chat user may start this agent with ``model``."""
+        return model == self.model or model in self.models
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +45,33 @@ class ServerSettings:
     tokens: Mapping[str, str] = field(default_factory=dict)  # bearer token -> user name
     timezone: str = "UTC"
     max_body_bytes: int = DEFAULT_MAX_BODY
+    # Origins (scheme://host[:port]) besides the server's own that may open /ws and send
+    # state-changing requests; ``*`` is refused (CONTRACT 11.1).
+    allowed_origins: tuple[str, ...] = ()
+    # Host names answered besides the loopback ones when the server has no tokens.
+    allowed_hosts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSettings:
+    """``[commands]``: what chat users may change with chat commands."""
+
+    allow_scope_change: bool = False
+    # Senders who may always run the restricted commands, written like identity links:
+    # ``"telegram:123"`` (one channel) or ``"u123"`` (any channel); case-insensitive.
+    admins: tuple[str, ...] = ()
+
+    def is_admin(self, channel: str | None, sender: str | None) -> bool:
+        if not sender:
+            return False
+        sender = sender.lower()
+        for entry in self.admins:
+            scope, sep, ident = entry.lower().rpartition(":")
+            if (sep and ident == sender and scope == (channel or "").lower()) or (
+                not sep and ident == sender
+            ):
+                return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +90,7 @@ class Settings:
     channels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     retention: Mapping[str, Any] = field(default_factory=dict)
     encryption: Mapping[str, Any] = field(default_factory=dict)
+    commands: CommandSettings = field(default_factory=CommandSettings)
     source: Path | None = None
 
     def agent(self, agent_id: str) -> AgentSettings | None:
@@ -109,7 +144,7 @@ def _agents(raw: Any) -> tuple[AgentSettings, ...]:
         where = f"agents[{i}]"
         if not isinstance(a, Mapping):
             raise ConfigError(f"{where}: must be a table")
-        unknown = set(a) - {"id", "provider", "model", "system_prompt", "description", "context"}
+        unknown = set(a) - {"id", "provider", "model", "models", "system_prompt", "description", "context"}
         if unknown:
             raise ConfigError(f"{where}.{sorted(unknown)[0]}: unknown key")
         agent_id = _str(a.get("id"), f"{where}.id")
@@ -126,9 +161,39 @@ def _agents(raw: Any) -> tuple[AgentSettings, ...]:
                 system_prompt=str(a.get("system_prompt", "")),
                 description=str(a.get("description", "")),
                 context=dict(context),
+                models=_str_list(a.get("models", []), f"{where}.models"),
             )
         )
     return tuple(out)
+
+
+def _str_list(raw: Any, name: str) -> tuple[str, ...]:
+    if not isinstance(raw, list | tuple) or not all(isinstance(v, str) and v.strip() for v in raw):
+        raise ConfigError(f"{name}: must be an array of non-empty strings")
+    return tuple(raw)
+
+
+def _origins(raw: Any, name: str) -> tuple[str, ...]:
+    out: list[str] = []
+    for value in _str_list(raw, name):
+        origin = value.strip().rstrip("/").lower()
+        scheme, sep, rest = origin.partition("://")
+        if origin == "*" or not sep or scheme not in ("http", "https") or not rest or "/" in rest:
+            raise ConfigError(f"{name}: {value!r} is not an origin like https://app.example.com[:port]")
+        out.append(origin)
+    return tuple(out)
+
+
+def _commands(raw: Mapping[str, Any]) -> CommandSettings:
+    unknown = set(raw) - {"allow_scope_change", "admins"}
+    if unknown:
+        raise ConfigError(f"commands.{sorted(unknown)[0]}: unknown key")
+    allow = raw.get("allow_scope_change", False)
+    if not isinstance(allow, bool):
+        raise ConfigError("commands.allow_scope_change: must be true or false")
+    return CommandSettings(
+        allow_scope_change=allow, admins=_str_list(raw.get("admins", []), "commands.admins")
+    )
 
 
 def _tokens(raw: Any) -> dict[str, str]:
@@ -136,8 +201,10 @@ def _tokens(raw: Any) -> dict[str, str]:
         raise ConfigError('server.tokens: must be a table of token = "user"')
     out: dict[str, str] = {}
     for token, user in raw.items():
-        if not isinstance(token, str) or len(token) < 8:
-            raise ConfigError("server.tokens: each token must be a string of at least 8 characters")
+        if not isinstance(token, str) or len(token) < MIN_TOKEN_CHARS:
+            raise ConfigError(
+                f"server.tokens: each token must be a string of at least {MIN_TOKEN_CHARS} characters"
+            )
         out[token] = _str(user, "server.tokens.<token>")
     return out
 
@@ -159,7 +226,7 @@ def settings_from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None
     env = os.environ if env is None else env
     known = {
         "database", "server", "session", "agents", "providers", "dispatch", "tasks",
-        "triggers", "retention", "encryption", "limits", "channels",
+        "triggers", "retention", "encryption", "limits", "channels", "commands",
     }  # fmt: skip
     for key in data:
         if key not in known:
@@ -174,6 +241,8 @@ def settings_from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None
         raise ConfigError("database.url: must be a string")
     tokens = _tokens(server.get("tokens", {}))
     if env.get("SESSIONHUB_TOKEN"):
+        if len(env["SESSIONHUB_TOKEN"]) < MIN_TOKEN_CHARS:
+            raise ConfigError(f"SESSIONHUB_TOKEN: must be at least {MIN_TOKEN_CHARS} characters")
         tokens[env["SESSIONHUB_TOKEN"]] = "default"
     srv = ServerSettings(
         host=_str(env.get("SESSIONHUB_HOST", server.get("host", "127.0.0.1")), "server.host"),
@@ -187,6 +256,10 @@ def settings_from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None
             "server.max_body_bytes",
             1024,
             1024**3,
+        ),
+        allowed_origins=_origins(server.get("allowed_origins", []), "server.allowed_origins"),
+        allowed_hosts=tuple(
+            h.lower() for h in _str_list(server.get("allowed_hosts", []), "server.allowed_hosts")
         ),
     )
     providers = _table(data, "providers")
@@ -213,6 +286,7 @@ def settings_from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None
         channels=_channels(_table(data, "channels")),
         retention=dict(_table(data, "retention")),
         encryption=encryption,
+        commands=_commands(_table(data, "commands")),
     )
 
 
