@@ -306,7 +306,7 @@ class Hub(HistoryOps, RoutingOps, ContextOps):
         s = await self.get_session(sid)
         archived_after = archived if archived is not None else s.status == "archived"
         if pinned is True and archived_after:
-            raise SessionReadOnly(f"session {sid} would be archived; an archived session cannot be pinned")
+            raise SessionReadOnly(f"session {sid}: an archived session cannot be pinned; restore it first")
         if archived is True and (pinned if pinned is not None else s.pinned):
             raise SessionPinned(f"session {sid} is pinned; unpin it before archiving")
         if title is not None:
