@@ -8,6 +8,10 @@ carried the command (a channel chat: routing applies) or the open ``Session`` (t
 chat: its key is its id, so ``/new`` and ``/reset`` create a new web session and the
 ``/session scope|reset-time|idle-reset`` overrides do not apply).
 
+A channel chat's sender is a chat user: ``/session scope`` and ``/new AGENT MODEL`` are
+limited to what the operator configured (``routing.permissions``); a refusal is a short
+answer and changes nothing. The web chat is the owner's API user and is not limited.
+
 Errors a command meets (unknown agent, unknown checkpoint, read-only session, …) are
 answered as text, never raised. Features another part provides are looked up on the hub
 when the command runs (``export``, ``save_checkpoint`` …, ``stop_turn``, ``compact``);
@@ -26,6 +30,7 @@ from .model import Session
 from .routing.commands import HELP_TEXT, Command
 from .routing.inbound import InboundMessage
 from .routing.keys import Scope
+from .routing.permissions import new_refusal, scope_refusal
 from .routing.reset import ResetPolicy, next_boundary
 
 if TYPE_CHECKING:
@@ -81,6 +86,10 @@ async def _new(hub: Hub, context: InboundMessage | Session, command: Command) ->
     model = command.args[1] if len(command.args) > 1 else None
     if command.name == "reset":
         agent = model = None
+    if isinstance(context, InboundMessage):
+        refusal = new_refusal(hub.router.policy, hub.settings, context, agent, model)
+        if refusal is not None:
+            return CommandResult(refusal)
     if isinstance(context, Session):
         if agent is None:
             agent, model = context.agent, model
@@ -139,6 +148,9 @@ async def _session(hub: Hub, context: InboundMessage | Session, command: Command
     if isinstance(context, Session):
         return CommandResult("/session " + command.sub + " applies to channel chats, not the web chat.")
     if command.sub == "scope":
+        refusal = scope_refusal(hub.router.policy, hub.settings.commands, context)
+        if refusal is not None:
+            return CommandResult(refusal)
         _, r = await hub.router.set_overrides(hub, context, scope=command.args[0])
         text = f"Scope set to {command.args[0]}: {_scope_name(r.scope, r.dimensions)}. Key {r.key}"
         return CommandResult(text)

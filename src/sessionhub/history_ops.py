@@ -489,17 +489,36 @@ class HistoryOps:
                 on_progress(done, None)
         return ImportReport(tuple(imported), tuple(skipped), tuple(failed))
 
+    def _imported_runtime(self, imp: ImportedSession) -> tuple[str, str, str]:
+        """The agent, provider and model an imported session is stored with.
+
+        Our own exports must name a configured agent and its provider, as ``create_session``
+        requires (``InvalidInput`` otherwise): an import never makes a session that chats
+        through an agent or provider the API would refuse. Sessions migrated from other
+        tools keep the source's names as a record (CONTRACT 11.2).
+        """
+        if imp.format == "sessionhub":
+            spec = self._agent(imp.agent)
+            if imp.provider is not None and imp.provider != spec.provider:
+                raise InvalidInput(
+                    f"provider {imp.provider!r} is not the provider of agent {spec.id!r} ({spec.provider!r})"
+                )
+            return spec.id, spec.provider, imp.model or spec.model
+        default = self._agent(None)
+        agent = imp.agent or default.id
+        known = self.settings.agent(agent)
+        provider = imp.provider or (known.provider if known else default.provider)
+        return agent, provider, imp.model or (known.model if known else default.model)
+
     async def _create_imported(self, imp: ImportedSession, import_ref: str | None) -> Session | None:
         try:
             msgs = [self._new_message(m) for m in imp.messages]
         except SessionhubError as exc:
             raise InvalidInput(f"{imp.source_session_id}: {exc.message}") from None
         src = dict(imp.session or {})
-        spec = self._agent(None)
-        agent = imp.agent or spec.id
-        known = self.settings.agent(agent)
-        provider = imp.provider or (known.provider if known else spec.provider)
-        model = imp.model or (known.model if known else spec.model)
+        agent, provider, model = self._imported_runtime(imp)
+        if src.get("status") == "archived" and src.get("pinned"):
+            raise InvalidInput(f"{imp.source_session_id}: an archived session cannot be pinned")
         first_user = next((m.content for m in msgs if m.role == "user" and m.content.strip()), "")
         own_id = ids.new_id("ses")
         title = collapse(imp.title or "")[:500]

@@ -16,7 +16,7 @@ from . import ids
 from .clock import Clock, SystemClock
 from .config import AgentSettings, Settings
 from .context_ops import ContextOps, context_settings_of
-from .errors import InvalidInput, NotFound, PayloadTooLarge, SessionPinned
+from .errors import InvalidInput, NotFound, PayloadTooLarge, SessionPinned, SessionReadOnly
 from .history_ops import HistoryOps
 from .model import (
     MESSAGE_STATUSES,
@@ -251,8 +251,14 @@ class Hub(HistoryOps, RoutingOps, ContextOps):
         )
 
     async def pin(self, session_id: str) -> Session:
+        """Pin (listed first, never archived); an archived session refuses with ``SessionReadOnly``."""
+
+        def not_archived(current: Session) -> None:
+            if current.status == "archived":
+                raise SessionReadOnly(f"session {current.id} is archived; restore it before pinning")
+
         return await self.store.update_session(
-            self.owner, self._session_id(session_id), SessionChanges(pinned=True)
+            self.owner, self._session_id(session_id), SessionChanges(pinned=True), not_archived
         )
 
     async def unpin(self, session_id: str) -> Session:
@@ -291,9 +297,18 @@ class Hub(HistoryOps, RoutingOps, ContextOps):
         archived: bool | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> Session:
-        """PATCH semantics: apply each given field with its rule, in a safe order."""
+        """PATCH semantics: apply each given field with its rule, in a safe order.
+
+        A body whose outcome breaks a rule (a pinned session archived, an archived one
+        pinned, ``pinned`` and ``archived`` both true) is refused before anything is written.
+        """
         sid = self._session_id(session_id)
         s = await self.get_session(sid)
+        archived_after = archived if archived is not None else s.status == "archived"
+        if pinned is True and archived_after:
+            raise SessionReadOnly(f"session {sid}: an archived session cannot be pinned; restore it first")
+        if archived is True and (pinned if pinned is not None else s.pinned):
+            raise SessionPinned(f"session {sid} is pinned; unpin it before archiving")
         if title is not None:
             s = await self.rename(sid, title)
         if metadata is not None:

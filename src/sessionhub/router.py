@@ -82,10 +82,11 @@ def build_policy(settings: Settings) -> RoutingPolicy:
     policy = RoutingPolicy.from_config(config, default_agent=settings.default_agent.id)
     known = [a.id for a in settings.agents]
     for i, rule in enumerate(policy.rules):
-        if rule.agent not in known:
-            raise ConfigError(
-                f"dispatch.rules[{i}].agent: unknown agent {rule.agent!r} (known: {', '.join(known)})"
-            )
+        for name, agent in (("agent", rule.agent), *(("agents", a) for a in rule.agents)):
+            if agent not in known:
+                raise ConfigError(
+                    f"dispatch.rules[{i}].{name}: unknown agent {agent!r} (known: {', '.join(known)})"
+                )
     return policy
 
 

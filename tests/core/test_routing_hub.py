@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import sessionhub
-from sessionhub.config import AgentSettings, Settings
+from sessionhub.config import AgentSettings, CommandSettings, Settings
 from sessionhub.errors import ConfigError
 from sessionhub.hub import Hub
 from sessionhub.model import Session
@@ -436,19 +436,23 @@ async def test_commands_are_answered_not_stored(hub: Hub) -> None:
 
 async def test_command_new_and_reset(make_hub: MakeHub) -> None:
     """/new [agent] [model] and /reset start a new session under the key; the old stays."""
-    hub = await make_hub(agents=(AgentSettings(id="main"), AgentSettings(id="coder", model="c1")))
+    hub = await make_hub(
+        agents=(AgentSettings(id="main"), AgentSettings(id="coder", model="c1", models=("big-model",))),
+        dispatch={"rules": [{"agent": "main", "agents": ["coder"]}]},  # chat users may pick coder
+    )
     first, _ = await hub.record_inbound(msg(text="hi"))
     reply = await say(hub, "/new coder big-model")
     s, _ = await hub.route_inbound(msg())
     assert "agent coder, model big-model" in reply and s.id != first.id and s.agent == "coder"
-    assert "unknown agent" in await say(hub, "/new nobody")
+    assert "'nobody' is not available in this chat (available: main, coder)" in await say(hub, "/new nobody")
     await say(hub, "/reset")
     s2, _ = await hub.route_inbound(msg())
     assert s2.id != s.id and s2.agent == "main" and (await hub.get_session(first.id)).message_count == 1
 
 
-async def test_command_session_info_list_and_overrides(hub: Hub) -> None:
+async def test_command_session_info_list_and_overrides(make_hub: MakeHub) -> None:
     """/session shows the session and key; list shows the chat's sessions; scope and resets change the key."""
+    hub = await make_hub(commands=CommandSettings(allow_scope_change=True))
     s, _ = await hub.record_inbound(msg(text="hi"))
     info = await say(hub, "/session")
     assert s.id in info and "key main:telegram:default:100" in info and "automatic reset: off" in info
@@ -470,8 +474,9 @@ async def test_command_session_info_list_and_overrides(hub: Hub) -> None:
     assert "Key main:peer:telegram:u1" in peer
 
 
-async def test_concurrent_override_changes_all_land(hub: Hub) -> None:
+async def test_concurrent_override_changes_all_land(make_hub: MakeHub) -> None:
     """Changes to one key's overrides at the same time are merged, none is lost."""
+    hub = await make_hub(commands=CommandSettings(allow_scope_change=True))
     await hub.record_inbound(msg(text="hi"))
     await asyncio.gather(
         say(hub, "/session reset-time 7:30"),

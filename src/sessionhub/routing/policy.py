@@ -28,16 +28,21 @@ from .reset import RESET_MODES, ResetPolicy
 WHEN_FIELDS: tuple[str, ...] = ("channel", "account", "chat", "chat_type", "space", "topic", "sender")
 _SESSION_KEYS = ("scope", "dimensions", "identity_links", "title_max_chars", "reset")
 _RESET_KEYS = ("mode", "at_hour", "idle_minutes", "timezone")
-_RULE_KEYS = ("agent", "when", "session_dimensions")
+_RULE_KEYS = ("agent", "agents", "when", "session_dimensions")
 
 
 @dataclass(frozen=True, slots=True)
 class DispatchRule:
-    """``when`` maps fields of the message to the values that match (any of them)."""
+    """``when`` maps fields of the message to the values that match (any of them).
+
+    ``agents`` are the other agents a chat user of this rule may pick with ``/new AGENT``
+    (``agent`` is always allowed); nothing else is open to them (CONTRACT 11.1).
+    """
 
     agent: str
     when: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     session_dimensions: tuple[Dimension, ...] | None = None
+    agents: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +103,15 @@ class RoutingPolicy:
             if all(self._matches(name, values, msg) for name, values in rule.when.items()):
                 return index, rule
         return None
+
+    def chat_agents(self, msg: InboundMessage) -> tuple[str, ...]:
+        """The agents a chat user sending ``msg`` may pick with ``/new``, the routed one first:
+        the matching rule's ``agent`` and ``agents``, else only the default agent."""
+        matched = self.match(msg)
+        if matched is None:
+            return (self.default_agent,)
+        rule = matched[1]
+        return tuple(dict.fromkeys((rule.agent, *rule.agents)))
 
     def _matches(self, name: str, values: tuple[str, ...], msg: InboundMessage) -> bool:
         if name == "sender":
@@ -266,10 +280,14 @@ def _rule(value: object, name: str) -> DispatchRule:
             raise ConfigError(f"{name}.when.chat_type: must be direct, group or channel")
         when[key] = tuple(str(i) for i in items)
     dims = rule.get("session_dimensions")
+    agents = rule.get("agents", [])
+    if not isinstance(agents, list) or not all(isinstance(a, str) and a for a in agents):
+        raise ConfigError(f"{name}.agents: must be a list of agent ids")
     return DispatchRule(
         agent=agent,
         when=when,
         session_dimensions=None if dims is None else _dimensions(dims, f"{name}.session_dimensions"),
+        agents=tuple(agents),
     )
 
 
