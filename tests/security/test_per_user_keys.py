@@ -102,6 +102,16 @@ async def test_webhook_event_ids_are_per_user(client: Client) -> None:
     assert again["duplicate"] is True and again["session_id"] == b["session_id"]
 
 
+async def test_duplicate_of_a_deleted_session_says_so(hub: Hub) -> None:
+    """A resent event whose first session was deleted is still answered as a duplicate."""
+    alice = hub.as_user("alice")
+    first = await alice.handle_inbound(_inbound("E9", "hello"))
+    await alice.delete_session(first.session.id)
+    again = await alice.handle_inbound(_inbound("E9", "hello"))
+    assert again.duplicate and again.message is None
+    assert [m.content for m in await alice.get_history(again.session.id)] == []
+
+
 async def test_idempotency_key_per_user_and_body(client: Client) -> None:
     """One key: replayed for the same user and body, 409 for another body, new for another user."""
     alice, bob = client(ALICE), client(BOB)
