@@ -10,6 +10,7 @@ Every error the core raises is a ``SessionhubError``. Each class carries the HTT
     ├── Conflict                    409 / exit 4   "conflict"
     │   ├── SessionPinned           409 / exit 4   "session_pinned"
     │   ├── SessionReadOnly         409 / exit 4   "session_read_only"
+    │   ├── IdempotencyKeyReused    409 / exit 4   "idempotency_key_reused"
     │   └── TurnInProgress          409 / exit 4   "turn_in_progress"
     ├── Unauthorized                401 / exit 5   "unauthorized"
     ├── PayloadTooLarge             413 / exit 2   "payload_too_large"
@@ -72,6 +73,13 @@ class SessionReadOnly(Conflict):
     code = "session_read_only"
 
 
+class IdempotencyKeyReused(Conflict):
+    """An ``Idempotency-Key`` came back with another request body, or the messages it
+    stored are gone (cleared, moved by a restore): its first result cannot be given again."""
+
+    code = "idempotency_key_reused"
+
+
 class TurnInProgress(Conflict):
     """The session is already running an agent turn."""
 
@@ -123,6 +131,7 @@ __all__ = [
     "Conflict",
     "DatabaseError",
     "DecryptionError",
+    "IdempotencyKeyReused",
     "InvalidInput",
     "NotFound",
     "PayloadTooLarge",

@@ -34,7 +34,7 @@ from .model import (
 )
 from .router import Router
 from .routing_ops import RoutingOps
-from .store.base import VIEWS, AutoText, NewSession, SessionChanges, Store, View
+from .store.base import VIEWS, Appended, AutoText, IdempotencyKey, NewSession, SessionChanges, Store, View
 from .store.sql import SQLStore, to_us
 from .text import auto_title, collapse, preview
 from .timeutil import group_by_starts, local_day_starts, zone
@@ -360,18 +360,43 @@ class Hub(HistoryOps, RoutingOps, ContextOps):
         (msg,) = await self.store.append(self.owner, self._session_id(session_id), [item], self._auto([item]))
         return msg
 
-    async def add_messages(
-        self, session_id: str, items: Sequence[Mapping[str, Any] | NewMessage]
-    ) -> list[Message]:
-        """Append several messages in one transaction (all or nothing)."""
+    def _batch(self, items: Sequence[Mapping[str, Any] | NewMessage]) -> list[NewMessage]:
         if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Sequence):
             raise InvalidInput("messages must be a list")
         if not items:
             raise InvalidInput("messages must not be empty")
         if len(items) > 10_000:
             raise InvalidInput("at most 10000 messages per call")
-        batch = [self._new_message(m) for m in items]
+        return [self._new_message(m) for m in items]
+
+    async def add_messages(
+        self,
+        session_id: str,
+        items: Sequence[Mapping[str, Any] | NewMessage],
+        *,
+        idempotency_key: str | None = None,
+    ) -> list[Message]:
+        """Append several messages in one transaction (all or nothing).
+
+        With ``idempotency_key`` the call happens once: see ``append_once``.
+        """
+        if idempotency_key is not None:
+            return (await self.append_once(session_id, items, idempotency_key)).messages
+        batch = self._batch(items)
         return await self.store.append(self.owner, self._session_id(session_id), batch, self._auto(batch))
+
+    async def append_once(
+        self, session_id: str, items: Sequence[Mapping[str, Any] | NewMessage], idempotency_key: str
+    ) -> Appended:
+        """``add_messages`` once per key: a retry with the same key (this user, this session,
+        within 24 hours) and the same messages stores nothing and gives the first call's
+        messages (``replayed=True``); other messages raise ``IdempotencyKeyReused``. The key is
+        kept in the database with the append, so it holds across restarts and replicas."""
+        batch = self._batch(items)
+        key = IdempotencyKey.of(idempotency_key, batch)
+        return await self.store.append_once(
+            self.owner, self._session_id(session_id), batch, self._auto(batch), key
+        )
 
     async def get_history(
         self,

@@ -10,8 +10,8 @@ Steps for one message:
 
 1. ``route(policy, msg)`` gives the base key; the per-key overrides stored under it
    (``/session scope|reset-time|idle-reset``) give the final route (agent, key, reset policy).
-2. The key's current session is read. An event id seen before (per channel and account)
-   stops here: the original session is returned and nothing is stored.
+2. The key's current session is read. An event id seen before (per owner, channel and
+   account) stops here: the original session is returned and nothing is stored.
 3. Resets are lazy: a session that is stale under the key's reset policy (only
    conversation messages count as activity: ``last_message_at``, else ``created_at``) is
    left as it is and the pre-reset hooks run with ``(old_session, reason)``.
@@ -37,7 +37,7 @@ import asyncio
 import inspect
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
@@ -239,7 +239,7 @@ class Router:
             item = hub._new_message({"role": "user", "content": msg.text, "metadata": inbound_metadata(msg)})
         event = None
         if store_message and msg.event_id is not None:
-            event = InboundEvent(msg.channel, msg.account, msg.event_id)
+            event = InboundEvent(hub.owner, msg.channel, msg.account, msg.event_id)
         store = self.store(hub)
         r, state = await self.resolve(hub, msg, event)
         if state.seen:
@@ -270,7 +270,7 @@ class Router:
                 self.limits,
             )
         if bound.session is None:  # a duplicate whose session is gone
-            return await self.handle(hub, msg, store_message=False)
+            return replace(await self.handle(hub, msg, store_message=False), duplicate=True)
         return Routed(
             bound.session,
             r,
@@ -341,7 +341,7 @@ class Router:
         """Remember ``msg``'s event id (commands); False if it was seen before."""
         if msg.event_id is None:
             return True
-        event = InboundEvent(msg.channel, msg.account, msg.event_id)
+        event = InboundEvent(hub.owner, msg.channel, msg.account, msg.event_id)
         return await self.store(hub).mark_seen(event, session_id, self.limits)
 
 

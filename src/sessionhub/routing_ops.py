@@ -99,8 +99,8 @@ class RoutingOps:
     async def record_inbound(self, msg: InboundMessage | Mapping[str, Any]) -> tuple[Session, Message | None]:
         """Store ``msg`` as a user message in its key's session, once per event id.
 
-        A resent event (same channel, account and ``event_id``) stores nothing and gives
-        the session its first delivery went to, and None.
+        A resent event (same owner, channel, account and ``event_id``) stores nothing and
+        gives the session its first delivery went to, and None.
         """
         routed = await self.router.handle(self._hub, self._inbound(msg), store_message=True)
         return routed.session, routed.message

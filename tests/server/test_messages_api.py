@@ -63,7 +63,7 @@ async def test_append_rejects_bad_messages(client: httpx.AsyncClient) -> None:
 
 
 async def test_idempotency_key_stores_once(client: httpx.AsyncClient) -> None:
-    """The same Idempotency-Key returns the same 201 result without storing twice."""
+    """The same Idempotency-Key returns the same 201 result (read back from the database) without storing twice."""
     sid = (await new_session(client))["id"]
     url = f"/api/sessions/{sid}/messages"
     body = {"role": "user", "content": "only once"}

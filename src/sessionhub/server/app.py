@@ -20,7 +20,6 @@ from ..config import Settings
 from ..hub import Hub
 from .auth import AuthMiddleware
 from .errors import install_error_handlers
-from .idempotency import IdempotencyCache
 from .limits import BodyLimitMiddleware
 from .live import Live
 from .routes import COMMON_ERRORS, agents, checkpoints, inbound, maintenance, messages, sessions, triggers
@@ -52,7 +51,6 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
     app = FastAPI(title="sessionhub", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.hub = hub
     app.state.settings = settings
-    app.state.idempotency = IdempotencyCache()
     app.state.hub_views = {}  # user -> hub.as_user(user), built on first use (auth.current_hub)
     install_error_handlers(app)
     live = Live(settings, hub)  # agents, event bus, scheduler: a bad config value fails here

@@ -8,11 +8,14 @@ thread. Sessions are always addressed with their owner: another owner's id is No
 
 from __future__ import annotations
 
+import hashlib
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..errors import InvalidInput
 from ..model import Message, NewMessage, Session, Stats
 from .context_base import ContextStore
 from .history_base import HistoryStore
@@ -54,6 +57,45 @@ class AutoText:
 
     title: str
     preview: str
+
+
+MAX_IDEMPOTENCY_KEY = 255
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyKey:
+    """A client's ``Idempotency-Key`` for one append and the SHA-256 of what it appends."""
+
+    key: str
+    fingerprint: str
+
+    @classmethod
+    def of(cls, key: object, items: Sequence[NewMessage]) -> IdempotencyKey:
+        """Check ``key`` (1..255 printable characters) and fingerprint the validated ``items``."""
+        if not isinstance(key, str) or not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or not key.isprintable():
+            raise InvalidInput(f"an idempotency key must be 1..{MAX_IDEMPOTENCY_KEY} printable characters")
+        body = [
+            {
+                "role": m.role,
+                "content": m.content,
+                "parts": [p.to_dict() for p in m.parts],
+                "status": m.status,
+                "usage": m.usage.to_dict(),
+                "metadata": m.metadata,
+                "created_at": None if m.created_at is None else m.created_at.isoformat(),
+            }
+            for m in items
+        ]
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+        return cls(key, hashlib.sha256(canonical.encode()).hexdigest())
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """The messages of an append with a key; ``replayed``: the key's first append gave them."""
+
+    messages: list[Message]
+    replayed: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +144,19 @@ class Store(HistoryStore, ContextStore, ABC):
         self, owner: str, session_id: str, items: Sequence[NewMessage], auto: AutoText | None
     ) -> list[Message]:
         """Append in one transaction: next seqs, counters, preview, title, activity."""
+
+    @abstractmethod
+    async def append_once(
+        self,
+        owner: str,
+        session_id: str,
+        items: Sequence[NewMessage],
+        auto: AutoText | None,
+        key: IdempotencyKey,
+    ) -> Appended:
+        """``append`` once per key (24 h): the key is stored in the append's transaction; a
+        known key with the same fingerprint gives its first messages back, another one raises
+        ``IdempotencyKeyReused``."""
 
     @abstractmethod
     async def history(

@@ -3,8 +3,9 @@
 ``RoutingSQLMixin`` is mixed into ``SQLStore``; the hub reaches it through the
 ``RoutingStore`` protocol. Tables (schema.py): ``route_keys(owner, key, session_pk,
 overrides)`` holds a key's current session and the per-key overrides stored under a
-*base* key (the key a message has without overrides); ``seen_events(channel, account,
-event_id, seen_at, session_id)`` remembers inbound event ids already stored.
+*base* key (the key a message has without overrides); ``seen_events(owner, channel,
+account, event_id, seen_at, session_id)`` remembers inbound event ids already stored, per
+owner: the same platform event id sent by two users is two events.
 
 Race freedom. ``bind_route`` is one write transaction: it inserts the seen event first
 (``ON CONFLICT DO NOTHING``: a duplicate stops there and changes nothing), then makes sure
@@ -45,8 +46,9 @@ _MAX_ID = 200
 
 @dataclass(frozen=True, slots=True)
 class InboundEvent:
-    """The identity of an inbound platform event (dedup key)."""
+    """The identity of an inbound platform event (dedup key): whose it is and where it came from."""
 
+    owner: str
     channel: str
     account: str
     event_id: str
@@ -159,7 +161,8 @@ class RoutingSQLMixin(SQLCore):
 
     def _seen_where(self, event: InboundEvent) -> Any:
         return (
-            (seen_events.c.channel == event.channel)
+            (seen_events.c.owner == event.owner)
+            & (seen_events.c.channel == event.channel)
             & (seen_events.c.account == event.stored_account())
             & (seen_events.c.event_id == event.stored_id())
         )
@@ -174,6 +177,7 @@ class RoutingSQLMixin(SQLCore):
             delete(seen_events).where(self._seen_where(event), seen_events.c.seen_at < self._cutoff(limits))
         )
         stmt = self._upsert(seen_events).values(
+            owner=event.owner,
             channel=event.channel,
             account=event.stored_account(),
             event_id=event.stored_id(),
@@ -197,14 +201,14 @@ class RoutingSQLMixin(SQLCore):
         every = max(1, min(100, limits.max_rows // 10))
         if next(counter) % every:
             return removed
-        pk_cols = (seen_events.c.channel, seen_events.c.account, seen_events.c.event_id)
+        pk_cols = (seen_events.c.owner, seen_events.c.channel, seen_events.c.account, seen_events.c.event_id)
         extra = conn.execute(
             select(*pk_cols)
             .order_by(seen_events.c.seen_at.desc(), *pk_cols)
             .offset(limits.max_rows)
             .limit(10_000)
         ).all()
-        kept = None if keep is None else (keep.channel, keep.stored_account(), keep.stored_id())
+        kept = None if keep is None else (keep.owner, keep.channel, keep.stored_account(), keep.stored_id())
         doomed = [tuple(r) for r in extra if tuple(r) != kept]
         if doomed:
             removed += conn.execute(delete(seen_events).where(tuple_(*pk_cols).in_(doomed))).rowcount

@@ -160,10 +160,12 @@ route_keys = Table(
     Column("updated_at", BigInteger, nullable=False),
 )
 
-# Inbound webhook event ids already stored (bounded; oldest pruned).
+# Inbound webhook event ids already stored, per owner (bounded; oldest pruned). The owner
+# joined the key in 0007: one user's event id never hides another user's message.
 seen_events = Table(
     "seen_events",
     metadata,
+    Column("owner", String(200), primary_key=True),
     Column("channel", String(32), primary_key=True),
     Column("account", String(200), primary_key=True),
     Column("event_id", String(200), primary_key=True),
@@ -171,6 +173,30 @@ seen_events = Table(
     Column("session_id", String(32)),  # where the event's message went (0002)
 )
 Index("ix_seen_events_time", seen_events.c.seen_at)
+
+# ``Idempotency-Key`` of appends (0007), per owner and session, kept 24 hours. Bounded in
+# bytes: the request's SHA-256 and where its messages went (first seq, count, first and last
+# message id), never the response; a replay reads the messages back.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("owner", String(200), primary_key=True),
+    Column(
+        "session_pk",
+        PK,
+        ForeignKey("sessions.pk", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("first_seq", Integer, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("first_id", String(32), nullable=False),
+    Column("last_id", String(32), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+Index("ix_idempotency_keys_time", idempotency_keys.c.created_at)
 
 # Context summaries: a record covers messages 1..covers_until_seq; never deletes messages.
 summaries = Table(

@@ -57,6 +57,7 @@ from .context_sql import ContextSQLMixin, context_keep
 from .crypto_sql import CryptoSQLMixin
 from .group_commit import GroupCommit
 from .history_sql import HistorySQLMixin
+from .idempotency_sql import IdempotencySQLMixin
 from .routing_sql import RoutingSQLMixin
 from .schema import checkpoints, messages, sessions
 from .turns_sql import TurnsSQLMixin
@@ -324,7 +325,15 @@ def _mark_snippet(raw: str) -> str:
     return html.escape(raw).replace(_MARK_OPEN, "<mark>").replace(_MARK_CLOSE, "</mark>")
 
 
-class SQLStore(CryptoSQLMixin, HistorySQLMixin, RoutingSQLMixin, ContextSQLMixin, TurnsSQLMixin, Store):
+class SQLStore(
+    CryptoSQLMixin,
+    HistorySQLMixin,
+    RoutingSQLMixin,
+    IdempotencySQLMixin,
+    ContextSQLMixin,
+    TurnsSQLMixin,
+    Store,
+):
     """SQLite or PostgreSQL through one code path; dialect branches only for search and locking."""
 
     def __init__(

@@ -3,7 +3,7 @@
 ``POST /api/inbound`` takes the normalised form (CONTRACT section 4). ``POST
 /api/channels/{channel}/webhook`` takes the platform's payload, parses it with the routing
 parsers, answers handshakes at once (Slack ``url_verification``), and routes and records
-each message (a resent event id is stored once; chat commands are answered in ``reply``).
+each message (a resent event id is stored once per user; chat commands are answered in ``reply``).
 
 Webhook authentication: platforms cannot send our bearer token, so a webhook request is
 accepted with either a valid bearer token or, when ``[channels.NAME]`` configures one, the
@@ -63,7 +63,8 @@ async def _handle(hub: Hub, msg: InboundMessage | Mapping[str, Any], live: Any =
 
 @router.post("/inbound", response_model=InboundResponse, responses=errors(409))
 async def inbound(request: Request, body: InboundIn, hub: Hub = Depends(current_hub)) -> Response:
-    """Route a normalised inbound message to its key's session and record it (once per event id)."""
+    """Route a normalised inbound message to its key's session and record it once per user and
+    `event_id` (`duplicate`: this user sent this event before; nothing was stored)."""
     data = {
         k: (str(v) if isinstance(v, int) and not isinstance(v, bool) else v)
         for k, v in body.model_dump(exclude_none=True).items()

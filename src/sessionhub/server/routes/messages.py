@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from ...hub import MAX_HISTORY_LIMIT, Hub
 from ...render import render_messages
+from ...store.base import MAX_IDEMPOTENCY_KEY
 from ..auth import current_hub
-from ..idempotency import MAX_KEY_LENGTH, IdempotencyCache
 from ..schemas import MessageIn, MessageList, MessagesCreated, MessagesIn
 from . import errors
 
@@ -57,30 +55,32 @@ def _as_items(body: MessageIn | MessagesIn) -> list[dict[str, Any]]:
 
 @router.post("", status_code=201, response_model=MessagesCreated, responses=errors(404, 409))
 async def post_messages(
-    request: Request,
     session_id: str,
     body: MessageIn | MessagesIn,
     idempotency_key: str | None = Header(
         None,
         min_length=1,
-        max_length=MAX_KEY_LENGTH,
-        description="a retry with the same key and body returns the first result without storing twice",
+        max_length=MAX_IDEMPOTENCY_KEY,
+        description=(
+            "a retry with the same key and body within 24 hours returns the first result "
+            "(header `Idempotent-Replayed: true`) without storing twice; the same key with "
+            "another body is a 409 `idempotency_key_reused`. Keys are per user and session and "
+            "kept in the database, so they hold across restarts and replicas"
+        ),
     ),
     hub: Hub = Depends(current_hub),
 ) -> Response:
     """Append one message, or `{"messages": [...]}` in one transaction (all or nothing)."""
     items = _as_items(body)
-
-    async def append() -> dict[str, Any]:
-        msgs = await hub.add_messages(session_id, items)
-        return {"messages": [m.to_dict() for m in msgs]}
-
     if idempotency_key is None:
-        return JSONResponse(await append(), status_code=201)
-    cache: IdempotencyCache = request.app.state.idempotency
-    fingerprint = hashlib.sha256(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()
-    replayed, result = await cache.run((hub.owner, session_id, idempotency_key), fingerprint, append)
-    return JSONResponse(result, status_code=201, headers={"Idempotent-Replayed": str(replayed).lower()})
+        msgs = await hub.add_messages(session_id, items)
+        return JSONResponse({"messages": [m.to_dict() for m in msgs]}, status_code=201)
+    done = await hub.append_once(session_id, items, idempotency_key)
+    return JSONResponse(
+        {"messages": [m.to_dict() for m in done.messages]},
+        status_code=201,
+        headers={"Idempotent-Replayed": str(done.replayed).lower()},
+    )
 
 
 @router.delete("", status_code=204, response_class=Response, responses=errors(404, 409))
