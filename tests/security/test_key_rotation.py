@@ -21,7 +21,10 @@ from sqlalchemy import create_engine, text
 
 import sessionhub
 from reliability.conftest import SESSIONHUB
-from sessionhub.crypto import generate_master_key, load_master_key, wrapped_key_id
+from sessionhub.crypto import Keyring, generate_master_key, load_master_key, wrapped_key_id
+from sessionhub.ids import new_id
+from sessionhub.store.base import NewSession
+from sessionhub.store.sql import SQLStore
 
 from .conftest import child_env, serve
 
@@ -184,3 +187,46 @@ def test_sessions_created_during_rotation_open_with_the_new_key(
     )
     opened = read_all(database, keys["NEW_KEY"], list(ids))
     assert len(opened) == len(ids) >= 30 + len(created)
+
+
+def new_session() -> NewSession:
+    sid = new_id("ses")
+    return NewSession(
+        id=sid, owner="default", key=sid, title="in flight", title_source="user", agent="main",
+        provider="echo", model="echo", source="manual", source_ref=None, channel="web", metadata={},
+    )  # fmt: skip
+
+
+async def test_the_switch_waits_for_a_session_being_created(database: str, keys: dict[str, str]) -> None:
+    """A creation under the old key still uncommitted when rotate starts holds the switch back
+    until it commits, so rotate re-wraps it too: none is left under the old key."""
+    creator = SQLStore(database, keyring=Keyring.from_base64(keys["OLD_KEY"]))
+    rotator = SQLStore(database, keyring=Keyring.from_base64(keys["NEW_KEY"], [keys["OLD_KEY"]]))
+    await creator.open()
+    await rotator.open()
+    inserted, release = threading.Event(), threading.Event()
+
+    def create_and_hold() -> str:
+        with creator._write():  # the creation's transaction, kept open until released
+            sid = creator._create_session(new_session()).id
+            inserted.set()
+            release.wait(30)
+        return sid
+
+    try:
+        creating = asyncio.ensure_future(asyncio.to_thread(create_and_hold))
+        assert await asyncio.to_thread(inserted.wait, 30)
+        rotating = asyncio.ensure_future(rotator.rotate_keys())
+        await asyncio.sleep(1.0)
+        assert not rotating.done(), (
+            "rotate switched the key while a session was being wrapped with the old one"
+        )
+        release.set()
+        sid = await creating
+        report = await rotating
+    finally:
+        release.set()
+        await creator.close()
+        await rotator.close()
+    assert report.remaining == 0 and report.index_secret_rewrapped
+    assert wrapped_ids(database)[sid] == key_id(keys["NEW_KEY"])
