@@ -15,6 +15,7 @@ Every error the core raises is a ``SessionhubError``. Each class carries the HTT
     ├── Unauthorized                401 / exit 5   "unauthorized"
     ├── PayloadTooLarge             413 / exit 2   "payload_too_large"
     ├── DecryptionError             500 / exit 6   "decryption_error"
+    │   └── KeyUnavailable          503 / exit 6   "key_unavailable"
     ├── ConfigError                 500 / exit 7   "config_error"
     └── DatabaseError               503 / exit 8   "database_error"
 """
@@ -110,6 +111,17 @@ class DecryptionError(SessionhubError):
     code = "decryption_error"
 
 
+class KeyUnavailable(DecryptionError):
+    """This process lacks the master key the data needs, e.g. its key was retired by rotation.
+
+    503, not 500: nothing is wrong with the data or the request; a server configured with
+    the database's current key (another replica, or this one restarted) can serve it.
+    """
+
+    status_code = 503
+    code = "key_unavailable"
+
+
 class ConfigError(SessionhubError):
     """A configuration value is wrong; the message names it."""
 
@@ -133,6 +145,7 @@ __all__ = [
     "DecryptionError",
     "IdempotencyKeyReused",
     "InvalidInput",
+    "KeyUnavailable",
     "NotFound",
     "PayloadTooLarge",
     "SessionPinned",

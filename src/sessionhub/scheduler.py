@@ -8,7 +8,7 @@
     prompt = "Summarise my day"
     sticky_session = false          # true: every run appends to one pinned session
     enabled = true
-    user = "default"                # whose sessions the runs create (sessionhub extension)
+    user = "default"                # the task's owner (sessionhub extension), see below
 
 How it runs:
 
@@ -27,6 +27,12 @@ How it runs:
   ``last_status`` / ``last_session_id`` in ``GET /api/tasks``.
 - Retention (``hub.apply_retention``) runs once a day for every configured user, claimed
   the same way (task ``__retention__``), so one replica does it.
+
+Who sees what: tasks are the operator's configuration, and each one belongs to its ``user``
+(default ``default``, the user of a server without tokens and of ``SESSIONHUB_TOKEN``). Its
+runs create that user's sessions, and only that user sees it in ``GET /api/tasks`` (with its
+``last_session_id``) and may run it; for every other user it does not exist (404), so no
+listing shows another user's session ids.
 """
 
 from __future__ import annotations
@@ -249,9 +255,14 @@ class Scheduler:
             await self.run_retention(boundary)
         return queued
 
-    def run_now(self, name: str) -> QueuedRun:
-        """Queue a manual run of ``name`` (``NotFound`` if no such task)."""
-        if name not in self.tasks:
+    def visible(self, user: str | None) -> list[TaskSpec]:
+        """The tasks ``user`` owns (every task when None: the operator's own view)."""
+        return [t for t in self.tasks.values() if user is None or t.user == user]
+
+    def run_now(self, name: str, user: str | None = None) -> QueuedRun:
+        """Queue a manual run of ``name``; ``NotFound`` if no such task or ``user`` does not own it."""
+        spec = self.tasks.get(name)
+        if spec is None or (user is not None and spec.user != user):
             raise NotFound(f"task {name[:80]!r} not found")
         at_us = max(to_us(self.clock.now()), self._last_manual_us + 1)  # unique run rows
         self._last_manual_us = at_us
@@ -347,11 +358,12 @@ class Scheduler:
         agent = self.settings.agent(spec.agent) if spec.agent else None
         return (agent or self.settings.default_agent).model
 
-    async def describe(self) -> list[dict[str, Any]]:
-        """``GET /api/tasks`` items: the config, next run and last result of every task."""
-        last: Mapping[str, TaskRun] = await self._store().last_task_runs(list(self.tasks))
+    async def describe(self, user: str | None = None) -> list[dict[str, Any]]:
+        """``GET /api/tasks`` items: the config, next run and last result of each task ``user`` owns."""
+        specs = self.visible(user)
+        last: Mapping[str, TaskRun] = await self._store().last_task_runs([t.name for t in specs])
         out: list[dict[str, Any]] = []
-        for spec in self.tasks.values():
+        for spec in specs:
             run = last.get(spec.name)
             last_at = from_us(run.scheduled_at_us) if run is not None else None
             out.append(

@@ -18,7 +18,7 @@ from sessionhub.crypto import (
     read_key_file,
     write_key_file,
 )
-from sessionhub.errors import ConfigError, DecryptionError
+from sessionhub.errors import ConfigError, DecryptionError, KeyUnavailable
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
 
@@ -142,6 +142,20 @@ def test_keyring_lookup_by_id() -> None:
     with pytest.raises(DecryptionError, match="session ses_x"):
         ring.get("0123456789abcdef", context="session ses_x")
     assert new.to_base64() not in repr(ring)
+
+
+def test_missing_key_is_key_unavailable_503() -> None:
+    """A key the keyring lacks is KeyUnavailable (a DecryptionError, 503) telling how to recover
+    from a rotation; new keys are wrapped with the active key only if it is held."""
+    new, old = load_master_key(generate_master_key()), load_master_key(generate_master_key())
+    retired, both = Keyring(old), Keyring(new, [old])
+    with pytest.raises(KeyUnavailable, match="restart it with the new key") as missing:
+        retired.get(new.key_id, context="the data key of session ses_x")
+    assert isinstance(missing.value, DecryptionError) and missing.value.status_code == 503
+    assert both.wrapping_key(old.key_id) is old  # before rotate switches: still the old key
+    assert both.wrapping_key(new.key_id) is new
+    with pytest.raises(KeyUnavailable, match=f"key {old.key_id} was retired by `sessionhub keys rotate`"):
+        retired.wrapping_key(new.key_id)
 
 
 def test_keyring_from_base64() -> None:

@@ -89,8 +89,10 @@ def rotate(
 
     The current key is the configured one ([encryption] key_env/key_file) or --new-key-*;
     the previous keys ([encryption] previous_key_envs/previous_key_files, or the configured
-    key when --new-key-* is given) must be present to unwrap. One session per transaction:
-    interrupt at any time and run again to continue. Messages are not re-encrypted.
+    key when --new-key-* is given) must be present to unwrap. First the database's active
+    key becomes the new one (new sessions are wrapped with it from then on; a server that
+    does not hold it refuses to create sessions, 503), then the sessions follow, one per
+    transaction: interrupt at any time and run again to continue. Messages are not re-encrypted.
     """
 
     async def main() -> None:
@@ -103,8 +105,12 @@ def rotate(
         finally:
             await store.close()
         click.echo(
-            f"re-wrapped {report.rewrapped} session key(s) under master key {report.key_id}"
-            + ("; re-wrapped the blind-index secret" if report.index_secret_rewrapped else "")
+            (
+                f"switched the active master key to {report.key_id} (new sessions are wrapped with it); "
+                if report.index_secret_rewrapped
+                else ""
+            )
+            + f"re-wrapped {report.rewrapped} session key(s) under master key {report.key_id}"
             + f"; {report.remaining} remaining"
             + ("" if report.remaining else " (the old key can be removed from the configuration)")
         )

@@ -45,7 +45,7 @@ from .envelope import (
     open_,
     seal,
 )
-from .keys import Keyring
+from .keys import Keyring, MasterKey
 
 _PREFIX_LEN = len(TEXT_PREFIX)
 _VERSION_BYTE = bytes([VERSION])
@@ -95,10 +95,15 @@ class SessionCipher:
         self._aad_message = make_aad("message", session_id)
 
     @classmethod
-    def create(cls, keyring: Keyring, session_id: str) -> tuple[SessionCipher, str]:
-        """For a new session: a fresh data key's cipher, and the wrapped key to store in its row."""
+    def create(cls, wrapping: Keyring | MasterKey, session_id: str) -> tuple[SessionCipher, str]:
+        """For a new session: a fresh data key's cipher, and the wrapped key to store in its row.
+
+        ``wrapping`` is the master key to wrap with, or a keyring (its current key). A store
+        passes the key its database names as active (``Keyring.wrapping_key``).
+        """
+        master = wrapping.current if isinstance(wrapping, Keyring) else wrapping
         data_key = new_data_key()
-        return cls(session_id, data_key), wrap_data_key(keyring.current, data_key, session_id)
+        return cls(session_id, data_key), wrap_data_key(master, data_key, session_id)
 
     @classmethod
     def from_wrapped(cls, keyring: Keyring, wrapped: str | bytes, session_id: str) -> SessionCipher:

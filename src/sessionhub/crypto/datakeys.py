@@ -90,12 +90,15 @@ def needs_rewrap(wrapped: str | bytes, current_key_id: str) -> bool:
     return wrapped_key_id(wrapped) != current_key_id
 
 
-def rewrap_data_key(keyring: Keyring, wrapped: str | bytes, session_id: str) -> str:
-    """Unwrap with any keyring key and wrap again with ``keyring.current`` (the data key is unchanged).
+def rewrap_data_key(
+    keyring: Keyring, wrapped: str | bytes, session_id: str, to: MasterKey | None = None
+) -> str:
+    """Unwrap with any keyring key and wrap again with ``to`` (default ``keyring.current``).
 
-    Messages need no re-encryption: they are sealed with the data key, which stays the same.
+    The data key is unchanged, so messages need no re-encryption: they are sealed with it.
     """
-    return wrap_data_key(keyring.current, unwrap_data_key(keyring, wrapped, session_id), session_id)
+    master = to or keyring.current
+    return wrap_data_key(master, unwrap_data_key(keyring, wrapped, session_id), session_id)
 
 
 def new_index_secret() -> bytes:

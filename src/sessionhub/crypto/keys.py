@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import ConfigError, DecryptionError
+from ..errors import ConfigError, KeyUnavailable
 from .envelope import KEY_LEN, key_id_of
 
 log = logging.getLogger(__name__)
@@ -181,8 +181,9 @@ def read_key_file(path: str | os.PathLike[str], *, allow_open_permissions: bool 
 class Keyring:
     """The current master key plus older ones still needed to unwrap keys during rotation.
 
-    New data keys are always wrapped with :attr:`current`; unwrapping picks the key whose
-    id an envelope names.
+    Unwrapping picks the key whose id an envelope names. A store wraps new data keys with
+    the key its database names as active (:meth:`wrapping_key`), which is :attr:`current`
+    except while a rotation to or from this keyring's keys is under way.
     """
 
     __slots__ = ("_by_id", "current")
@@ -207,15 +208,37 @@ class Keyring:
         return tuple(self._by_id)
 
     def get(self, key_id: str, *, context: str = "a value") -> MasterKey:
-        """Return the key with ``key_id``; DecryptionError (naming ``context``) if it is not held."""
+        """Return the key with ``key_id``; KeyUnavailable (naming ``context``) if it is not held.
+
+        The usual cause on a running server is a rotation done while it still had only the
+        old key, so the message says how to recover from that as well as from a wrong key.
+        """
         try:
             return self._by_id[key_id]
         except KeyError:
-            raise DecryptionError(
-                f"cannot decrypt {context}: it needs master key id {key_id}, which is not configured "
-                f"(configured: {', '.join(self._by_id)}); configure that key, or the previous key "
-                "while a rotation is unfinished"
+            raise KeyUnavailable(
+                f"cannot decrypt {context}: it needs master key id {key_id}, which this server does "
+                f"not have (configured: {', '.join(self._by_id)}). If `sessionhub keys rotate` moved "
+                "the database to that key, this server's key was retired: restart it with the new key "
+                "([encryption] key_file or key_env); otherwise configure the key the database was "
+                "encrypted with"
             ) from None
+
+    def wrapping_key(self, active_id: str) -> MasterKey:
+        """The key that wraps new data keys when the database's active master key is ``active_id``.
+
+        KeyUnavailable if this keyring does not hold it: a key that rotation retired must
+        never wrap a new key, or that session would be lost with the retired key.
+        """
+        key = self._by_id.get(active_id)
+        if key is None:
+            raise KeyUnavailable(
+                f"this server's encryption key {self.current.key_id} was retired by `sessionhub keys "
+                f"rotate`: the database now wraps new sessions with master key {active_id}, which this "
+                "server does not have; restart it with the new key ([encryption] key_file or key_env, "
+                "the old one in previous_key_files until rotate reports 0 remaining)"
+            )
+        return key
 
     def __contains__(self, key_id: object) -> bool:
         return key_id in self._by_id

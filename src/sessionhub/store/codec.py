@@ -22,7 +22,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..crypto import CipherCache, IndexKey, Keyring, SessionCipher, index_terms, query_terms, to_text
+from ..crypto import (
+    CipherCache,
+    IndexKey,
+    Keyring,
+    MasterKey,
+    SessionCipher,
+    index_terms,
+    query_terms,
+    to_text,
+)
 from ..errors import DecryptionError
 from ..model import Message, Session, Usage
 
@@ -134,9 +143,12 @@ class CryptoCodec(PlainCodec):
 
     encrypted = True
 
-    def __init__(self, keyring: Keyring, index_key: IndexKey) -> None:
+    def __init__(self, keyring: Keyring, index_key: IndexKey, wrapping: MasterKey | None = None) -> None:
         self.keyring = keyring
         self.index_key = index_key
+        # The master key new data keys are wrapped with: the database's active key (the
+        # store confirms it in the inserting transaction and updates this when rotation moves it).
+        self.wrapping = wrapping or keyring.current
         self.cache = CipherCache(keyring)
 
     def cipher(self, key: RowKey) -> SessionCipher:
@@ -148,7 +160,7 @@ class CryptoCodec(PlainCodec):
         return self.cache.get(key.session_id, key.wrapped)
 
     def new_key(self, session_id: str) -> str | None:
-        cipher, wrapped = SessionCipher.create(self.keyring, session_id)
+        cipher, wrapped = SessionCipher.create(self.wrapping, session_id)
         self.cache.put(session_id, wrapped, cipher)
         return wrapped
 

@@ -9,8 +9,15 @@
   title), written in the same transaction as the text; moved with the rows.
 - ``_move_messages`` / ``_move_checkpoints``: the only place rows change owner; encrypted
   values are re-sealed for the new session (their AAD names the session).
-- ``rotate_keys``: re-wraps the data keys of sessions wrapped by an old master key, one
-  session per transaction with a compare-and-set, resumable; then the index secret.
+- The *active* master key: the one that wraps the index secret. Every new data key is
+  wrapped with it, confirmed in the transaction that inserts the session row
+  (``_insert_session``: the marker row is read ``FOR SHARE`` on PostgreSQL; SQLite has one
+  writer), so a rotation's switch waits for sessions being created and every session created
+  after it uses the new key, or is refused (``KeyUnavailable``) by a server without that key.
+- ``rotate_keys``: first switches the active key (re-wraps the index secret and commits), then
+  re-wraps the data keys of sessions wrapped by any other master key, one session per
+  transaction with a compare-and-set, resumable. When it reports 0 remaining, no session is
+  wrapped by the old key and none can be any more.
 """
 
 from __future__ import annotations
@@ -99,7 +106,36 @@ class CryptoSQLMixin(SQLCore):
                     wrapped = conn.execute(select(meta.c.value).where(meta.c.name == MARKER)).scalar_one()
         # A wrong key fails here, before anything is read (DecryptionError naming the key id).
         secret = unwrap_index_secret(self.keyring, wrapped)
-        self.codec = CryptoCodec(self.keyring, IndexKey.from_secret(secret))
+        active = self.keyring.wrapping_key(wrapped_key_id(wrapped))
+        self.codec = CryptoCodec(self.keyring, IndexKey.from_secret(secret), wrapping=active)
+
+    # -- new sessions -----------------------------------------------------------------------
+
+    def _insert_session(self, conn: Connection, values: dict[str, Any]) -> int:
+        """Insert a ``sessions`` row (its pk), its data key confirmed under the active master key.
+
+        The key was wrapped beforehand with the active key as this process last saw it
+        (``codec.wrapping``); if a rotation switched the active key since, it is re-wrapped
+        here with the new one, or KeyUnavailable is raised when this server does not hold it.
+        Only session creation pays for this (one primary-key read); appends wrap nothing.
+        """
+        wrapped = values.get("wrapped_key")
+        if isinstance(self.codec, CryptoCodec) and wrapped is not None:
+            values["wrapped_key"] = self._confirm_wrapping(conn, self.codec, values["id"], wrapped)
+        return int(conn.execute(insert(sessions).values(**values).returning(sessions.c.pk)).scalar_one())
+
+    def _confirm_wrapping(self, conn: Connection, codec: CryptoCodec, session_id: str, wrapped: str) -> str:
+        # FOR SHARE: rotation's switch (an UPDATE of this row) waits until this transaction
+        # commits, so it cannot report a key retired while a session is being wrapped with it.
+        marker = conn.execute(
+            select(meta.c.value).where(meta.c.name == MARKER).with_for_update(read=True)
+        ).scalar_one()
+        active = wrapped_key_id(marker)
+        if wrapped_key_id(wrapped, session_id=session_id) == active:
+            return wrapped
+        master = codec.keyring.wrapping_key(active)  # KeyUnavailable: this server's key was retired
+        codec.wrapping = master
+        return rewrap_data_key(codec.keyring, wrapped, session_id, to=master)
 
     # -- rows -------------------------------------------------------------------------------
 
@@ -359,6 +395,9 @@ class CryptoSQLMixin(SQLCore):
         keyring = self.keyring
         current = keyring.current.key_id
         index_done = False
+        # First make the new key the active one (it wraps the index secret) and commit: from
+        # then on every new session is wrapped with it (or refused by a server lacking it), so
+        # the walk below leaves no session under the old key behind it.
         with self._write() as conn:
             wrapped = conn.execute(select(meta.c.value).where(meta.c.name == MARKER)).scalar_one()
             if wrapped_key_id(wrapped) != current:
@@ -368,6 +407,7 @@ class CryptoSQLMixin(SQLCore):
                     .values(value=rewrap_index_secret(keyring, wrapped))
                 )
                 index_done = True
+        self.codec.wrapping = keyring.current
         done = 0
         after = 0
         while limit is None or done < limit:
@@ -409,7 +449,8 @@ class CryptoSQLMixin(SQLCore):
         return count + int(marker is not None and wrapped_key_id(marker) != current)
 
     async def encryption_status(self) -> dict[str, Any]:
-        """Whether the database is encrypted, the current key id and sessions per master key id."""
+        """Whether the database is encrypted, its active master key id (the one that wraps new
+        sessions), this process's current key id and sessions per master key id."""
         return await self._run(self._encryption_status)
 
     def _encryption_status(self) -> dict[str, Any]:
@@ -426,7 +467,7 @@ class CryptoSQLMixin(SQLCore):
                 by_key[kid] = by_key.get(kid, 0) + 1
         return {
             "encrypted": marker is not None,
-            "index_secret_key_id": wrapped_key_id(marker) if marker is not None else None,
+            "active_key_id": wrapped_key_id(marker) if marker is not None else None,
             "current_key_id": self.keyring.current.key_id if self.keyring is not None else None,
             "sessions_by_key_id": by_key,
             "unencrypted_sessions": int(plain),

@@ -326,7 +326,7 @@ class HistorySQLMixin(SQLCore):
                 base_seq=branch_base_seq,
                 import_ref=None,
             )
-            branch_pk = conn.execute(insert(sessions).values(**values).returning(sessions.c.pk)).scalar_one()
+            branch_pk = self._insert_session(conn, values)
             self._reindex_title(conn, branch_pk, spec.title)
             own_from = max(k, row.base_seq)
             self._move_messages(conn, row.pk, branch_pk, messages.c.seq > own_from)
@@ -432,7 +432,7 @@ class HistorySQLMixin(SQLCore):
                 base_seq=at,
                 import_ref=None,
             )
-            fork_pk = conn.execute(insert(sessions).values(**values).returning(sessions.c.pk)).scalar_one()
+            fork_pk = self._insert_session(conn, values)
             self._reindex_title(conn, fork_pk, spec.title)
             return self._session(self._find_session(conn, owner, new_id))
 
@@ -608,7 +608,7 @@ class HistorySQLMixin(SQLCore):
                     ).first()
                     if seen is not None:
                         raise _Duplicate
-                pk = conn.execute(insert(sessions).values(**values).returning(sessions.c.pk)).scalar_one()
+                pk = self._insert_session(conn, values)
                 for i in range(0, len(msg_rows), _CHUNK):
                     chunk = msg_rows[i : i + _CHUNK]
                     for r in chunk:

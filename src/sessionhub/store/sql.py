@@ -517,7 +517,7 @@ class SQLStore(
             for name in ("title", "preview", "metadata"):
                 values[name] = codec.seal_session(key, name, values[name])
         with self._write() as conn:
-            pk = conn.execute(insert(sessions).values(**values).returning(sessions.c.pk)).scalar_one()
+            pk = self._insert_session(conn, values)
             self._reindex_title(conn, pk, new.title)
             row = self._find_session(conn, new.owner, new.id)
         return self._session(row)

@@ -1,7 +1,9 @@
 """Scheduled tasks: ``GET /api/tasks`` (config, next run, last result), ``POST /api/tasks/{name}/run``.
 
-Tasks are server configuration (``[[tasks]]``), visible to every authenticated user; each
-task's runs create sessions for the task's ``user`` (default ``default``).
+Tasks are the operator's configuration (``[[tasks]]``). Each belongs to its ``user``
+(default ``default``): its runs create that user's sessions, and only that user sees it here
+and may run it. For anyone else it does not exist (404), so no user learns another's task
+results or session ids.
 """
 
 from __future__ import annotations
@@ -48,15 +50,15 @@ class TaskRunModel(BaseModel):
 
 
 @router.get("", response_model=TaskList)
-async def list_tasks(request: Request, _user: str = Depends(current_user)) -> JSONResponse:
-    """Every `[[tasks]]` entry with its next run and its last result."""
-    return JSONResponse({"tasks": await request.app.state.live.scheduler.describe()})
+async def list_tasks(request: Request, user: str = Depends(current_user)) -> JSONResponse:
+    """The caller's `[[tasks]]` entries (`user` = the caller) with their next run and last result."""
+    return JSONResponse({"tasks": await request.app.state.live.scheduler.describe(user)})
 
 
 @router.post("/{name}/run", status_code=202, response_model=TaskRunModel, responses=errors(404))
 async def run_task(
-    request: Request, name: str = Path(max_length=200), _user: str = Depends(current_user)
+    request: Request, name: str = Path(max_length=200), user: str = Depends(current_user)
 ) -> JSONResponse:
-    """Queue a run of the task now (202); it runs after the runs queued before it."""
-    run = request.app.state.live.scheduler.run_now(name)
+    """Queue a run of the caller's task now (202); it runs after the runs queued before it."""
+    run = request.app.state.live.scheduler.run_now(name, user)
     return JSONResponse(run.to_dict(), status_code=202)
