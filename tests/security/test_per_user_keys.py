@@ -308,7 +308,7 @@ async def test_migration_gives_seen_events_their_owner(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """0007 gives each remembered event the owner of its session ('default' without one); dedup holds."""
-    url = f"sqlite:///{tmp_path}/old.db" if backend == "sqlite" else request.getfixturevalue("pg_url")
+    url = f"sqlite:///{tmp_path}/old.db" if backend == "sqlite" else request.getfixturevalue("pg_empty_url")
     engine = eng.create_sqlalchemy_engine(eng.parse_url(url), pool_size=1)
     try:
         with engine.begin() as conn:
