@@ -15,10 +15,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
 import pytest
+
+import sessionhub
+from sessionhub.store.turns_sql import STREAM_LOCKS
 
 from .conftest import serve
 
@@ -110,3 +114,25 @@ def test_a_running_replica_interrupts_a_killed_replicas_reply_and_never_a_live_o
                 time.sleep(0.2)
         assert status[0] == "interrupted" and status[1].startswith("w0 w1 w2 w3") and status[1] != WORDS
     no_traceback(tmp_path)
+
+
+async def test_a_lease_whose_connection_died_is_taken_again(pg_url: str) -> None:
+    """The lease connection killed (a database restart, an admin's pg_terminate_backend): the next
+    recovery pass takes the same lease again, so the server's replies do not look dead for long."""
+    held = (
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        " AND classid = %s AND objid = %s AND objsubid = 2"
+    )
+    async with sessionhub.open(pg_url) as hub:
+        store: Any = hub.store
+        lease = await store.hold_stream_lease()
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            (pid,) = admin.execute(held, (STREAM_LOCKS, lease)).fetchone() or (None,)
+            assert pid is not None
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            while admin.execute(held, (STREAM_LOCKS, lease)).fetchone() is not None:
+                time.sleep(0.05)
+            await store.recover_streaming(starting=False)
+            again = admin.execute(held, (STREAM_LOCKS, lease)).fetchone()
+            assert again is not None and again[0] != pid
+        await store.release_stream_lease()
