@@ -60,7 +60,10 @@ class HubTurnStore:
         self.hub = hub
 
     async def start_reply(self, session_id: str) -> str:
-        msg = await self.hub.add_message(session_id, "assistant", "", status="streaming")
+        start = getattr(self.hub.store, "start_reply", None)  # SQLStore: records who streams it
+        if start is None:
+            return (await self.hub.add_message(session_id, "assistant", "", status="streaming")).id
+        msg: Message = await start(self.hub.owner, session_id)
         return msg.id
 
     async def update_reply(
@@ -156,8 +159,9 @@ class AgentRuntime:
             raise ProviderError(f"provider {session.provider!r} is not usable: {exc.message}") from None
 
     def bind(self, hub: Hub) -> Hub:
-        """Give ``hub`` the turn manager, so ``/stop`` run through it stops turns."""
-        setattr(hub, "turns", self.turns)  # noqa: B010 - an optional attribute commands look up
+        """Give ``hub`` the turn manager: ``/stop`` run through it stops turns, and its clear,
+        delete, restore and archive stop the session's turn first (``turn_gate.py``)."""
+        hub.turns = self.turns
         return hub
 
     # -- watchers ---------------------------------------------------------------------------

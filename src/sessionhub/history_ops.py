@@ -51,6 +51,7 @@ from .model import JSON, SOURCES, Checkpoint, Message, NewMessage, Session
 from .store.history_base import DerivedSession, ImportRows, NewCheckpoint
 from .text import auto_title, collapse, preview
 from .timeutil import parse_duration
+from .turn_gate import TurnGate, turn_stopped
 
 if TYPE_CHECKING:
     from .clock import Clock
@@ -245,6 +246,8 @@ class HistoryOps:
         ) -> tuple[list[Message], bool]: ...
         async def delete_session(self, session_id: str) -> None: ...
 
+        turns: TurnGate | None
+
     def _checkpoint_id(self, checkpoint_id: object) -> str:
         if not ids.is_valid(checkpoint_id, "chk"):
             raise NotFound(f"checkpoint {str(checkpoint_id)[:80]!r} not found")
@@ -290,9 +293,10 @@ class HistoryOps:
             title = f"{s.title or 'Untitled'} (kept aside by restore to {name})"
             return DerivedSession(title=title[:500], title_source=s.title_source, metadata=meta)
 
-        out = await self.store.restore_checkpoint(
-            self.owner, self._checkpoint_id(checkpoint_id), ids.new_id("ses"), derive
-        )
+        cid = self._checkpoint_id(checkpoint_id)
+        sid = (await self.get_checkpoint(cid)).session_id if self.turns is not None else ""
+        async with turn_stopped(self, sid):
+            out = await self.store.restore_checkpoint(self.owner, cid, ids.new_id("ses"), derive)
         return RestoreResult(out.session, out.branch, out.moved)
 
     # -- forks ------------------------------------------------------------------------------
@@ -339,7 +343,9 @@ class HistoryOps:
         or after the removed seq are clamped to the new last seq; the next message gets the
         removed seq again. Archived: ``SessionReadOnly``; unknown or malformed id: ``NotFound``.
         """
-        return await self.store.pop_message(self.owner, self._session_id(session_id))
+        sid = self._session_id(session_id)
+        async with turn_stopped(self, sid):
+            return await self.store.pop_message(self.owner, sid)
 
     # -- export -----------------------------------------------------------------------------
 

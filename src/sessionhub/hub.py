@@ -38,6 +38,7 @@ from .store.base import VIEWS, Appended, AutoText, IdempotencyKey, NewSession, S
 from .store.sql import SQLStore, to_us
 from .text import auto_title, collapse, preview
 from .timeutil import group_by_starts, local_day_starts, zone
+from .turn_gate import TurnGate, turn_stopped
 
 HISTORY_FORMATS = ("messages", "json", "markdown", "text")
 MAX_LIST_LIMIT = 500
@@ -88,6 +89,7 @@ class Hub(HistoryOps, RoutingOps, ContextOps):
         self.clock = clock or SystemClock()
         self.owner = owner
         self.router = Router(self.settings)  # routing policy: a bad [session]/[dispatch] fails here
+        self.turns: TurnGate | None = None  # the server's running turns (turn_gate.py), if any
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -97,6 +99,7 @@ class Hub(HistoryOps, RoutingOps, ContextOps):
             raise InvalidInput("owner must be a non-empty string")
         view = Hub(self.store, self.settings, clock=self.clock, owner=owner)
         view.router = self.router  # shared policy, pre-reset hooks and per-key locks
+        view.turns = self.turns
         return view
 
     async def close(self) -> None:
@@ -273,9 +276,11 @@ class Hub(HistoryOps, RoutingOps, ContextOps):
             if current.pinned:
                 raise SessionPinned(f"session {current.id} is pinned; unpin it before archiving")
 
-        return await self.store.update_session(
-            self.owner, self._session_id(session_id), SessionChanges(status="archived"), not_pinned
-        )
+        sid = self._session_id(session_id)
+        async with turn_stopped(self, sid):
+            return await self.store.update_session(
+                self.owner, sid, SessionChanges(status="archived"), not_pinned
+            )
 
     async def restore(self, session_id: str) -> Session:
         """Make an archived session active (writable) again."""
@@ -323,7 +328,9 @@ class Hub(HistoryOps, RoutingOps, ContextOps):
 
     async def delete_session(self, session_id: str) -> None:
         """Delete the session, its messages and checkpoints for good."""
-        await self.store.delete_session(self.owner, self._session_id(session_id))
+        sid = self._session_id(session_id)
+        async with turn_stopped(self, sid, NotFound(f"session {sid} was deleted; its reply was stopped")):
+            await self.store.delete_session(self.owner, sid)
 
     # -- messages ---------------------------------------------------------------------------
 
@@ -438,7 +445,9 @@ class Hub(HistoryOps, RoutingOps, ContextOps):
 
     async def clear_history(self, session_id: str) -> None:
         """Delete every message (and checkpoint) but keep the session."""
-        await self.store.clear(self.owner, self._session_id(session_id))
+        sid = self._session_id(session_id)
+        async with turn_stopped(self, sid):
+            await self.store.clear(self.owner, sid)
 
     # -- listings ---------------------------------------------------------------------------
 

@@ -13,10 +13,17 @@ A turn, given the context messages (oldest first, the new user message included)
    tools (then one last call without tools);
 5. ``stream_end`` with the last assistant message's id and the turn's status.
 
-Ends other than success: cancelling the task (Stop) saves the partial reply ``interrupted``;
-a provider (or store) error saves what came as ``error`` and sends ``error``; both end with
-``stream_end``. ``run`` returns a :class:`TurnResult` for errors and re-raises cancellation
-(``runner.result`` is set first, so whoever cancelled can read it).
+Ends other than success: cancelling the task (Stop) saves the partial reply ``interrupted``
+(and sends ``stop_reason`` as ``error`` when the stopper set one); a provider (or store) error
+saves what came as ``error`` and sends ``error``; all end with ``stream_end``. ``run`` returns a
+:class:`TurnResult` for errors and re-raises cancellation (``runner.result`` is set first, so
+whoever cancelled can read it).
+
+A reply can vanish under the turn: another process (a replica, the CLI) deleted or cleared the
+session, or restored a checkpoint before it. The store then answers ``NotFound``; the turn ends
+at once (the flusher cancels the stream) with ``error {code: not_found}`` and ``stream_end``
+``error``, without trying to save the reply again. Expected errors (``SessionhubError``) are
+logged without a traceback; only a bug gets one.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..errors import SessionhubError
+from ..errors import NotFound, SessionhubError
 from ..model import Message, MessageStatus, Part, ToolCall, Usage
 from . import events
 from .convert import ContextItem, to_openai_messages, tool_call_dict
@@ -130,6 +137,8 @@ class TurnRunner:
         self.context = context
         self.options = options
         self.result: TurnResult | None = None
+        self.stop_reason: SessionhubError | None = None
+        self._lost: NotFound | None = None
         self.persisted: list[Message] = []
         self.usage = Usage()
         self._reply: _Reply | None = None
@@ -163,8 +172,11 @@ class TurnRunner:
                 rounds += 1
                 await self._answer_calls(reply, messages, offer, limited=False)
         except asyncio.CancelledError:
-            await asyncio.shield(self._end("interrupted", None))
-            raise
+            task = asyncio.current_task()
+            if self._lost is None or task is None or task.uncancel() > 0:
+                await asyncio.shield(self._end("interrupted", self.stop_reason))
+                raise
+            await self._end("error", self._lost)  # the flusher found the reply gone
         except Exception as exc:
             if isinstance(exc, SessionhubError):
                 problem = exc
@@ -180,7 +192,9 @@ class TurnRunner:
     async def _stream_round(self, messages: list[dict[str, Any]], tools: ToolRegistry | None) -> _Reply:
         reply = self._reply = _Reply(id=await self.store.start_reply(self.session_id))
         stop = asyncio.Event()
-        flusher = asyncio.create_task(self._flush(reply, stop))
+        main = asyncio.current_task()
+        assert main is not None
+        flusher = asyncio.create_task(self._flush(reply, stop, main))
         try:
             stream = self.provider.stream(
                 self.options.model, messages, tools.openai_tools() if tools else None
@@ -218,8 +232,12 @@ class TurnRunner:
         elif not isinstance(event, Done):
             raise ProviderError(f"the provider sent an unknown event {type(event).__name__}")
 
-    async def _flush(self, reply: _Reply, stop: asyncio.Event) -> None:
-        """Save the streaming text every ``persist_interval`` seconds while it changes."""
+    async def _flush(self, reply: _Reply, stop: asyncio.Event, main: asyncio.Task[Any]) -> None:
+        """Save the streaming text every ``persist_interval`` seconds while it changes.
+
+        A reply found gone (``NotFound``) cancels ``main``, the streaming task: see the module
+        docstring. Other failures are retried at the next tick.
+        """
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.options.persist_interval)
@@ -236,9 +254,25 @@ class TurnRunner:
                     status="streaming",
                     usage=reply.usage,
                 )
-            except Exception:
+            except NotFound as exc:
+                log.info("the streaming reply of %s is gone: %s", self.session_id, exc.message)
+                self._forget(reply, exc)
+                main.cancel()
+                return
+            except Exception as exc:
                 reply.dirty = True
-                log.warning("could not save the streaming reply of %s", self.session_id, exc_info=True)
+                log.warning(
+                    "could not save the streaming reply of %s: %s",
+                    self.session_id,
+                    exc,
+                    exc_info=not isinstance(exc, SessionhubError),
+                )
+
+    def _forget(self, reply: _Reply, lost: NotFound) -> None:
+        """The reply's row is gone: stop saving it (``_end`` sends ``lost`` as the error)."""
+        self._lost = lost
+        self._reply = None
+        self._last_reply_id = reply.id
 
     async def _save(self, reply: _Reply, status: MessageStatus) -> Message:
         saved = await self.store.update_reply(
@@ -295,11 +329,20 @@ class TurnRunner:
     async def _end(self, status: MessageStatus, problem: SessionhubError | None) -> None:
         """Save a reply still in progress with ``status``, then send error / stream_end."""
         reply = self._reply
-        if reply is not None and status != "complete":
+        if status == "error" and isinstance(problem, NotFound) and reply is not None:
+            self._forget(reply, problem)  # the final save found the reply gone: no second try
+        elif reply is not None and status != "complete":
             try:
                 await self._save(reply, status)
             except Exception as exc:
-                log.warning("could not save the %s reply of %s", status, self.session_id, exc_info=True)
+                expected = isinstance(exc, SessionhubError)
+                log.warning(
+                    "could not save the %s reply of %s: %s",
+                    status,
+                    self.session_id,
+                    exc,
+                    exc_info=not expected,
+                )
                 if problem is None and isinstance(exc, SessionhubError):
                     problem = exc
         last = next((m for m in reversed(self.persisted) if m.role == "assistant"), None)

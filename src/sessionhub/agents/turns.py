@@ -13,15 +13,22 @@ The slot is claimed before ``prepare`` runs, so two concurrent ``start`` calls c
 append a user message: ``prepare`` (e.g. "append the user message, then build the context")
 runs in the caller, and its errors (``SessionReadOnly``, ``NotFound``...) raise from ``start``
 with the slot released.
+
+A destructive change of the session (clear, delete, checkpoint restore, archive) runs inside
+:meth:`TurnManager.hold`: the running turn is stopped first (its partial reply saved
+``interrupted``, an optional reason sent as ``error``), and no turn starts until the change
+is done (a chat meanwhile is refused with ``TurnInProgress``). A turn whose ``prepare`` was
+running when the hold began does not start either.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
-from ..errors import TurnInProgress
+from ..errors import SessionhubError, TurnInProgress
 from .convert import ContextItem
 from .events import EventSink
 from .providers.base import Provider
@@ -58,6 +65,7 @@ class TurnManager:
     def __init__(self) -> None:
         self._turns: dict[str, Turn] = {}
         self._preparing: set[str] = set()
+        self._held: Counter[str] = Counter()
 
     def running(self, session_id: str) -> Turn | None:
         """The session's turn in progress, if any."""
@@ -66,7 +74,9 @@ class TurnManager:
 
     def busy(self, session_id: str) -> bool:
         """Whether the session runs a turn or one is being started."""
-        return session_id in self._preparing or self.running(session_id) is not None
+        return (
+            session_id in self._preparing or session_id in self._held or self.running(session_id) is not None
+        )
 
     def __len__(self) -> int:
         return sum(1 for t in self._turns.values() if not t.done)
@@ -88,6 +98,8 @@ class TurnManager:
         """
         if (context is None) == (prepare is None):
             raise TypeError("pass exactly one of context= or prepare=")
+        if session_id in self._held:
+            raise _changing(session_id)
         if self.busy(session_id):
             raise TurnInProgress(
                 f"session {session_id} is already answering; this message was refused, not queued "
@@ -98,6 +110,8 @@ class TurnManager:
             messages = context if prepare is None else await prepare()
         finally:
             self._preparing.discard(session_id)
+        if session_id in self._held:
+            raise _changing(session_id)
         assert messages is not None
         turn = Turn(
             TurnRunner(
@@ -122,17 +136,41 @@ class TurnManager:
             if self._turns.get(turn.session_id) is turn:
                 del self._turns[turn.session_id]
 
-    async def stop(self, session_id: str) -> TurnResult | None:
-        """Stop the session's turn; returns once the partial reply is saved (None if none ran)."""
+    async def stop(self, session_id: str, reason: SessionhubError | None = None) -> TurnResult | None:
+        """Stop the session's turn; returns once the partial reply is saved (None if none ran).
+
+        ``reason``, when given, is sent as an ``error`` event before ``stream_end``
+        (``interrupted``) and is the result's ``error``.
+        """
         turn = self.running(session_id)
         if turn is None or turn.task is None:
             return None
         turn.stop_requested = True
+        turn.runner.stop_reason = reason
         turn.task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             return await asyncio.shield(turn.task)
         return turn.runner.result
 
+    @contextlib.asynccontextmanager
+    async def hold(self, session_id: str, reason: SessionhubError | None = None) -> AsyncIterator[None]:
+        """Stop the session's turn and keep new ones out for the block (a destructive change)."""
+        self._held[session_id] += 1
+        try:
+            await self.stop(session_id, reason)
+            yield
+        finally:
+            self._held[session_id] -= 1
+            if self._held[session_id] <= 0:
+                del self._held[session_id]
+
     async def aclose(self) -> None:
         """Stop every turn (server shutdown): partial replies are saved as ``interrupted``."""
         await asyncio.gather(*(self.stop(sid) for sid in list(self._turns)), return_exceptions=True)
+
+
+def _changing(session_id: str) -> TurnInProgress:
+    return TurnInProgress(
+        f"session {session_id} is being changed (cleared, deleted, restored or archived); "
+        "this message was refused, try again"
+    )

@@ -4,27 +4,31 @@
 line): the :class:`~sessionhub.conversation.AgentRuntime` (a ``ProviderSet`` checked now and
 one ``TurnManager``), the :class:`~sessionhub.server.bus.EventBus` (LISTEN/NOTIFY on
 PostgreSQL) and the :class:`~sessionhub.scheduler.Scheduler` (``[[tasks]]`` parsed now).
-``start()`` (app start-up) marks replies a crash left ``streaming`` as ``interrupted``,
-starts listening and scheduling; ``aclose()`` (shutdown) stops every turn (partial replies
-saved ``interrupted``), the scheduler, the providers and the bus.
+``start()`` (app start-up) takes the server's stream-owner lease (PostgreSQL), marks replies
+a crash left ``streaming`` as ``interrupted``, starts listening and scheduling; ``aclose()``
+(shutdown) stops every turn (partial replies saved ``interrupted``), the scheduler, the
+providers and the bus, then gives the lease up.
 
 ``install(app)`` adds the chat and tasks routes, ``/ws``, and :class:`ChangeMiddleware`,
 which turns every successful REST write into ``sessions_changed {session_id}`` for the
 caller: the session id comes from the path (``/api/sessions/{id}/…``) or from the JSON
 answer (``id`` of a session, ``session_id``, ``session_ids``).
 
-With several replicas on PostgreSQL a starting server only interrupts replies started more
-than ``STALE_STREAMING`` ago: a younger one may be streaming on another replica.
+Crash recovery (``store/turns_sql.py``): on SQLite at start only (one server streams per
+file); on PostgreSQL at start and every ``recovery_interval`` seconds, each server marking
+``interrupted`` the replies of servers whose advisory lock is free (dead), never those of a
+live replica. A kill -9 of one replica is thus repaired within seconds by any other.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import os
 import re
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -33,7 +37,6 @@ from ..config import Settings
 from ..conversation import AgentRuntime
 from ..hub import Hub
 from ..scheduler import Scheduler, parse_tasks
-from ..store.sql import to_us
 from .bus import EventBus, bus_for
 
 if TYPE_CHECKING:
@@ -41,7 +44,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("sessionhub.server")
 
-STALE_STREAMING = timedelta(minutes=10)
+RECOVERY_INTERVAL = 2.0
 _SESSION_PATH = re.compile(r"^/api/sessions/(ses_[A-Za-z0-9_-]{1,64})(?:/|$)")
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Routes that publish their own events (or change nothing a dashboard lists).
@@ -60,6 +63,7 @@ class Live:
         env: Mapping[str, str] | None = None,
         bus: EventBus | None = None,
         poll_interval: float = 1.0,
+        recovery_interval: float = RECOVERY_INTERVAL,
     ) -> None:
         self.settings = settings
         self.hub = hub
@@ -67,32 +71,58 @@ class Live:
         self.bus = bus or bus_for(hub.store.dialect, store_url)
         self.runtime = AgentRuntime(settings, env=os.environ if env is None else env, notify=self.notify)
         self.runtime.check()
+        self.runtime.bind(hub)  # every user's view (hub.as_user) shares its turn gate
         self.scheduler = Scheduler(
             hub, self.runtime, tasks=parse_tasks(settings), clock=hub.clock, poll_interval=poll_interval
         )
         self.started = False
+        self.recovery_interval = recovery_interval
+        self._recovery: asyncio.Task[None] | None = None
+        self._recover_fn: Any = None
 
     async def notify(self, owner: str, session_id: str) -> None:
         """``sessions_changed {session_id}`` to every dashboard of ``owner``, on every replica."""
         await self.bus.session_changed(owner, session_id)
 
     async def start(self) -> None:
-        interrupt = getattr(self.hub.store, "interrupt_streaming", None)
-        if interrupt is not None:
-            before = None
-            if self.hub.store.dialect == "postgresql":
-                before = to_us(self.hub.clock.now() - STALE_STREAMING)
-            count = await interrupt(before)
-            if count:
-                log.warning("marked %d reply(ies) cut by a previous crash as interrupted", count)
+        store = self.hub.store
+        self._recover_fn = getattr(store, "recover_streaming", None)  # SQL stores only
+        if self._recover_fn is not None:
+            hold = getattr(store, "hold_stream_lease", None)
+            lease = await hold() if hold is not None else None
+            await self._recover(starting=True)
+            if lease is not None:
+                self._recovery = asyncio.create_task(self._recover_forever(), name="sessionhub-recovery")
         await self.bus.start()
         await self.scheduler.start()
         self.started = True
 
+    async def _recover(self, *, starting: bool) -> None:
+        assert self._recover_fn is not None
+        count = await self._recover_fn(starting=starting)
+        if count:
+            log.warning("marked %d reply(ies) of a crashed server as interrupted", count)
+
+    async def _recover_forever(self) -> None:
+        """Every ``recovery_interval``: interrupt the replies of replicas that died meanwhile."""
+        while True:
+            await asyncio.sleep(self.recovery_interval)
+            try:
+                await self._recover(starting=False)
+            except Exception as exc:  # the database may be down for a while; try again later
+                log.warning("crash recovery failed, retrying: %s", exc)
+
     async def aclose(self) -> None:
+        if self._recovery is not None:
+            self._recovery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recovery
         await self.scheduler.aclose()
         await self.runtime.aclose()
         await self.bus.aclose()
+        release = getattr(self.hub.store, "release_stream_lease", None)
+        if release is not None:
+            await release()
 
     def install(self, app: FastAPI) -> None:
         from .routes import COMMON_ERRORS, chat, tasks

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection, Engine, Row
 
 from ..model import Message, NewMessage, Session
 from .base import AutoText, NewSession, View
@@ -24,6 +24,7 @@ class SQLCore:
     if TYPE_CHECKING:  # provided by SQLStore
         dialect: str
         codec: PlainCodec
+        _engine: Engine
 
         async def _run(self, fn: Callable[..., T], *args: Any) -> T: ...
         def _read(self) -> AbstractContextManager[Connection]: ...

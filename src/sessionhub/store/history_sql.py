@@ -330,6 +330,13 @@ class HistorySQLMixin(SQLCore):
             self._reindex_title(conn, branch_pk, spec.title)
             own_from = max(k, row.base_seq)
             self._move_messages(conn, row.pk, branch_pk, messages.c.seq > own_from)
+            # A reply still streaming (its turn on another process) is cut here: its turn can no
+            # longer save it, so it is kept aside as interrupted rather than streaming forever.
+            conn.execute(
+                update(messages)
+                .where(messages.c.session_pk == branch_pk, messages.c.status == "streaming")
+                .values(status="interrupted")
+            )
             self._move_checkpoints(conn, row.pk, branch_pk, checkpoints.c.at_seq > k)
             conn.execute(
                 update(sessions)

@@ -125,7 +125,16 @@ messages = Table(
     Column("token_count", Integer),
     # 1 for system and metadata.important messages (the context window keeps them), else NULL (0003).
     Column("context_keep", SmallInteger),
+    # The server streaming this reply: the id of its advisory lock (PostgreSQL), else NULL (0008).
+    Column("stream_owner", Integer),
     UniqueConstraint("session_pk", "seq", name="uq_messages_session_seq"),
+)
+# Replies still streaming, by owner: crash recovery reads only these (0008).
+Index(
+    "ix_messages_streaming",
+    messages.c.stream_owner,
+    sqlite_where=messages.c.status == "streaming",
+    postgresql_where=messages.c.status == "streaming",
 )
 Index(
     "ix_messages_keep",

@@ -10,7 +10,8 @@
   ``stream_end``; a client that goes away does not stop the turn. Without it the request
   waits for the turn and answers **201** with the final assistant message (``status``
   ``complete``, or ``interrupted`` when someone stopped it); a provider error answers **502**
-  with the error envelope, the partial reply being saved with status ``error``.
+  with the error envelope, the partial reply being saved with status ``error``; a session
+  deleted under the turn (or whose reply another process removed) answers 404 ``not_found``.
 - A second chat while the session's turn runs is refused: 409 ``turn_in_progress`` (not
   queued). An archived session: 409 ``session_read_only``.
 """
@@ -28,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from ...agents.events import Event
 from ...conversation import CommandAnswer
+from ...errors import Conflict, NotFound
 from ...hub import Hub
 from ..auth import current_hub
 from ..errors import error_response
@@ -110,8 +112,12 @@ async def chat(request: Request, session_id: str, body: ChatIn, hub: Hub = Depen
 
         return StreamingResponse(events(), media_type="text/event-stream", headers=_SSE_HEADERS)
     result = await out.wait()
+    problem = result.error
+    if problem is not None and isinstance(problem, (NotFound, Conflict)):
+        # The session was deleted under the turn, or its reply removed by another process:
+        # the session's state is the problem, not the server.
+        return error_response(problem.status_code, problem.code, problem.message)
     if result.status == "error":
-        problem = result.error
         code = problem.code if problem is not None else "provider_error"
         message = problem.message if problem is not None else "the agent's turn failed"
         return error_response(502 if problem is None else max(problem.status_code, 500), code, message)
