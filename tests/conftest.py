@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
+import subprocess
+import tempfile
+import traceback
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -134,3 +138,40 @@ def backend_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[st
 async def hub(backend_url: str, clock: FakeClock) -> AsyncIterator[Hub]:
     async with sessionhub.open(backend_url, clock=clock) as h:
         yield h
+
+
+def invoke_cli(
+    *args: str, input: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``sessionhub ARGS`` run in-process with click's CliRunner, its result shaped like ``subprocess.run``'s.
+
+    As a fresh console-script process would see it: an empty working directory (no stray
+    ``./sessionhub.toml``), none of the caller's ``SESSIONHUB_*`` variables (``env`` is added),
+    ``input`` on stdin (not a terminal). An exception escaping the command becomes exit
+    code 1 with its traceback on stderr, as the interpreter would print it.
+    """
+    from click.testing import CliRunner
+
+    from sessionhub.cli import cli
+
+    clean: dict[str, str | None] = {k: None for k in os.environ if k.startswith("SESSIONHUB_")}
+    runner = CliRunner(env={**clean, **(env or {})})
+    with tempfile.TemporaryDirectory() as cwd, contextlib.chdir(cwd):
+        result = runner.invoke(cli, list(args), input=input, prog_name="sessionhub")
+    stderr = result.stderr
+    if (
+        result.exception is not None
+        and result.exc_info is not None
+        and not isinstance(result.exception, SystemExit)
+    ):
+        stderr += "".join(traceback.format_exception(*result.exc_info))
+    return subprocess.CompletedProcess(["sessionhub", *args], result.exit_code, result.stdout, stderr)
+
+
+@pytest.fixture
+def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the ``sessionhub`` command in-process: ``cli("sessions", "list", "--json")``.
+
+    CLI tests use this; only a few go through the real console script (tests/cli).
+    """
+    return invoke_cli

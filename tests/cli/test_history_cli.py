@@ -1,11 +1,11 @@
-"""The history commands of the real ``sessionhub`` console script on a SQLite file."""
+"""The history commands of ``sessionhub`` on a SQLite file, in-process through click's CliRunner."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import subprocess
-import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,13 +14,20 @@ import pytest
 import sessionhub
 from sessionhub.testing import FakeClock
 
-SCRIPT = Path(sys.executable).with_name("sessionhub")
 FIXTURES = Path(__file__).parent.parent / "history" / "fixtures"
 
 
-def run(db: str, *args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "sessionhub.cli"]
-    return subprocess.run([*cmd, *args, "--database", db], capture_output=True, text=True, timeout=120)
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def run(cli: Run) -> Run:
+    """``run(db, *args)``: the command with ``--database db``, in-process."""
+
+    def go(db: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return cli(*args, "--database", db)
+
+    return go
 
 
 @pytest.fixture
@@ -42,7 +49,7 @@ def seed(db: str, n: int = 3, when: datetime | None = None) -> str:
     return asyncio.run(main())
 
 
-def test_checkpoint_commands(db: str) -> None:
+def test_checkpoint_commands(db: str, run: Run) -> None:
     """checkpoint save / list / restore / delete work end to end and report the kept-aside branch."""
     sid = seed(db, 2)
     saved = run(db, "checkpoint", "save", sid, "two", "--description", "d", "--json")
@@ -71,7 +78,7 @@ async def _append(db: str, sid: str, text: str) -> None:
         await hub.add_message(sid, "user", text)
 
 
-def test_export_and_import_round_trip(db: str, tmp_path: Path) -> None:
+def test_export_and_import_round_trip(db: str, tmp_path: Path, run: Run) -> None:
     """export -o writes a json file that import turns into a new session; importing again skips it."""
     sid = seed(db, 3)
     out = tmp_path / "s.json"
@@ -95,7 +102,7 @@ def test_export_and_import_round_trip(db: str, tmp_path: Path) -> None:
     assert len(jsonl.stdout.splitlines()) == 2
 
 
-def test_import_foreign_and_bad_files(db: str, tmp_path: Path) -> None:
+def test_import_foreign_and_bad_files(db: str, tmp_path: Path, run: Run) -> None:
     """import --from reads a foreign layout; a broken file fails with a non-zero exit and imports nothing."""
     ok = run(db, "import", str(FIXTURES / "pocketpaw" / "memory"), "--from", "pocketpaw")
     assert ok.returncode == 0, ok.stderr
@@ -111,7 +118,7 @@ def test_import_foreign_and_bad_files(db: str, tmp_path: Path) -> None:
     assert undetectable.returncode == 2 and "cannot tell the format" in undetectable.stderr
 
 
-def test_cleanup_command(db: str) -> None:
+def test_cleanup_command(db: str, run: Run) -> None:
     """cleanup --dry-run lists old sessions without deleting; a real run deletes them; pinned stay."""
     old = seed(db, 1, datetime(2020, 1, 1, tzinfo=UTC))
     pinned = seed(db, 1, datetime(2020, 1, 1, tzinfo=UTC))
@@ -130,7 +137,7 @@ def test_cleanup_command(db: str) -> None:
     assert run(db, "cleanup").returncode == 2
 
 
-def test_cleanup_applies_configured_retention(db: str, tmp_path: Path) -> None:
+def test_cleanup_applies_configured_retention(db: str, tmp_path: Path, run: Run) -> None:
     """With [retention] configured, a plain `sessionhub cleanup` archives idle sessions."""
     idle = seed(db, 1, datetime(2020, 1, 1, tzinfo=UTC))
     conf = tmp_path / "sessionhub.toml"

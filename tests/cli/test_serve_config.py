@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -19,10 +20,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_serve_uses_the_configured_encryption_key(tmp_path: Path) -> None:
-    """With [encryption] key_file the server starts on an encrypted database and writes no plaintext."""
+def test_serve_uses_the_configured_encryption_key(
+    tmp_path: Path, cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    """With [encryption] key_file the server, a real `sessionhub serve` process, starts on an
+    encrypted database and writes no plaintext."""
     key = tmp_path / "master.key"
-    subprocess.run([str(SCRIPT), "keys", "generate", "--key-file", str(key)], check=True, capture_output=True)
+    made = cli("keys", "generate", "--key-file", str(key))
+    assert made.returncode == 0, made.stderr
     db = tmp_path / "enc.db"
     config = tmp_path / "sessionhub.toml"
     config.write_text(f'[database]\nurl = "sqlite:///{db}"\n\n[encryption]\nkey_file = "{key}"\n')

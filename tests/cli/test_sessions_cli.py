@@ -1,4 +1,5 @@
-"""The ``sessionhub`` console script, run as a real process."""
+"""The ``sessions`` and ``db`` commands, in-process through click's CliRunner (the ``cli`` fixture);
+two tests run the real ``sessionhub`` console script end to end."""
 
 from __future__ import annotations
 
@@ -6,26 +7,37 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 SCRIPT = Path(sys.executable).with_name("sessionhub")
 
+Cli = Callable[..., subprocess.CompletedProcess[str]]
 
-def sh(*args: str, db: str, ok: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SESSIONHUB_DATABASE_URL": ""}
-    proc = subprocess.run(
-        [str(SCRIPT), *args, "--database", db],
-        capture_output=True,
-        text=True,
-        env=env,
-        input=stdin,
-        timeout=60,
+
+@pytest.fixture
+def sh(cli: Cli) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``sh(*args, db=URL, ok=True)``: the command with ``--database URL``; ``ok`` asserts exit 0."""
+
+    def run(
+        *args: str, db: str, ok: bool = True, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        proc = cli(*args, "--database", db, input=stdin)
+        if ok:
+            assert proc.returncode == 0, proc.stderr
+        return proc
+
+    return run
+
+
+def script(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The real console script, in a new process, without the caller's SESSIONHUB_* variables."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONHUB_")}
+    return subprocess.run(
+        [str(SCRIPT), *args], capture_output=True, text=True, env={**clean, **(env or {})}, timeout=60
     )
-    if ok:
-        assert proc.returncode == 0, proc.stderr
-    return proc
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -35,7 +47,24 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("pg_url"))
 
 
-def test_session_lifecycle(db: str) -> None:
+def test_console_script_end_to_end(tmp_path: Path) -> None:
+    """The installed `sessionhub` script, as a process: it creates and lists a session, and an
+    unknown id is one `error:` line on stderr with exit code 3."""
+    db = f"sqlite:///{tmp_path}/e2e.db"
+    made = script("sessions", "new", "--title", "Smoke", "--database", db)
+    assert made.returncode == 0, made.stderr
+    sid = made.stdout.strip()
+    assert sid.startswith("ses_")
+    listed = script("sessions", "list", "--json", "--database", db)
+    assert listed.returncode == 0, listed.stderr
+    assert [s["title"] for s in json.loads(listed.stdout)["sessions"]] == ["Smoke"]
+    gone = script("sessions", "show", "ses_doesnotexist000000000000", "--database", db)
+    assert gone.returncode == 3 and gone.stdout == ""
+    assert gone.stderr.startswith("error:") and "not found" in gone.stderr
+    assert len(gone.stderr.strip().splitlines()) == 1
+
+
+def test_session_lifecycle(db: str, sh: Callable[..., subprocess.CompletedProcess[str]]) -> None:
     """new, rename, pin, archive refusal, unpin, archive, restore, show, list --json, stats, delete."""
     sid = sh("sessions", "new", "--title", "First chat", db=db).stdout.strip()
     assert sid.startswith("ses_")
@@ -62,7 +91,7 @@ def test_session_lifecycle(db: str) -> None:
     assert gone.returncode == 3 and "not found" in gone.stderr
 
 
-def test_search_from_cli(db: str) -> None:
+def test_search_from_cli(db: str, sh: Callable[..., subprocess.CompletedProcess[str]]) -> None:
     """sessions search finds messages written through the library, with JSON output."""
     import asyncio
 
@@ -80,7 +109,7 @@ def test_search_from_cli(db: str) -> None:
     assert "quick" in sh("sessions", "search", "fox", db=db).stdout
 
 
-def test_db_upgrade_and_errors(tmp_path: Path) -> None:
+def test_db_upgrade_and_errors(tmp_path: Path, sh: Callable[..., subprocess.CompletedProcess[str]]) -> None:
     """db upgrade reports the revision; bad input gives one line and a non-zero exit."""
     db = f"sqlite:///{tmp_path}/u.db"
     assert "revision" in sh("db", "upgrade", db=db).stdout
@@ -100,7 +129,8 @@ def test_db_upgrade_and_errors(tmp_path: Path) -> None:
 
 
 def test_serve_refuses_public_bind_without_token(tmp_path: Path) -> None:
-    """serve --host 0.0.0.0 without a token exits non-zero with one clear line."""
+    """serve --host 0.0.0.0 without a token exits non-zero with one clear line (a real process:
+    were the refusal missing, the server would start, and the timeout would fail the test)."""
     proc = subprocess.run(
         [str(SCRIPT), "serve", "--host", "0.0.0.0", "--database", f"sqlite:///{tmp_path}/s.db"],
         capture_output=True,

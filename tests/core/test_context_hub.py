@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -291,10 +289,7 @@ async def test_clear_makes_old_summaries_stale(hub: Hub) -> None:
     assert record.covers_until_seq > 0
 
 
-SCRIPT = Path(sys.executable).with_name("sessionhub")
-
-
-def test_cli_show_context(tmp_path: Path) -> None:
+def test_cli_show_context(tmp_path: Path, cli: Callable[..., subprocess.CompletedProcess[str]]) -> None:
     """`sessionhub sessions show ID --context N` prints the window; --json gives the §6 object."""
     db = f"sqlite:///{tmp_path}/cli.db"
 
@@ -307,16 +302,9 @@ def test_cli_show_context(tmp_path: Path) -> None:
             return s.id
 
     sid = asyncio.run(seed())
-    env = {**os.environ, "SESSIONHUB_DATABASE_URL": ""}
 
     def run(*args: str) -> str:
-        proc = subprocess.run(
-            [str(SCRIPT), "sessions", "show", sid, *args, "--database", db],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=60,
-        )
+        proc = cli("sessions", "show", sid, *args, "--database", db)
         assert proc.returncode == 0, proc.stderr
         return proc.stdout
 
@@ -325,11 +313,5 @@ def test_cli_show_context(tmp_path: Path) -> None:
     data = json.loads(run("--context", "300", "--strategy", "recent", "--json"))
     assert set(data) == {"messages", "token_count", "strategy", "summary", "dropped"}
     assert data["strategy"] == "recent" and data["token_count"] <= 300 and data["dropped"] > 0
-    proc = subprocess.run(
-        [str(SCRIPT), "sessions", "show", sid, "--context", "300", "--strategy", "bogus", "--database", db],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    proc = cli("sessions", "show", sid, "--context", "300", "--strategy", "bogus", "--database", db)
     assert proc.returncode != 0

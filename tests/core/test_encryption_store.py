@@ -8,8 +8,7 @@ import random
 import sqlite3
 import string
 import subprocess
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -312,14 +311,9 @@ async def test_search_results_identical_with_and_without_encryption(url: str, tm
     assert encrypted == plain
 
 
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    exe = str(Path(sys.executable).parent / "sessionhub")
-    return subprocess.run(
-        [exe, *args], capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})}
-    )
-
-
-def test_cli_keys_generate_and_rotate(tmp_path: Path) -> None:
+def test_cli_keys_generate_and_rotate(
+    tmp_path: Path, cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
     """`keys generate` prints or writes (0600) a key; `keys rotate` moves a database to a new key."""
     printed = cli("keys", "generate")
     assert printed.returncode == 0 and len(printed.stdout.strip()) == 44

@@ -5,17 +5,23 @@ from __future__ import annotations
 import asyncio
 import multiprocessing as mp
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
 import sessionhub
 
-PROCS, PER_PROC = 6, 40
+PROCS, PER_PROC = 4, 30
 
 
-def _writer(url: str, session_ids: list[str], n: int, out: mp.Queue) -> None:  # type: ignore[type-arg]
+class _Barrier(Protocol):
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
+def _writer(url: str, session_ids: list[str], n: int, out: mp.Queue, start: _Barrier) -> None:  # type: ignore[type-arg]
     async def run() -> int:
         async with sessionhub.open(url) as hub:
+            start.wait(60)  # every process has started and opened the hub: the appends overlap
             for i in range(n):
                 await hub.add_message(session_ids[i % len(session_ids)], "user", f"message {i}")
         return n
@@ -40,7 +46,8 @@ async def _check_exact(url: str, session_ids: list[str], expected_total: int) ->
 def _run_processes(url: str, session_ids: list[str]) -> None:
     ctx = mp.get_context("spawn")
     out: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
-    procs = [ctx.Process(target=_writer, args=(url, session_ids, PER_PROC, out)) for _ in range(PROCS)]
+    start = ctx.Barrier(PROCS)
+    procs = [ctx.Process(target=_writer, args=(url, session_ids, PER_PROC, out, start)) for _ in range(PROCS)]
     for p in procs:
         p.start()
     results = [out.get(timeout=120) for _ in procs]
@@ -50,7 +57,7 @@ def _run_processes(url: str, session_ids: list[str]) -> None:
 
 
 def test_processes_append_to_one_sqlite_file(tmp_path: Path) -> None:
-    """6 processes x 40 appends to 2 shared sessions: no error reaches a caller, seqs are 1..N exact."""
+    """4 processes x 30 appends, started together, to 2 shared sessions: no error reaches a caller, seqs are 1..N exact."""
     url = f"sqlite:///{tmp_path}/shared.db"
 
     async def setup() -> list[str]:
@@ -64,7 +71,7 @@ def test_processes_append_to_one_sqlite_file(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 def test_processes_append_to_one_postgres_session(pg_url: str) -> None:
-    """6 processes appending to one PostgreSQL session: seqs are 1..N exact, nothing lost."""
+    """4 processes appending together to one PostgreSQL session: seqs are 1..N exact, nothing lost."""
 
     async def setup() -> list[str]:
         async with sessionhub.open(pg_url) as hub:

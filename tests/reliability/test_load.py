@@ -1,6 +1,6 @@
 """A bounded load run on loopback: REST appenders and WebSocket chats against one real server.
 
-``make test``: about 10 s; ``make soak``: about 2 minutes. Error counts and throughput are
+``make test``: about 5 s of load; ``make soak``: about 2 minutes. Error counts and throughput are
 printed; the test asserts there were no errors and that every session's seqs are exact.
 """
 
@@ -87,7 +87,7 @@ def test_load_over_http_and_websocket(tmp_path: Path) -> None:
     """8 REST appenders and 4 WebSocket clients chatting with the echo agent for a bounded time:
     zero errors, every REST ack stored at its seq, every WS turn stored (user + reply)."""
     db = tmp_path / "load.db"
-    duration = size(10, 120)
+    duration = size(5, 120)
     tally = Tally()
     with serve(tmp_path, f"sqlite:///{db}", CONFIG) as (base, _proc):
         sessions = [httpx.post(f"{base}/api/sessions", json={}).json()["id"] for _ in range(4)]

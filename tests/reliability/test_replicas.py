@@ -44,6 +44,20 @@ def test_kill_9_mid_stream_leaves_the_partial_reply_interrupted(tmp_path: Path) 
     assert reply["content"].startswith("w0 w1 w2 w3") and reply["content"] != words
 
 
+def _wait_for_task_runs(url: str, n: int, timeout: float) -> None:
+    """Wait until ``n`` due times of the task are claimed (one every 2 s): both replicas race for each."""
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with psycopg.connect(url) as conn:
+            row = conn.execute("SELECT count(*) FROM task_runs WHERE task = 'tick'").fetchone()
+        if row is not None and row[0] >= n:
+            return
+        assert time.monotonic() < deadline, f"only {row} task runs after {timeout} s"
+        time.sleep(0.2)
+
+
 @pytest.mark.postgres
 def test_two_replicas_share_events_and_run_each_task_once(tmp_path: Path, pg_url: str) -> None:
     """Two servers on one PostgreSQL: a WS on A sees sessions_changed for a REST append on B;
@@ -65,7 +79,7 @@ def test_two_replicas_share_events_and_run_each_task_once(tmp_path: Path, pg_url
                         return event
 
         assert asyncio.run(fan_out())["session_id"]
-        time.sleep(7)
+        _wait_for_task_runs(pg_url, 2, timeout=20)
         tasks = httpx.get(f"{a}/api/tasks").json()["tasks"]
         assert tasks[0]["name"] == "tick" and tasks[0]["last_run"] is not None
         listed = httpx.get(f"{b}/api/sessions", params={"view": "scheduled", "limit": 500}).json()["sessions"]

@@ -60,7 +60,7 @@ def test_two_replicas_on_postgresql_take_concurrent_appends(tmp_path: Path, pg_u
     sessions from 16 clients: no 5xx or transport error reaches a caller, seqs are 1..N."""
     with serve(tmp_path, pg_url) as (a, _pa), serve(tmp_path, pg_url) as (b, _pb):
         sessions = [httpx.post(f"{a}/api/sessions", json={"title": f"s{i}"}).json()["id"] for i in range(4)]
-        workers, per_worker = 16, int(size(40, 800))
+        workers, per_worker = 16, int(size(20, 800))
         start = time.monotonic()
         acked, failures = asyncio.run(_append_load([a, b], sessions, workers, per_worker))
         elapsed = time.monotonic() - start

@@ -16,7 +16,7 @@ def test_kill_9_of_appending_processes_loses_no_acknowledged_message(tmp_path: P
     url = f"sqlite:///{db}"
     sessions = make_sessions(url, 3)
     rng = random.Random(1234)
-    rounds = int(size(4, 40))
+    rounds = int(size(2, 40))  # quick: one round of each kind (all killed; one killed first)
     acked: list[tuple[str, int, str]] = []
     for r in range(rounds):
         procs = [Appender(url, sessions, f"r{r}p{p}") for p in range(3)]
