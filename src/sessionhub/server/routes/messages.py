@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from ...hub import MAX_HISTORY_LIMIT, Hub
@@ -14,9 +14,9 @@ from ...render import render_messages
 from ..auth import current_hub
 from ..idempotency import MAX_KEY_LENGTH, IdempotencyCache
 from ..schemas import MessageIn, MessageList, MessagesCreated, MessagesIn
-from . import errors
+from . import api_router, errors
 
-router = APIRouter(prefix="/api/sessions/{session_id}/messages", tags=["messages"])
+router = api_router("/api/sessions/{session_id}/messages", "messages")
 
 _TEXT_TYPES = {"markdown": "text/markdown; charset=utf-8", "text": "text/plain; charset=utf-8"}
 

@@ -6,14 +6,14 @@ task's runs create sessions for the task's ``user`` (default ``default``).
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..auth import current_user
-from . import errors
+from . import api_router, errors
 
-router = APIRouter(prefix="/api/tasks", tags=["tasks"])
+router = api_router("/api/tasks", "tasks")
 
 
 class TaskModel(BaseModel):
