@@ -145,6 +145,8 @@ class Connection:
     # -- actions ----------------------------------------------------------------------------
 
     async def handle(self, raw: str) -> None:
+        """Run one text frame's action. Anything but strict JSON (malformed, NaN, a lone
+        surrogate, NUL, nesting past the parser's limit) is an ``invalid_json`` error event."""
         try:
             data = loads(raw, "the message")
         except InvalidInput as exc:  # malformed, NaN, a lone surrogate, NUL, nested too deeply
@@ -200,6 +202,7 @@ class Connection:
     # -- the connection's life ---------------------------------------------------------------
 
     async def run(self) -> None:
+        """Serve the connection until the client leaves; a binary frame gets an error event."""
         self.state = WSState.OPEN
         sender = asyncio.create_task(self._sender())
         forward = asyncio.create_task(self._forward_bus())
