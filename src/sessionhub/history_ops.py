@@ -52,6 +52,7 @@ from .store.history_base import DerivedSession, ImportRows, NewCheckpoint
 from .text import auto_title, collapse, preview
 from .timeutil import parse_duration
 from .turn_gate import TurnGate, turn_stopped
+from .validation import check_json, check_session_text, check_text
 
 if TYPE_CHECKING:
     from .clock import Clock
@@ -211,9 +212,7 @@ def _clean_text(value: object, name: str, limit: int, *, required: bool) -> str:
     text = value.strip() if required else value
     if required and not text:
         raise InvalidInput(f"{name} must not be empty")
-    if len(text) > limit:
-        raise InvalidInput(f"{name} must be at most {limit} characters")
-    return text
+    return check_text(text, name, limit)
 
 
 def _days(value: object, name: str) -> float | None:
@@ -318,6 +317,8 @@ class HistoryOps:
         cid = self._checkpoint_id(checkpoint_id) if checkpoint_id is not None else None
         if title is not None and (not isinstance(title, str) or not collapse(title)):
             raise InvalidInput("title must be a non-empty string")
+        if title is not None:
+            check_text(title, "title")
 
         def derive(s: Session, at: int, cp: Checkpoint | None) -> DerivedSession:
             meta = dict(s.metadata)
@@ -553,11 +554,16 @@ class HistoryOps:
         source_ref = src.get("source_ref") if isinstance(src.get("source_ref"), str) else None
         channel = src.get("channel") if isinstance(src.get("channel"), str) and src.get("channel") else "web"
         status: Literal["active", "archived"] = "archived" if src.get("status") == "archived" else "active"
+        check_session_text(
+            key=key, title=title, agent=agent, provider=provider, model=model, source_ref=source_ref,
+            channel=cast(str, channel),
+        )  # fmt: skip
+        check_json(metadata, "metadata")
         cps = [
             NewCheckpoint(
                 id=ids.new_id("chk"),
-                name=c.name or "checkpoint",
-                description=c.description,
+                name=check_text(c.name or "checkpoint", "checkpoint name"),
+                description=check_text(c.description, "checkpoint description"),
                 at_seq=max(0, min(c.at_index, len(msgs))),
                 created_at=c.created_at,
             )

@@ -21,6 +21,7 @@ from .history_ops import HistoryOps
 from .model import (
     MESSAGE_STATUSES,
     ROLES,
+    SOURCES,
     Message,
     MessageStatus,
     NewMessage,
@@ -39,6 +40,7 @@ from .store.sql import SQLStore, to_us
 from .text import auto_title, collapse, preview
 from .timeutil import group_by_starts, local_day_starts, zone
 from .turn_gate import TurnGate, turn_stopped
+from .validation import check_json, check_session_text, check_text
 
 HISTORY_FORMATS = ("messages", "json", "markdown", "text")
 MAX_LIST_LIMIT = 500
@@ -64,13 +66,9 @@ def _check_metadata(value: object, name: str = "metadata") -> dict[str, Any]:
         return {}
     if not isinstance(value, Mapping):
         raise InvalidInput(f"{name} must be an object")
-    import json
-
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{name} must be JSON-serialisable") from None
-    return dict(value)
+    metadata = dict(value)
+    check_json(metadata, name)
+    return metadata
 
 
 class Hub(HistoryOps, RoutingOps, ContextOps):
@@ -95,8 +93,9 @@ class Hub(HistoryOps, RoutingOps, ContextOps):
 
     def as_user(self, owner: str) -> Hub:
         """The same store seen by another owner: their sessions only."""
-        if not owner:
+        if not isinstance(owner, str) or not owner:
             raise InvalidInput("owner must be a non-empty string")
+        check_session_text(owner=owner)
         view = Hub(self.store, self.settings, clock=self.clock, owner=owner)
         view.router = self.router  # shared policy, pre-reset hooks and per-key locks
         view.turns = self.turns
@@ -156,8 +155,7 @@ class Hub(HistoryOps, RoutingOps, ContextOps):
         limit = self.settings.max_message_chars
         if len(content) > limit:
             raise PayloadTooLarge(f"content is {len(content)} characters; the limit is {limit}")
-        if "\x00" in content:
-            raise InvalidInput("content must not contain NUL characters")
+        check_text(content, "content")
         parts = parts_from_list(data.get("parts"))
         status = data.get("status", "complete")
         if status not in MESSAGE_STATUSES:
@@ -215,10 +213,11 @@ class Hub(HistoryOps, RoutingOps, ContextOps):
             raise InvalidInput("model must be a non-empty string")
         if title is not None and not isinstance(title, str):
             raise InvalidInput("title must be a string")
+        if source not in SOURCES:
+            raise InvalidInput(f"unknown source {source!r} (expected one of {', '.join(SOURCES)})")
         session_id = ids.new_id("ses")
         clean_title = collapse(title or "")
-        if "\x00" in clean_title:
-            raise InvalidInput("title must not contain NUL characters")
+        check_session_text(title=clean_title, model=model, source_ref=source_ref, channel=channel, key=key)
         return await self.store.create_session(
             NewSession(
                 id=session_id,
@@ -245,10 +244,7 @@ class Hub(HistoryOps, RoutingOps, ContextOps):
         if not isinstance(title, str) or not collapse(title):
             raise InvalidInput("title must be a non-empty string")
         clean = collapse(title)
-        if len(clean) > 500:
-            raise InvalidInput("title must be at most 500 characters")
-        if "\x00" in clean:
-            raise InvalidInput("title must not contain NUL characters")
+        check_text(clean, "title", 500)
         return await self.store.update_session(
             self.owner, self._session_id(session_id), SessionChanges(title=clean, title_source="user")
         )

@@ -13,6 +13,7 @@ from typing import Any, Literal, TypeAlias, get_args
 
 from .clock import isoformat
 from .errors import InvalidInput
+from .validation import check_json, check_text
 
 Role: TypeAlias = Literal["system", "user", "assistant", "tool"]
 MessageStatus: TypeAlias = Literal["complete", "streaming", "interrupted", "error"]
@@ -30,6 +31,9 @@ SOURCES: tuple[str, ...] = get_args(Source)
 CHANNELS: tuple[str, ...] = get_args(Channel)
 
 JSON: TypeAlias = Any
+
+MAX_TOKENS = 2**31 - 1
+"""The largest token count of one message (``messages.input_tokens`` is a 32-bit integer)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,9 @@ def part_from_dict(data: object) -> Part:
             raise InvalidInput("tool_call part needs a string 'name'")
         if not isinstance(args, Mapping):
             raise InvalidInput("tool_call 'arguments' must be an object")
+        check_text(call_id, "tool_call 'id'")
+        check_text(name, "tool_call 'name'")
+        check_json(args, "tool_call 'arguments'")
         return ToolCall(id=call_id, name=name, arguments=dict(args))
     if kind == "tool_result":
         ref, content = data.get("tool_call_id"), data.get("content", "")
@@ -80,6 +87,8 @@ def part_from_dict(data: object) -> Part:
             raise InvalidInput("tool_result part needs a string 'tool_call_id'")
         if not isinstance(content, str):
             raise InvalidInput("tool_result 'content' must be a string")
+        check_text(ref, "tool_result 'tool_call_id'")
+        check_text(content, "tool_result 'content'")
         return ToolResult(tool_call_id=ref, content=content)
     raise InvalidInput(f"unknown part type {kind!r} (expected tool_call or tool_result)")
 
@@ -109,8 +118,8 @@ class Usage:
         values = []
         for name in ("input_tokens", "output_tokens"):
             v = data.get(name, 0)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise InvalidInput(f"usage.{name} must be a non-negative integer")
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= MAX_TOKENS:
+                raise InvalidInput(f"usage.{name} must be an integer from 0 to {MAX_TOKENS}")
             values.append(v)
         return cls(values[0], values[1])
 

@@ -340,9 +340,12 @@ _roles = st.sampled_from(["system", "user", "assistant", "tool"])
 _text = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=30
 ).filter(lambda t: t.strip() != "")
+_no_nul = st.characters(
+    blacklist_categories=("Cs",), blacklist_characters="\x00"
+)  # NUL is refused in every stored string
 _json_obj = st.dictionaries(
-    st.text(max_size=5),
-    st.none() | st.booleans() | st.integers(-1000, 1000) | st.text(max_size=8),
+    st.text(_no_nul, max_size=5),
+    st.none() | st.booleans() | st.integers(-1000, 1000) | st.text(_no_nul, max_size=8),
     max_size=3,
 )
 _parts = st.lists(
@@ -355,7 +358,7 @@ _parts = st.lists(
     | st.builds(
         lambda i, c: {"type": "tool_result", "tool_call_id": i, "content": c},
         st.text("abc123", min_size=1, max_size=5),
-        st.text(max_size=10),
+        st.text(_no_nul, max_size=10),
     ),
     max_size=2,
 )

@@ -80,7 +80,8 @@ class ContextWindow:
 
 
 def summary_message(summary: SummaryRecord) -> Message:
-    """The system message that carries a summary into the window (``seq`` 0, marked in metadata)."""
+    """The system message that carries a summary into the window (``seq`` 0, marked in metadata;
+    its ``created_at`` is the summary's)."""
     return Message(
         id=summary.id,
         session_id=summary.session_id,
@@ -88,6 +89,7 @@ def summary_message(summary: SummaryRecord) -> Message:
         role="system",
         content=SUMMARY_HEADER.format(seq=summary.covers_until_seq) + summary.text,
         metadata={"summary": True, "covers_until_seq": summary.covers_until_seq, "method": summary.method},
+        created_at=summary.created_at,
     )
 
 

@@ -21,6 +21,7 @@ from typing import Any, Literal, TypeAlias
 from ..clock import parse_iso
 from ..errors import InvalidInput
 from ..model import CHANNELS
+from ..validation import check_text
 
 ChatType: TypeAlias = Literal["direct", "group", "channel"]
 CHAT_TYPES: tuple[str, ...] = ("direct", "group", "channel")
@@ -67,6 +68,20 @@ class InboundMessage:
             raise InvalidInput(f"chat_type must be one of direct, group, channel, not {self.chat_type!r}")
         if not isinstance(self.text, str):
             raise InvalidInput("inbound message 'text' must be a string")
+        for name in (
+            "account",
+            "chat",
+            "topic",
+            "space",
+            "sender",
+            "sender_name",
+            "text",
+            "event_id",
+            "raw_ref",
+        ):
+            value = getattr(self, name)
+            if value is not None:  # account and event_id are keys of seen_events: String(200)
+                check_text(value, f"inbound {name!r}", 200 if name in ("account", "event_id") else None)
         if self.time is not None and (self.time.tzinfo is None or self.time.utcoffset() is None):
             raise InvalidInput("inbound message 'time' must be timezone-aware")
 

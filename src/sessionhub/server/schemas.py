@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
-from ..model import Channel, MessageStatus, Role, SessionStatus, Source
+from ..model import MAX_TOKENS, Channel, MessageStatus, Role, SessionStatus, Source
 
 JSONObject = dict[str, Any]
 
@@ -46,8 +46,8 @@ class ErrorResponse(_Out):
 class UsageModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    input_tokens: StrictInt = Field(0, ge=0)
-    output_tokens: StrictInt = Field(0, ge=0)
+    input_tokens: StrictInt = Field(0, ge=0, le=MAX_TOKENS)
+    output_tokens: StrictInt = Field(0, ge=0, le=MAX_TOKENS)
 
 
 class ToolCallPart(BaseModel):
@@ -137,8 +137,12 @@ class CheckpointModel(_Out):
 
 
 class SessionCreate(_In):
-    agent: StrictStr | None = Field(None, description="an agent id of GET /api/agents; default: the first")
-    model: StrictStr | None = Field(None, min_length=1, description="override the agent's model (only now)")
+    agent: StrictStr | None = Field(
+        None, max_length=200, description="an agent id of GET /api/agents; default: the first"
+    )
+    model: StrictStr | None = Field(
+        None, min_length=1, max_length=200, description="override the agent's model (only now)"
+    )
     title: StrictStr | None = Field(None, max_length=500, description="a user title (never auto-replaced)")
     metadata: JSONObject | None = None
 

@@ -44,6 +44,7 @@ from ..agents.events import Event
 from ..conversation import CommandAnswer
 from ..errors import InvalidInput, SessionhubError
 from ..hub import Hub
+from ..validation import loads
 from .auth import DEFAULT_USER, TokenTable
 
 if TYPE_CHECKING:
@@ -144,10 +145,12 @@ class Connection:
     # -- actions ----------------------------------------------------------------------------
 
     async def handle(self, raw: str) -> None:
+        """Run one text frame's action. Anything but strict JSON (malformed, NaN, a lone
+        surrogate, NUL, nesting past the parser's limit) is an ``invalid_json`` error event."""
         try:
-            data = json.loads(raw)
-        except ValueError:
-            self.error("invalid_json", "the message is not valid JSON")
+            data = loads(raw, "the message")
+        except InvalidInput as exc:  # malformed, NaN, a lone surrogate, NUL, nested too deeply
+            self.error("invalid_json", exc.message)
             return
         if not isinstance(data, dict) or not isinstance(data.get("action"), str):
             self.error("invalid_input", 'expected an object with an "action"')
@@ -199,6 +202,7 @@ class Connection:
     # -- the connection's life ---------------------------------------------------------------
 
     async def run(self) -> None:
+        """Serve the connection until the client leaves; a binary frame gets an error event."""
         self.state = WSState.OPEN
         sender = asyncio.create_task(self._sender())
         forward = asyncio.create_task(self._forward_bus())
@@ -210,14 +214,20 @@ class Connection:
                 except SessionhubError as exc:
                     self.error(exc.code, exc.message)
             while self.state is WSState.OPEN:
-                receive = asyncio.ensure_future(self.ws.receive_text())
+                receive = asyncio.ensure_future(self.ws.receive())
                 done, _ = await asyncio.wait({receive, sender}, return_when=asyncio.FIRST_COMPLETED)
                 if receive not in done:
                     receive.cancel()
                     with contextlib.suppress(BaseException):
                         await receive
                     break
-                await self.handle(receive.result())
+                frame = receive.result()
+                if frame["type"] == "websocket.disconnect":
+                    break
+                if frame.get("text") is not None:
+                    await self.handle(frame["text"])
+                else:  # a binary frame: answered, the connection stays open
+                    self.error("invalid_json", "binary frames are not supported: send JSON as a text frame")
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 
 from ..auth import current_user
 from ..schemas import AgentList, AgentModel
+from . import api_router
 
-router = APIRouter(prefix="/api/agents", tags=["agents"])
+router = api_router("/api/agents", "agents")
 
 
 @router.get("", response_model=AgentList)

@@ -23,7 +23,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
@@ -34,9 +34,9 @@ from ...hub import Hub
 from ..auth import current_hub
 from ..errors import error_response
 from ..schemas import MessageModel
-from . import errors
+from . import api_router, errors
 
-router = APIRouter(prefix="/api/sessions/{session_id}", tags=["chat"])
+router = api_router("/api/sessions/{session_id}", "chat")
 
 
 class ChatIn(BaseModel):

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Depends, Response
 from fastapi.responses import JSONResponse
 
 from ...hub import Hub
 from ..auth import current_hub
 from ..schemas import CheckpointCreate, CheckpointList, CheckpointModel, SessionModel
-from . import errors
+from . import api_router, errors
 
-router = APIRouter(prefix="/api", tags=["checkpoints"])
+router = api_router("/api", "checkpoints")
 
 
 @router.post(

@@ -21,23 +21,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import Depends, Path, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from ...errors import InvalidInput, Unauthorized
 from ...hub import Hub
 from ...routing.channels import PARSERS, parse_all
 from ...routing.inbound import Challenge, Ignored, InboundMessage
+from ...validation import loads
 from ..auth import bearer_token, current_hub
 from ..schemas import InboundIn, InboundResponse, WebhookResponse
-from . import errors
+from . import api_router, errors
 
-router = APIRouter(prefix="/api", tags=["inbound"])
+router = api_router("/api", "inbound")
 
 WEBHOOK_PREFIX = "/api/channels/"
 SLACK_MAX_SKEW = 300
@@ -129,10 +129,7 @@ async def channel_webhook(request: Request, channel: str = Path(max_length=32)) 
         )
     body = await request.body()
     hub = _webhook_hub(request, channel, body)
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        raise InvalidInput("malformed JSON body") from None
+    payload = loads(body)
     options: Mapping[str, Any] = request.app.state.settings.channels.get(channel, {})
     parsed = parse_all(
         channel, payload, account=str(options.get("account", "default")), bot_id=options.get("bot_id")

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import Body, Depends, Query, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from ...hub import Hub
 from ..auth import current_hub
 from ..schemas import CleanupRequest, CleanupResponse, ContextResponse, ForkRequest, SessionModel
-from . import errors
+from . import api_router, errors
 
-router = APIRouter(prefix="/api", tags=["history"])
+router = api_router("/api", "history")
 
 _EXPORT_TYPES = {
     "json": ("application/json", "json"),

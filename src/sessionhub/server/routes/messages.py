@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import Depends, Header, Query, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from ...hub import MAX_HISTORY_LIMIT, Hub
@@ -12,9 +12,9 @@ from ...render import render_messages
 from ...store.base import MAX_IDEMPOTENCY_KEY
 from ..auth import current_hub
 from ..schemas import MessageIn, MessageList, MessagesCreated, MessagesIn
-from . import errors
+from . import api_router, errors
 
-router = APIRouter(prefix="/api/sessions/{session_id}/messages", tags=["messages"])
+router = api_router("/api/sessions/{session_id}/messages", "messages")
 
 _TEXT_TYPES = {"markdown": "text/markdown; charset=utf-8", "text": "text/plain; charset=utf-8"}
 

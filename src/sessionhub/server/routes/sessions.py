@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 from fastapi.responses import JSONResponse
 
 from ...hub import Hub
@@ -19,9 +19,9 @@ from ..schemas import (
     StatsResponse,
     TitleUpdate,
 )
-from . import errors
+from . import api_router, errors
 
-router = APIRouter(prefix="/api/sessions", tags=["sessions"])
+router = api_router("/api/sessions", "sessions")
 
 View = Literal["active", "archived", "scheduled", "all"]
 ListLimit = Query(50, ge=1, le=500, description="page size, 1..500")

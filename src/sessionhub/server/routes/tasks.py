@@ -8,14 +8,14 @@ results or session ids.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..auth import current_user
-from . import errors
+from . import api_router, errors
 
-router = APIRouter(prefix="/api/tasks", tags=["tasks"])
+router = api_router("/api/tasks", "tasks")
 
 
 class TaskModel(BaseModel):
