@@ -54,7 +54,8 @@ WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 # Platform endpoints: Slack, Telegram and the sources of triggers post what they post.
 PLATFORM_PATHS = re.compile(r"^/api/(channels/[^/]+/webhook|triggers/[^/]+)/?$")
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
-_HTTP_SCHEME = {"ws": "http", "wss": "https"}  # a WebSocket's page has the http(s) origin
+_HTTP_SCHEME = {"ws": "http", "wss": "https"}
+MAX_HOST_VERDICTS = 1024  # a WebSocket's page has the http(s) origin
 
 
 def is_loopback_name(hostname: str) -> bool:
@@ -102,6 +103,7 @@ class RequestGuard:
         self.allowed_hosts = frozenset(split_host(h)[0] for h in server.allowed_hosts)  # any port
         self.check_host = not server.tokens or bool(server.allowed_hosts)
         self.allowed_origins = frozenset(normalize_origin(o) for o in server.allowed_origins)
+        self._host_verdicts: dict[str, bool] = {}  # Host value -> allowed; a server sees few
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -162,8 +164,14 @@ class RequestGuard:
         return None
 
     def _host_allowed(self, host: str) -> bool:
-        name, _ = split_host(host)
-        return is_loopback_name(name) or name in self.allowed_hosts
+        verdict = self._host_verdicts.get(host)
+        if verdict is None:
+            name, _ = split_host(host)
+            verdict = is_loopback_name(name) or name in self.allowed_hosts
+            if len(self._host_verdicts) >= MAX_HOST_VERDICTS:  # random Hosts must not grow it
+                self._host_verdicts.clear()
+            self._host_verdicts[host] = verdict
+        return verdict
 
     def _origin_allowed(self, origin: str, scope: Scope, host: str) -> bool:
         given = normalize_origin(origin)
@@ -177,6 +185,9 @@ class RequestGuard:
 def with_security_headers(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """The response's headers plus the security headers it does not set itself."""
     out = list(headers)
-    present = {name.lower() for name, _ in out} & _SECURITY_NAMES
-    out.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+    if any(name.lower() in _SECURITY_NAMES for name, _ in out):
+        present = {name.lower() for name, _ in out}
+        out.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+    else:
+        out.extend(SECURITY_HEADERS)
     return out
