@@ -41,6 +41,10 @@ The session layer for AI assistants. Every error is `{"error": {"code", "message
 
 With `[server] tokens` configured every `/api` call needs `Authorization: Bearer <token>`
 (except `GET /api/health`); each token is a user, and another user's session is a 404.
+
+Request bodies are JSON (`Content-Type: application/json`, else 415), except the platform
+webhooks and triggers. A POST, PUT, PATCH or DELETE whose `Origin` is neither the server's
+own nor in `[server] allowed_origins` gets 403.
 """
 
 
