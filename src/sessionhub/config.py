@@ -19,6 +19,7 @@ from .errors import ConfigError
 
 DEFAULT_PORT = 8765
 DEFAULT_MAX_BODY = 1024 * 1024
+DEFAULT_REQUEST_TIMEOUT = 30.0
 MIN_TOKEN_CHARS = 16
 
 
@@ -50,6 +51,8 @@ class ServerSettings:
     allowed_origins: tuple[str, ...] = ()
     # Host names answered besides the loopback ones when the server has no tokens.
     allowed_hosts: tuple[str, ...] = ()
+    # Seconds a client has to send a request's headers, and then its body (slowloris).
+    request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +120,12 @@ def _int(value: Any, name: str, lo: int, hi: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
         raise ConfigError(f"{name}: must be an integer between {lo} and {hi}")
     return value
+
+
+def _seconds(value: Any, name: str, lo: float, hi: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
+        raise ConfigError(f"{name}: must be a number of seconds between {lo:g} and {hi:g}")
+    return float(value)
 
 
 def _str(value: Any, name: str) -> str:
@@ -260,6 +269,12 @@ def settings_from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None
         allowed_origins=_origins(server.get("allowed_origins", []), "server.allowed_origins"),
         allowed_hosts=tuple(
             h.lower() for h in _str_list(server.get("allowed_hosts", []), "server.allowed_hosts")
+        ),
+        request_timeout_seconds=_seconds(
+            server.get("request_timeout_seconds", DEFAULT_REQUEST_TIMEOUT),
+            "server.request_timeout_seconds",
+            0.1,
+            3600,
         ),
     )
     providers = _table(data, "providers")

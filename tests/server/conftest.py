@@ -34,7 +34,7 @@ async def make_client(hub: Hub) -> AsyncIterator[ClientFactory]:
         settings = settings or make_settings()
         app = create_app(settings, Hub(hub.store, settings, clock=hub.clock))
         c = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver", headers=headers
+            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", headers=headers
         )
         clients.append(c)
         return c

@@ -164,7 +164,9 @@ async def test_telegram_and_slack_replies_are_delivered(hub: Hub, monkeypatch: p
             },
         )
         app = create_app(settings, Hub(hub.store, settings, clock=hub.clock))
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1"
+        ) as c:
             update = {"update_id": 1, "message": {"message_id": 5, "date": 1700000000,
                       "chat": {"id": 42, "type": "private"}, "from": {"id": 7, "first_name": "A"},
                       "text": "hello telegram"}}  # fmt: skip
@@ -193,7 +195,9 @@ async def test_long_telegram_reply_is_sent_in_pieces(hub: Hub, monkeypatch: pyte
             make_settings(), channels={"telegram": {"api_base": fake.base, "bot_token_env": "TG_TOKEN"}}
         )
         app = create_app(settings, Hub(hub.store, settings, clock=hub.clock))
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1"
+        ) as c:
             update = {"update_id": 9, "message": {"message_id": 6, "date": 1700000000,
                       "chat": {"id": 42, "type": "private"}, "from": {"id": 7, "first_name": "A"},
                       "text": words}}  # fmt: skip

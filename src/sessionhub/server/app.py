@@ -1,8 +1,15 @@
 """The app factory: ``create_app(settings, hub)``; nothing is created at import time.
 
-Layers, outermost first: the body limit (413 before a big body is read), authentication
-(401, and the caller's user for ``hub.as_user``), then FastAPI with one router per
-resource and the error handlers of ``errors.py``.
+Layers, outermost first: the request guard of ``security.py`` (Host, Origin and
+Content-Type refused before anything else runs; security headers on every answer, the
+body limit's included), the body limit (413 before a big body is read, 408 for a body
+that does not arrive in time), authentication (401, and the caller's user for
+``hub.as_user``), then FastAPI with one router per resource and the error handlers of
+``errors.py``.
+
+``/docs`` is Swagger UI from the files of the installed ``fastapi-offline`` package,
+started by our own ``static/docs.js`` (FastAPI's page loads it from a CDN and starts it
+with an inline script, which the Content-Security-Policy forbids).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from .limits import BodyLimitMiddleware
 from .live import Live
 from .routes import COMMON_ERRORS, agents, checkpoints, inbound, maintenance, messages, sessions, triggers
 from .schemas import Health
+from .security import RequestGuard
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -32,6 +40,10 @@ The session layer for AI assistants. Every error is `{"error": {"code", "message
 
 With `[server] tokens` configured every `/api` call needs `Authorization: Bearer <token>`
 (except `GET /api/health`); each token is a user, and another user's session is a 404.
+
+Request bodies are JSON (`Content-Type: application/json`, else 415), except the platform
+webhooks and triggers. A POST, PUT, PATCH or DELETE whose `Origin` is neither the server's
+own nor in `[server] allowed_origins` gets 403.
 """
 
 
@@ -48,7 +60,14 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
             if close_hub:
                 await hub.close()
 
-    app = FastAPI(title="sessionhub", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="sessionhub",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # served below from local files
+        redoc_url=None,  # ReDoc injects inline styles and comes from a CDN: not offered
+    )
     app.state.hub = hub
     app.state.settings = settings
     app.state.hub_views = {}  # user -> hub.as_user(user), built on first use (auth.current_hub)
@@ -70,8 +89,19 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
     async def dashboard() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
+    app.mount("/docs/assets", StaticFiles(packages=[("fastapi_offline", "static")]), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> FileResponse:
+        return FileResponse(STATIC_DIR / "docs.html", headers={"Cache-Control": "no-cache"})
+
     live.install(app)  # chat, tasks and /ws; its change notifier runs inside authentication
-    # Added last = outermost: the body limit runs before authentication.
+    # Added last = outermost: the guard, then the body limit, then authentication.
     app.add_middleware(AuthMiddleware, tokens=settings.server.tokens)
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.server.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_body_bytes=settings.server.max_body_bytes,
+        timeout=settings.server.request_timeout_seconds,
+    )
+    app.add_middleware(RequestGuard, server=settings.server)
     return app

@@ -3,7 +3,9 @@
 - ``SessionhubError`` (the core's hierarchy) → its ``status_code`` and ``code``;
 - ``RequestValidationError`` (bad query value, malformed JSON, wrong body shape) → 422
   ``invalid_input`` naming the first offending field;
-- Starlette ``HTTPException`` (unknown route 404, 405, 413 from the body limit) → its status;
+- Starlette ``HTTPException`` (unknown route 404, 405, 408 and 413 from the body limits) → its
+  status; a 405's ``Allow`` lists every method of the path (Starlette names only those of the
+  first route that matched the path, e.g. ``GET`` for ``PUT /api/sessions``);
 - anything else is a bug: logged with its traceback and answered 500 ``internal``.
 """
 
@@ -16,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match, Mount
 
 from ..errors import SessionhubError
 
@@ -28,6 +31,7 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     406: "not_acceptable",
+    408: "request_timeout",
     409: "conflict",
     413: "payload_too_large",
     415: "unsupported_media_type",
@@ -56,6 +60,25 @@ def _describe(errors: list[Any]) -> str:
     return f"{where}: {msg}" if where else msg
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> str | None:
+    """The methods some route fully matches on the request's path, as an ``Allow`` value.
+
+    Each method is tried against the router (FastAPI nests included routers, so the routes
+    are not a flat list to read ``methods`` from). Mounts (static files) match any method
+    and answer 405 themselves: they are left out.
+    """
+    routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
+    allowed = [
+        method
+        for method in METHODS
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    ]
+    return ", ".join(allowed) or None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SessionhubError)
     async def _core(_request: Request, exc: SessionhubError) -> JSONResponse:
@@ -68,12 +91,15 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(422, "invalid_input", _describe(list(exc.errors())))
 
     @app.exception_handler(HTTPException)
-    async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         if exc.status_code == 404 and message == "Not Found":
             message = "no such endpoint"
-        return error_response(exc.status_code, code, message, headers=dict(exc.headers or {}) or None)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
+        return error_response(exc.status_code, code, message, headers=headers or None)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:

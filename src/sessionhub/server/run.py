@@ -14,6 +14,7 @@ from ..errors import ConfigError
 from ..hub import open as open_hub
 from ..store.sql import SQLStore
 from .app import create_app
+from .protocol import protocol_class
 
 
 def is_loopback(host: str) -> bool:
@@ -43,7 +44,15 @@ def serve(settings: Settings, *, host: str | None, port: int | None, database: s
         click.echo(f"sessionhub: database {store.location} ({store.dialect}, schema {after})")
         click.echo(f"sessionhub: serving on http://{host}:{port}  (Ctrl+C to stop)")
         app = create_app(settings, hub, close_hub=True)
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            # Half-sent headers are cut off after the timeout (slowloris); bodies in limits.py.
+            http=protocol_class(settings.server.request_timeout_seconds),
+        )
         await uvicorn.Server(config).serve()
 
     # ``Server.serve()`` runs on the caller's loop, so uvicorn's own loop choice ("auto":
