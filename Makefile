@@ -28,8 +28,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Two workers (one per core of the reference machine), whole files per worker so that a file's
+# module-scoped servers start once; the few tests that disturb shared services (a PostgreSQL
+# restart) run alone first.
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "serial and not slow"
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow and not serial"
 
 test: $(STAMP)
 	./scripts/ensure-system-deps

@@ -40,6 +40,7 @@ def _wait_ready(timeout: float = 60) -> None:
 
 
 @pytest.mark.postgres
+@pytest.mark.serial
 @pytest.mark.skipif(
     not ENABLED, reason="restarts the shared PostgreSQL: set CI=true or SESSIONHUB_PG_RESTART=1"
 )
