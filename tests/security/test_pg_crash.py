@@ -29,7 +29,9 @@ from .conftest import serve
 pytestmark = pytest.mark.postgres
 
 SLOW_ECHO = '[providers.echo]\ntype = "echo"\nwords_per_chunk = 1\ndelay_ms = 100\n'
-WORDS = " ".join(f"w{i}" for i in range(90))
+# 60 s of reply: long enough that a second replica starting on a loaded machine (several
+# seconds) never sees it finish; every test kills the replica that streams it.
+WORDS = " ".join(f"w{i}" for i in range(600))
 
 
 def reply_status(pg_url: str, sid: str) -> tuple[str, str]:

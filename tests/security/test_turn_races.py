@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -258,6 +259,12 @@ def test_a_change_from_another_process_ends_the_turn_with_not_found(
     assert_clean_log(server_log)
 
 
+async def _reply_streaming(client: httpx.AsyncClient, sid: str) -> bool:
+    """True once session ``sid`` holds an assistant reply that is streaming."""
+    messages = (await client.get(f"/api/sessions/{sid}/messages")).json()["messages"]
+    return any(m["role"] == "assistant" and m["status"] == "streaming" for m in messages)
+
+
 def test_rest_chat_answers_404_when_its_session_is_deleted_mid_turn(
     server: str, server_log: pytest.LogCaptureFixture
 ) -> None:
@@ -267,7 +274,10 @@ def test_rest_chat_answers_404_when_its_session_is_deleted_mid_turn(
         async with httpx.AsyncClient(base_url=f"http://{server}", timeout=10) as client:
             sid = (await client.post("/api/sessions", json={})).json()["id"]
             chat = asyncio.create_task(client.post(f"/api/sessions/{sid}/chat", json={"content": WORDS}))
-            await asyncio.sleep(0.8)
+            deadline = time.monotonic() + 15
+            while not await _reply_streaming(client, sid):  # the turn runs: now the delete races it
+                assert time.monotonic() < deadline and not chat.done(), "the turn did not start"
+                await asyncio.sleep(0.05)
             assert (await client.delete(f"/api/sessions/{sid}")).status_code == 204
             return await chat
 
