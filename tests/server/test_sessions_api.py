@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 
 from sessionhub.testing import FakeClock
@@ -176,9 +178,13 @@ async def test_unknown_route_and_method(client: httpx.AsyncClient) -> None:
 
 
 async def test_groups_follow_the_callers_timezone(client: httpx.AsyncClient, clock: FakeClock) -> None:
-    """group is computed in the tz query parameter."""
+    """group is computed in the tz query parameter: 09:00 UTC is today in UTC at 11:00 UTC,
+    but 23:00 yesterday in Kiritimati (UTC+14), where it is already 01:00 the next day."""
+    clock.set(datetime(2026, 1, 15, 9, 0, tzinfo=UTC))
     sid = (await new_session(client))["id"]
     await client.post(f"/api/sessions/{sid}/messages", json={"role": "user", "content": "hi"})
+    clock.set(datetime(2026, 1, 15, 11, 0, tzinfo=UTC))
+    assert (await client.get(f"/api/sessions/{sid}", params={"tz": "UTC"})).json()["group"] == "today"
     r = await client.get(f"/api/sessions/{sid}", params={"tz": "Pacific/Kiritimati"})
-    assert r.json()["group"] in ("today", "yesterday")
+    assert r.json()["group"] == "yesterday"
     assert_error(await client.get(f"/api/sessions/{sid}", params={"tz": "Bad/Zone"}), 422)
