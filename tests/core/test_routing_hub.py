@@ -26,12 +26,14 @@ MakeHub = Callable[..., Awaitable[Hub]]
 
 
 @pytest.fixture
-async def make_hub(backend_url: str, clock: FakeClock) -> AsyncIterator[MakeHub]:
+async def make_hub(backend_url: str, encryption_key: str | None, clock: FakeClock) -> AsyncIterator[MakeHub]:
     """Open hubs with custom settings on the test's backend (closed at the end)."""
     opened: list[Hub] = []
 
     async def make(**settings: Any) -> Hub:
-        h = await sessionhub.open(backend_url, clock=clock, settings=Settings(**settings))
+        h = await sessionhub.open(
+            backend_url, clock=clock, settings=Settings(**settings), encryption_key=encryption_key
+        )
         opened.append(h)
         return h
 
@@ -398,13 +400,15 @@ async def test_concurrent_first_messages_make_one_session(hub: Hub) -> None:
     assert seqs == list(range(1, 13))
 
 
-async def test_concurrent_first_messages_across_hubs(backend_url: str, clock: FakeClock) -> None:
+async def test_concurrent_first_messages_across_hubs(
+    backend_url: str, encryption_key: str | None, clock: FakeClock
+) -> None:
     """Two hubs (no shared in-process lock) racing on one key's first message still make one session."""
     if backend_url == "sqlite://":
         pytest.skip("an in-memory database cannot be shared between hubs")
     async with (
-        sessionhub.open(backend_url, clock=clock) as h1,
-        sessionhub.open(backend_url, clock=clock) as h2,
+        sessionhub.open(backend_url, clock=clock, encryption_key=encryption_key) as h1,
+        sessionhub.open(backend_url, clock=clock, encryption_key=encryption_key) as h2,
     ):
         out = await asyncio.gather(
             *(
