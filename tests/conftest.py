@@ -1,4 +1,4 @@
-"""Shared fixtures: a hub on every backend (memory, SQLite file, PostgreSQL)."""
+"""Shared fixtures: a hub on every backend (memory, SQLite file, encrypted SQLite file, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import sessionhub
+from sessionhub.crypto import generate_master_key
 from sessionhub.hub import Hub
 from sessionhub.testing import FakeClock
 
@@ -123,20 +124,37 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+BACKENDS = ["memory", "sqlite", "sqlite-encrypted", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
 def backend_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[str]:
-    """The URL of an empty database on each backend."""
+    """The URL of an empty database on each backend (``sqlite-encrypted``: a file opened with
+    :func:`encryption_key`, so the behaviour suite also runs with encryption at rest on)."""
     if request.param == "memory":
         yield "sqlite://"
-    elif request.param == "sqlite":
+    elif request.param in ("sqlite", "sqlite-encrypted"):
         yield f"sqlite:///{tmp_path}/test.db"
     else:
         yield request.getfixturevalue("pg_url")
 
 
+@pytest.fixture(scope="session")
+def _master_key() -> str:
+    return generate_master_key()
+
+
 @pytest.fixture
-async def hub(backend_url: str, clock: FakeClock) -> AsyncIterator[Hub]:
-    async with sessionhub.open(backend_url, clock=clock) as h:
+def encryption_key(request: pytest.FixtureRequest, backend_url: str) -> str | None:
+    """The master key to open ``backend_url`` with: a key on ``sqlite-encrypted``, else None."""
+    callspec = getattr(request.node, "callspec", None)
+    backend = callspec.params.get("backend_url") if callspec is not None else None
+    return request.getfixturevalue("_master_key") if backend == "sqlite-encrypted" else None
+
+
+@pytest.fixture
+async def hub(backend_url: str, encryption_key: str | None, clock: FakeClock) -> AsyncIterator[Hub]:
+    async with sessionhub.open(backend_url, clock=clock, encryption_key=encryption_key) as h:
         yield h
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 from typing import Any
 
 import pytest
@@ -16,7 +16,7 @@ from sessionhub.agents import (
     UsageEvent,
     build_provider,
 )
-from sessionhub.agents.providers import ProviderSet
+from sessionhub.agents.providers import ProviderSet, echo
 from sessionhub.agents.providers.base import ProviderEvent
 from sessionhub.errors import ConfigError
 
@@ -35,17 +35,21 @@ async def test_echo_chunks_words() -> None:
     assert events[-2:] == [UsageEvent(input_tokens=7, output_tokens=7), Done("stop")]
 
 
-async def test_echo_waits_between_chunks() -> None:
-    """delay_ms separates chunks (not before the first): 4 chunks of 60 ms take >= 180 ms."""
+async def test_echo_waits_between_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """delay_ms separates chunks, not before the first: 4 chunks wait 60 ms three times, in between."""
+    timeline: list[str | float] = []
+    real_sleep = asyncio.sleep
+
+    async def recorded_sleep(seconds: float) -> None:
+        timeline.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr(echo.asyncio, "sleep", recorded_sleep)
     provider = EchoProvider(words_per_chunk=1, delay_ms=60)
-    started = time.monotonic()
-    stamps = []
     async for event in provider.stream("echo", [{"role": "user", "content": "a b c d"}]):
         if isinstance(event, TextDelta):
-            stamps.append(time.monotonic() - started)
-    assert len(stamps) == 4
-    assert stamps[0] < 0.05
-    assert stamps[-1] >= 0.18
+            timeline.append(event.text.strip())
+    assert timeline == ["a", 0.06, "b", 0.06, "c", 0.06, "d"]
 
 
 async def test_echo_repeats_the_last_user_message() -> None:

@@ -120,20 +120,6 @@ class Server:
             self.call("PUT", f"/api/sessions/{s['id']}/title", json={"title": title})
         return dict(self.call("GET", f"/api/sessions/{s['id']}"))
 
-    def has_path(self, path: str) -> bool:
-        """Whether the API documents this path (features of other issues land over time)."""
-        return path in self.call("GET", "/openapi.json")["paths"]
-
-    def has_ws(self) -> bool:
-        host, port = urlsplit(self.base).hostname, urlsplit(self.base).port
-        assert host and port
-        with socket.create_connection((host, port), timeout=5) as s:
-            s.sendall(
-                b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-            )
-            return s.recv(64).startswith(b"HTTP/1.1 101")
-
 
 @pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:

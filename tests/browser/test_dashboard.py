@@ -26,17 +26,6 @@ def open_menu(page: Any, session: dict[str, Any]) -> Any:
     return menu
 
 
-def needs_ws(server: Server) -> None:
-    """xfail (not fail) while the server has no /ws yet (issue 8); real failures once it has."""
-    if not server.has_ws():
-        pytest.xfail("needs /ws (issue 8)")
-
-
-def needs(server: Server, path: str, issue: str) -> None:
-    if not server.has_path(path):
-        pytest.xfail(f"needs {path} ({issue})")
-
-
 def test_sessions_listed_grouped_and_open(server: Server, page: Any) -> None:
     """Seeded sessions appear under Today with their source icon; clicking one shows its history."""
     s = server.session("hello sidebar alpha", "hi there **bold**")
@@ -71,7 +60,6 @@ def test_create_session_with_agent_and_model(server: Server, page: Any) -> None:
 
 def test_reply_streams_word_by_word(server: Server, page: Any) -> None:
     """A reply streams in: partial text first, then the whole echo, persisted."""
-    needs_ws(server)
     page.click("#new-chat")
     words = " ".join(f"word{i}" for i in range(25))
     page.fill("#composer-input", words)
@@ -90,7 +78,6 @@ def test_reply_streams_word_by_word(server: Server, page: Any) -> None:
 
 def test_stop_keeps_partial_reply_after_reload(server: Server, page: Any) -> None:
     """Stop mid-stream: the partial reply stays, marked interrupted, also after a reload."""
-    needs_ws(server)
     page.click("#new-chat")
     page.select_option("#agent-select", "slow")
     page.fill("#composer-input", " ".join(f"slow{i}" for i in range(60)))
@@ -110,7 +97,6 @@ def test_stop_keeps_partial_reply_after_reload(server: Server, page: Any) -> Non
 
 def test_tool_call_strip_and_chat_command(server: Server, page: Any) -> None:
     """A tool call shows as a collapsible strip; a /command is answered in the chat."""
-    needs_ws(server)
     page.click("#new-chat")
     page.fill("#composer-input", "what time is it [[tool:current_time {}]]")
     page.keyboard.press("Enter")
@@ -214,7 +200,6 @@ def test_delete_with_confirmation(server: Server, page: Any) -> None:
 
 def test_export_download(server: Server, page: Any) -> None:
     """Export as Markdown and JSON downloads the files the API produces."""
-    needs(server, "/api/sessions/{session_id}/export", "issue 3")
     s = server.session("export this conversation", "exported reply")
     page.reload()
     with page.expect_download() as dl:
@@ -246,7 +231,6 @@ def test_switch_sessions_and_reload_keeps_active(server: Server, page: Any) -> N
 
 def test_two_pages_stay_in_sync(server: Server, pages: Pages) -> None:
     """A reply in one tab appears in another tab showing the same session (sessions_changed)."""
-    needs_ws(server)
     s = server.session("sync start")
     ctx = pages.context()
     one = pages.open(ctx)
@@ -316,7 +300,6 @@ def test_keyboard_menu(server: Server, page: Any) -> None:
 
 def test_checkpoints_and_fork(server: Server, page: Any) -> None:
     """Checkpoints: save, list, restore, delete; fork from a message opens a new session."""
-    needs(server, "/api/sessions/{session_id}/checkpoints", "issue 3")
     s = server.session("cp one", "cp two")
     page.reload()
     row(page, s).locator(".row-open").click()

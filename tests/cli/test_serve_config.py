@@ -5,11 +5,12 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+
+from _util import eventually_sync
 
 SCRIPT = Path(sys.executable).with_name("sessionhub")
 
@@ -40,14 +41,15 @@ def test_serve_uses_the_configured_encryption_key(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+
+        def healthy() -> bool:
+            assert proc.poll() is None, f"server exited: {proc.stderr.read() if proc.stderr else ''}"
             try:
-                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
-                    break
+                return httpx.get(f"{base}/api/health", timeout=1).status_code == 200
             except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError(f"server did not start: {proc.stderr.read() if proc.stderr else ''}")
+                return False
+
+        eventually_sync(healthy, timeout=30, interval=0.1, what="the server answers /api/health")
         sid = httpx.post(f"{base}/api/sessions", json={}).json()["id"]
         r = httpx.post(
             f"{base}/api/sessions/{sid}/messages", json={"role": "user", "content": "zanzibarcanary"}

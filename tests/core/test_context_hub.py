@@ -211,10 +211,12 @@ async def test_concurrent_compactions_do_not_overlap(hub: Hub) -> None:
     assert len(covers) == 2 and covers[0] < covers[1]
 
 
-async def test_automatic_trigger_by_message_count(backend_url: str) -> None:
+async def test_automatic_trigger_by_message_count(backend_url: str, encryption_key: str | None) -> None:
     """With summarize_message_threshold=20, a smart context build compacts once 20 messages wait."""
     agent = AgentSettings(id="main", context={"summarize_message_threshold": 20, "max_tokens": 2000})
-    async with sessionhub.open(backend_url, settings=Settings(agents=(agent,))) as hub:
+    async with sessionhub.open(
+        backend_url, settings=Settings(agents=(agent,)), encryption_key=encryption_key
+    ) as hub:
         s = await hub.create_session()
         await fill(hub, s, [(40, False, [("text", 40)]) for _ in range(5)], system=False)
         await hub.get_context_history(s.id, max_tokens=2000, strategy="smart")

@@ -340,3 +340,15 @@ def test_cli_keys_generate_and_rotate(
     assert fresh.returncode == 0, fresh.stderr
     nokey = cli("sessions", "list", "--database", db)
     assert nokey.returncode != 0 and "encrypted" in nokey.stderr
+
+
+@pytest.mark.parametrize("backend_url", ["sqlite-encrypted"], indirect=True)
+async def test_the_encrypted_backend_of_the_behaviour_suite_stores_no_plaintext(
+    hub: Any, backend_url: str
+) -> None:
+    """The ``sqlite-encrypted`` backend of tests/conftest.py really encrypts: no content on disk."""
+    s = await hub.create_session()
+    await hub.add_message(s.id, "user", "zanzibarcanary")
+    path = Path(backend_url.removeprefix("sqlite:///"))
+    on_disk = b"".join(p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists())
+    assert b"zanzibarcanary" not in on_disk

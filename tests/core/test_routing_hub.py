@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import sessionhub
+from sessionhub.agents.turns import TurnManager
 from sessionhub.config import AgentSettings, CommandSettings, Settings
 from sessionhub.errors import ConfigError
 from sessionhub.hub import Hub
@@ -25,12 +26,14 @@ MakeHub = Callable[..., Awaitable[Hub]]
 
 
 @pytest.fixture
-async def make_hub(backend_url: str, clock: FakeClock) -> AsyncIterator[MakeHub]:
+async def make_hub(backend_url: str, encryption_key: str | None, clock: FakeClock) -> AsyncIterator[MakeHub]:
     """Open hubs with custom settings on the test's backend (closed at the end)."""
     opened: list[Hub] = []
 
     async def make(**settings: Any) -> Hub:
-        h = await sessionhub.open(backend_url, clock=clock, settings=Settings(**settings))
+        h = await sessionhub.open(
+            backend_url, clock=clock, settings=Settings(**settings), encryption_key=encryption_key
+        )
         opened.append(h)
         return h
 
@@ -372,7 +375,9 @@ async def test_seen_ids_are_bounded(make_hub: MakeHub, clock: FakeClock) -> None
     clock.advance(days=2)
     _, expired = await hub.record_inbound(msg(text="m4", event_id="e4"))
     assert expired is not None
-    assert await hub.prune_seen_events() >= 0
+    clock.advance(days=2)
+    assert await hub.prune_seen_events() == 1  # e4's second sighting, now two days old
+    assert await hub.prune_seen_events() == 0
 
 
 async def test_edits_are_stored_marked(hub: Hub) -> None:
@@ -395,13 +400,15 @@ async def test_concurrent_first_messages_make_one_session(hub: Hub) -> None:
     assert seqs == list(range(1, 13))
 
 
-async def test_concurrent_first_messages_across_hubs(backend_url: str, clock: FakeClock) -> None:
+async def test_concurrent_first_messages_across_hubs(
+    backend_url: str, encryption_key: str | None, clock: FakeClock
+) -> None:
     """Two hubs (no shared in-process lock) racing on one key's first message still make one session."""
     if backend_url == "sqlite://":
         pytest.skip("an in-memory database cannot be shared between hubs")
     async with (
-        sessionhub.open(backend_url, clock=clock) as h1,
-        sessionhub.open(backend_url, clock=clock) as h2,
+        sessionhub.open(backend_url, clock=clock, encryption_key=encryption_key) as h1,
+        sessionhub.open(backend_url, clock=clock, encryption_key=encryption_key) as h2,
     ):
         out = await asyncio.gather(
             *(
@@ -502,23 +509,25 @@ async def test_command_history_rename_clear(hub: Hub) -> None:
 
 
 async def test_command_export_checkpoint_stop_compact(hub: Hub) -> None:
-    """/history export, /checkpoint use the hub's features when present; /stop and /compact answer clearly."""
+    """/history export, /checkpoint, /stop and /compact act on the chat's session with the hub's features."""
+    hub.turns = TurnManager()  # what the server attaches; /stop stops its turns
     await hub.record_inbound(msg(text="keep this"))
-    exported = await say(hub, "/history export json")
-    assert "keep this" in exported or "not available yet" in exported
+    exported = json.loads(await say(hub, "/history export json"))
+    assert [m["content"] for m in exported["messages"]] == ["keep this"]
     saved = await say(hub, '/checkpoint save "before"')
-    if "not available yet" not in saved:
-        cp_id = saved.split()[1]
-        await hub.record_inbound(msg(text="after"))
-        assert cp_id in await say(hub, "/checkpoint list")
-        assert "history is back at message 1" in await say(hub, f"/checkpoint restore {cp_id}")
-        s, _ = await hub.route_inbound(msg())
-        assert await texts(hub, s) == ["keep this"]
-        assert "deleted" in await say(hub, f"/checkpoint delete {cp_id}")
-        assert "Error" in await say(hub, "/checkpoint delete chk_doesnotexist000000000000")
-    for command in ("/stop", "/compact"):
-        reply = await say(hub, command)
-        assert reply
+    cp_id = saved.split()[1]
+    assert saved == f"Checkpoint {cp_id} saved: 'before' at message 1."
+    await hub.record_inbound(msg(text="after"))
+    assert await say(hub, "/checkpoint list") == f"Checkpoints:\n{cp_id} 'before' at message 1"
+    assert await say(hub, f"/checkpoint restore {cp_id}") == (
+        "Restored checkpoint 'before': history is back at message 1."
+    )
+    s, _ = await hub.route_inbound(msg())
+    assert await texts(hub, s) == ["keep this"]
+    assert await say(hub, f"/checkpoint delete {cp_id}") == "Checkpoint 'before' deleted."
+    assert "Error" in await say(hub, "/checkpoint delete chk_doesnotexist000000000000")
+    assert await say(hub, "/stop") == "Nothing to stop."
+    assert await say(hub, "/compact") == "Summarised messages 1-1; nothing was deleted."
 
 
 async def test_duplicate_command_runs_once(hub: Hub) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -95,40 +97,67 @@ async def test_history_windows(hub: Hub) -> None:
     assert "user: m120" in await hub.get_history(s.id, limit=1, format="text")
 
 
-async def test_bad_input_is_refused_and_writes_nothing(hub: Hub) -> None:
+REFUSALS: list[Any] = [
+    pytest.param(lambda h, sid: h.add_message(sid, "robot", "hi"), InvalidInput, "unknown role", id="role"),
+    pytest.param(lambda h, sid: h.add_message(sid, "user", "   "), InvalidInput, "non-empty", id="blank"),
+    pytest.param(
+        lambda h, sid: h.add_message(sid, "user", "nul \x00 byte"), InvalidInput, "NUL", id="nul-content"
+    ),
+    pytest.param(lambda h, sid: h.rename(sid, "bad\x00title"), InvalidInput, "NUL", id="nul-title"),
+    pytest.param(
+        lambda h, sid: h.add_message(sid, "user", "x" * (h.settings.max_message_chars + 1)),
+        PayloadTooLarge,
+        None,
+        id="oversized",
+    ),
+    pytest.param(
+        lambda h, sid: h.add_messages(
+            sid, [{"role": "user", "content": "fine"}, {"role": "user", "content": 5}]
+        ),
+        InvalidInput,
+        None,
+        id="batch-with-one-bad",
+    ),
+    pytest.param(
+        lambda h, sid: h.add_message(sid, "user", "x", parts=[{"type": "image"}]),
+        InvalidInput,
+        None,
+        id="bad-part",
+    ),
+    *(
+        pytest.param(lambda h, sid, bad=bad: h.get_session(bad), NotFound, None, id=f"session-id-{name}")
+        for name, bad in (
+            ("word", "nope"),
+            ("traversal", "ses_../../etc"),
+            ("empty", ""),
+            ("uppercase", "ses_" + "A" * 25),
+            ("message-prefix", "msg_" + "a" * 25),
+        )
+    ),
+    pytest.param(
+        lambda h, sid: h.add_message("ses_" + "a" * 25, "user", "hi"), NotFound, None, id="unknown-session"
+    ),
+    pytest.param(lambda h, sid: h.get_history(sid, limit=0), InvalidInput, None, id="history-limit-0"),
+    pytest.param(lambda h, sid: h.get_history(sid, limit=1001), InvalidInput, None, id="history-limit-1001"),
+    pytest.param(lambda h, sid: h.list_sessions(view="everything"), InvalidInput, None, id="list-view"),
+    pytest.param(lambda h, sid: h.list_sessions(tz="Mars/Olympus"), InvalidInput, None, id="list-tz"),
+    pytest.param(lambda h, sid: h.list_sessions(limit=501), InvalidInput, None, id="list-limit"),
+    pytest.param(
+        lambda h, sid: h.list_sessions(cursor="not-a-cursor!!"), InvalidInput, None, id="list-cursor"
+    ),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "match"), REFUSALS)
+async def test_bad_input_is_refused_and_writes_nothing(
+    hub: Hub, call: Callable[[Hub, str], Awaitable[Any]], error: type[Exception], match: str | None
+) -> None:
     """Bad roles, empty or oversized content, malformed ids, bad limits write nothing and raise clearly."""
     s = await hub.create_session()
-    with pytest.raises(InvalidInput, match="unknown role"):
-        await hub.add_message(s.id, "robot", "hi")
-    with pytest.raises(InvalidInput, match="non-empty"):
-        await hub.add_message(s.id, "user", "   ")
-    with pytest.raises(InvalidInput, match="NUL"):
-        await hub.add_message(s.id, "user", "nul \x00 byte")
-    with pytest.raises(InvalidInput, match="NUL"):
-        await hub.rename(s.id, "bad\x00title")
-    with pytest.raises(PayloadTooLarge):
-        await hub.add_message(s.id, "user", "x" * (hub.settings.max_message_chars + 1))
-    with pytest.raises(InvalidInput):
-        await hub.add_messages(s.id, [{"role": "user", "content": "fine"}, {"role": "user", "content": 5}])
-    with pytest.raises(InvalidInput):
-        await hub.add_message(s.id, "user", "x", parts=[{"type": "image"}])
+    with pytest.raises(error, match=match):
+        await call(hub, s.id)
     assert (await hub.get_session(s.id)).message_count == 0
-    for bad in ("nope", "ses_../../etc", "", "ses_" + "A" * 25, "msg_" + "a" * 25):
-        with pytest.raises(NotFound):
-            await hub.get_session(bad)
-    with pytest.raises(NotFound):
-        await hub.add_message("ses_" + "a" * 25, "user", "hi")
-    for limit in (0, 1001):
-        with pytest.raises(InvalidInput):
-            await hub.get_history(s.id, limit=limit)
-    with pytest.raises(InvalidInput):
-        await hub.list_sessions(view="everything")
-    with pytest.raises(InvalidInput):
-        await hub.list_sessions(tz="Mars/Olympus")
-    with pytest.raises(InvalidInput):
-        await hub.list_sessions(limit=501)
-    with pytest.raises(InvalidInput):
-        await hub.list_sessions(cursor="not-a-cursor!!")
+    assert (await hub.get_session(s.id)).title == s.title
 
 
 async def test_pin_archive_restore_rules(hub: Hub) -> None:
@@ -156,8 +185,9 @@ async def test_patch_update_order(hub: Hub) -> None:
     await hub.pin(s.id)
     out = await hub.update(s.id, pinned=False, archived=True, title="T", metadata={"a": 1})
     assert out.status == "archived" and not out.pinned and out.title == "T" and out.metadata == {"a": 1}
+    await hub.update(s.id, archived=False, pinned=True)
     with pytest.raises(SessionPinned):
-        await hub.update(s.id, archived=False, pinned=True) and await hub.update(s.id, archived=True)
+        await hub.update(s.id, archived=True)
 
 
 async def test_list_order_groups_and_paging(hub: Hub, clock: FakeClock) -> None:

@@ -156,9 +156,9 @@ SETTINGS = Settings(
 
 
 @pytest.fixture
-async def hub(backend_url: str) -> AsyncIterator[Hub]:
+async def hub(backend_url: str, encryption_key: str | None) -> AsyncIterator[Hub]:
     """A hub with the two agents on the test's backend."""
-    async with sessionhub.open(backend_url, settings=SETTINGS) as h:
+    async with sessionhub.open(backend_url, settings=SETTINGS, encryption_key=encryption_key) as h:
         yield h
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import pytest
 import websockets
 
 import sessionhub
+from _util import eventually
 from server.live_server import running_server
 from sessionhub.agents import TurnManager
 from sessionhub.config import settings_from_mapping
@@ -110,6 +110,17 @@ async def sse_turn(client: httpx.AsyncClient, sid: str, started: asyncio.Event) 
     raise AssertionError(f"the SSE stream ended without stream_end: {events[-3:]}")
 
 
+async def partial_saved(client: httpx.AsyncClient, sid: str) -> bool:
+    """Whether the session's streaming reply has been saved with some text."""
+    msgs = (await client.get(f"/api/sessions/{sid}/messages")).json()["messages"]
+    return (
+        bool(msgs)
+        and msgs[-1]["role"] == "assistant"
+        and msgs[-1]["status"] == "streaming"
+        and bool(msgs[-1]["content"])
+    )
+
+
 async def race(addr: str, racing: Race) -> tuple[list[Event], list[Event], list[int], dict[str, str]]:
     """A WS turn on one session and an SSE turn on another, each raced by ``racing`` mid-stream.
 
@@ -126,7 +137,8 @@ async def race(addr: str, racing: Race) -> tuple[list[Event], list[Event], list[
         ws_task = asyncio.create_task(ws_turn(addr, ids["ws"], ws_started))
         sse_task = asyncio.create_task(sse_turn(client, ids["sse"], sse_started))
         await asyncio.wait_for(asyncio.gather(ws_started.wait(), sse_started.wait()), 8)
-        await asyncio.sleep(0.6)  # the partial reply has been saved at least once
+        for sid in (ids["ws"], ids["sse"]):
+            await eventually(lambda sid=sid: partial_saved(client, sid), what="the partial reply is saved")
         answers = await asyncio.gather(
             racing(client, ids["ws"], ids["ws_cp"]), racing(client, ids["sse"], ids["sse_cp"])
         )
@@ -259,12 +271,6 @@ def test_a_change_from_another_process_ends_the_turn_with_not_found(
     assert_clean_log(server_log)
 
 
-async def _reply_streaming(client: httpx.AsyncClient, sid: str) -> bool:
-    """True once session ``sid`` holds an assistant reply that is streaming."""
-    messages = (await client.get(f"/api/sessions/{sid}/messages")).json()["messages"]
-    return any(m["role"] == "assistant" and m["status"] == "streaming" for m in messages)
-
-
 def test_rest_chat_answers_404_when_its_session_is_deleted_mid_turn(
     server: str, server_log: pytest.LogCaptureFixture
 ) -> None:
@@ -274,10 +280,7 @@ def test_rest_chat_answers_404_when_its_session_is_deleted_mid_turn(
         async with httpx.AsyncClient(base_url=f"http://{server}", timeout=10) as client:
             sid = (await client.post("/api/sessions", json={})).json()["id"]
             chat = asyncio.create_task(client.post(f"/api/sessions/{sid}/chat", json={"content": WORDS}))
-            deadline = time.monotonic() + 15
-            while not await _reply_streaming(client, sid):  # the turn runs: now the delete races it
-                assert time.monotonic() < deadline and not chat.done(), "the turn did not start"
-                await asyncio.sleep(0.05)
+            await eventually(lambda: partial_saved(client, sid), what="the partial reply is saved")
             assert (await client.delete(f"/api/sessions/{sid}")).status_code == 204
             return await chat
 

@@ -1,9 +1,16 @@
-"""HTTP clients on the real app over the ``hub`` fixture (memory, SQLite, PostgreSQL)."""
+"""HTTP clients on the real app over the ``hub`` fixture, on one backend (a SQLite file).
+
+Routes do not branch on the database: the behaviour suite below the HTTP layer (tests/core,
+tests/routing …) covers every backend, so running each HTTP test three times more only costs
+time. A test about backends asks for them with
+``@pytest.mark.parametrize("backend_url", [...], indirect=True)``.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +25,16 @@ ALICE = {"Authorization": "Bearer token-alice-0001"}
 BOB = {"Authorization": "Bearer token-bob-000002"}
 
 ClientFactory = Callable[..., httpx.AsyncClient]
+
+
+@pytest.fixture
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A SQLite file, or the backend a test names through indirect parametrisation."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path}/test.db"
+    assert backend == "postgresql", backend
+    return str(request.getfixturevalue("pg_url"))
 
 
 def make_settings(**server: Any) -> Settings:

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from _util import eventually
 from agent_runtime.fake_openai import SSE, FakeOpenAI, Status, finish_chunk, text_chunk, usage_chunk
 from sessionhub.agents import ProviderError, ScriptedProvider, TextDelta
 from sessionhub.agents.providers.base import Done
@@ -94,12 +95,15 @@ async def test_second_chat_while_running_is_refused(make_client: ClientFactory) 
     client = make_client(settings)
     s = await new_session(client)
     first = asyncio.create_task(client.post(f"/api/sessions/{s['id']}/chat", json={"content": WORDS}))
-    for _ in range(100):  # until the streaming reply has been persisted with some text
-        await asyncio.sleep(0.05)
+
+    async def partial_reply() -> dict[str, Any] | None:
         stored = await messages(client, s["id"])
         if stored and stored[-1]["role"] == "assistant" and stored[-1]["content"]:
-            assert stored[-1]["status"] == "streaming"
-            break
+            return stored[-1]
+        return None
+
+    reply = await eventually(partial_reply, what="the streaming reply is persisted with some text")
+    assert reply["status"] == "streaming"
     r = await client.post(f"/api/sessions/{s['id']}/chat", json={"content": "again"})
     assert_error(r, 409, "turn_in_progress")
     r = await client.post(f"/api/sessions/{s['id']}/chat", json={"content": "/stop"})

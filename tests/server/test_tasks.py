@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 import sessionhub
+from _util import eventually
 from sessionhub.config import Settings
 from sessionhub.conversation import AgentRuntime
 from sessionhub.errors import ConfigError
@@ -103,12 +104,13 @@ async def test_tasks_api(hub: Hub, make_client: ClientFactory) -> None:
     r = await client.post("/api/tasks/brief/run")
     assert r.status_code == 202 and r.json()["trigger"] == "manual" and r.json()["status"] == "queued"
     assert_error(await client.post("/api/tasks/nope/run"), 404)
-    for _ in range(100):
+
+    async def brief_done() -> dict[str, Any] | None:
         brief = (await client.get("/api/tasks")).json()["tasks"][0]
-        if brief["last_status"] == "complete":
-            break
-        await asyncio.sleep(0.05)
-    assert brief["last_status"] == "complete" and brief["last_session_id"]
+        return brief if brief["last_status"] == "complete" else None
+
+    brief = await eventually(brief_done, what="the manual run of brief completes")
+    assert brief["last_session_id"]
     s = (await client.get(f"/api/sessions/{brief['last_session_id']}")).json()
     assert s["source"] == "scheduled" and s["source_ref"] == "brief" and s["message_count"] == 2
 
@@ -203,10 +205,7 @@ async def test_long_telegram_reply_is_sent_in_pieces(hub: Hub, monkeypatch: pyte
                       "text": words}}  # fmt: skip
             r = await c.post("/api/channels/telegram/webhook", json=update)
             assert r.status_code == 200, r.text
-            for _ in range(200):
-                if len(fake.requests) >= 3:
-                    break
-                await asyncio.sleep(0.05)
+            await eventually(lambda: len(fake.requests) >= 3, what="three sendMessage calls")
     texts = [body["text"] for _path, _headers, body in fake.requests]
     assert len(texts) == 3 and all(len(t) <= 4096 for t in texts)
     assert "".join(texts) == words

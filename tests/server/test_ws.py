@@ -13,6 +13,7 @@ import httpx
 import pytest
 import websockets
 
+from _util import eventually
 from sessionhub.config import ServerSettings, Settings
 
 from .conftest import ALICE, BOB, TOKENS
@@ -107,7 +108,12 @@ async def test_disconnect_does_not_stop_the_turn(server: str) -> None:
         sid = (await until(ws, "history"))[0]["session"]["id"]
         await send(ws, action="chat", content="red green blue yellow")
         await until(ws, "delta")
-    await asyncio.sleep(0.8)
+
+    def reply_status() -> str | None:
+        msgs = httpx.get(f"http://{server}/api/sessions/{sid}/messages").json()["messages"]
+        return msgs[-1]["status"] if msgs and msgs[-1]["role"] == "assistant" else None
+
+    await eventually(lambda: reply_status() == "complete", what="the reply completes without a client")
     async with websockets.connect(f"ws://{server}/ws?resume_session={sid}") as ws:
         events = await until(ws, "history")
         assert events[0]["type"] == "session" and events[0]["session"]["id"] == sid
@@ -157,7 +163,9 @@ async def test_sessions_changed_reaches_every_tab_of_the_user_only(auth_server: 
         websockets.connect(base + alice_token) as tab2,
         websockets.connect(base + bob_token) as bob,
     ):
-        await asyncio.sleep(0.1)
+        for tab in (tab1, tab2, bob):  # one answered frame: the connection's bus subscription exists
+            await send(tab, action="ping")
+            assert (await until(tab, "error"))[-1]["code"] == "unknown_action"
         s = httpx.post(f"http://{auth_server}/api/sessions", json={}, headers=ALICE).json()
         for tab in (tab1, tab2):
             assert (await until(tab, "sessions_changed"))[-1]["session_id"] == s["id"]
