@@ -76,6 +76,57 @@ def test_reply_streams_word_by_word(server: Server, page: Any) -> None:
     expect(page.locator(".msg.assistant .msg-body").last).to_contain_text("word24")
 
 
+def test_sent_message_settles_when_history_comes_before_its_event(server: Server, pages: Pages) -> None:
+    """The stored user message reaches the page through a history fetch before its WebSocket
+    ``message`` event (held back here; under load it happens by itself): the optimistic copy
+    gives way to it, no second copy stays on "sending…", and the reply still streams in."""
+    needs_ws(server)
+    words = "history first then the event " + " ".join(f"w{i}" for i in range(10))
+    held: list[str | bytes] = []
+    holding = [False]
+    routes: list[Any] = []
+
+    def route(ws: Any) -> None:
+        upstream = ws.connect_to_server()
+        routes.append(ws)
+
+        def to_server(message: str | bytes) -> None:
+            if json.loads(message).get("action") == "chat":
+                holding[0] = True  # from here on, every event but sessions_changed waits
+            upstream.send(message)
+
+        def from_server(message: str | bytes) -> None:
+            if holding[0] and json.loads(message).get("type") != "sessions_changed":
+                held.append(message)
+            else:
+                ws.send(message)
+
+        upstream.on_message(from_server)
+        ws.on_message(to_server)
+
+    ctx = pages.context()
+    ctx.route_web_socket(re.compile(r"/ws(\?|$)"), route)
+    page = pages.open(ctx)
+    page.click("#new-chat")
+    page.fill("#composer-input", words)
+    page.keyboard.press("Enter")
+    # Only a history fetch (after sessions_changed) can show the stored copy: its event is held.
+    expect(page.locator('.msg.user:not([data-seq=""])')).to_have_count(1, timeout=15_000)
+    expect(page.locator(".msg.user")).to_have_count(1)
+    expect(page.locator(".msg.user .badge")).to_have_count(0)
+    ws = routes[-1]
+    while held:  # the held events go out in order (those arriving meanwhile queue behind)
+        ws.send(held[0])
+        held.pop(0)
+    holding[0] = False
+    reply = page.locator(".msg.assistant .msg-body").last
+    expect(reply).to_contain_text("w9", timeout=15_000)
+    expect(page.locator("#send-btn")).to_be_visible()
+    expect(page.locator(".msg.user")).to_have_count(1)
+    expect(page.locator(".msg.user .msg-body")).to_have_text(words)
+    expect(page.locator(".msg.user .badge")).to_have_count(0)
+
+
 def test_stop_keeps_partial_reply_after_reload(server: Server, page: Any) -> None:
     """Stop mid-stream: the partial reply stays, marked interrupted, also after a reload."""
     page.click("#new-chat")

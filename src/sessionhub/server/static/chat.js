@@ -420,7 +420,8 @@ async function send() {
     state.pendingCommand = { sessionId: id, at: Date.now(), command: text.split(/\s/, 1)[0] };
     e.notes.push({ kind: "note", id: nextLocalId("cmd"), content: `\`${text}\``, afterSeq: lastSeq(e), _n: tick(), command: "sent", echo: true });
   } else {
-    e.messages.push({ id: nextLocalId("local"), role: "user", content: text, local: true, _n: tick(), created_at: new Date().toISOString() });
+    const afterSeq = lastSeq(e); // its stored copy comes after this (state.js, mergeMessages)
+    e.messages.push({ id: nextLocalId("local"), role: "user", content: text, local: true, afterSeq, _n: tick(), created_at: new Date().toISOString() });
     state.awaiting = id;
   }
   const sent = ctx.live.send({ action: "chat", content: text });

@@ -51,20 +51,41 @@ export function forget(id) {
   cache.delete(id);
 }
 
-/** Put messages into an entry: by id, keeping seq order; local echoes give way to the real ones. */
+/**
+ * Put messages into an entry: by id, keeping seq order. A local echo (the optimistic copy of
+ * a message being sent) gives way to its stored message whichever comes first: the WebSocket
+ * `message` event, or a history page fetched meanwhile (which must not add the local copy
+ * back next to the stored one, left on "sending…" for good).
+ */
 export function mergeMessages(e, messages) {
+  const claimed = new Set(); // stored messages that took the place of a local echo here
   for (const m of messages) {
+    if (m.local) {
+      const stored = e.messages.find((x) => !claimed.has(x) && isStoredCopy(x, m));
+      if (stored) claimed.add(stored);
+      else e.messages.push(m);
+      continue;
+    }
     const i = e.messages.findIndex((x) => x.id === m.id || (m.seq != null && x.seq === m.seq && !x.local));
     if (i >= 0) e.messages[i] = { ...e.messages[i], ...m };
-    else {
-      if (m.role === "user") {
-        const local = e.messages.findIndex((x) => x.local && x.content === m.content);
-        if (local >= 0) e.messages.splice(local, 1);
-      }
-      e.messages.push(m);
-    }
+    else e.messages.push(m);
+    const local = e.messages.findIndex((x) => isStoredCopy(m, x));
+    if (local >= 0) e.messages.splice(local, 1);
   }
   e.messages.sort(byOrder);
+}
+
+/**
+ * Whether `stored` is the stored copy of the local echo `local`: same role and content, stored
+ * after the last message the page knew when it was sent (`afterSeq`), so an earlier message
+ * of the same text never takes its place. A local copy the server refused ("not sent") has
+ * no stored copy.
+ */
+function isStoredCopy(stored, local) {
+  return (
+    !stored.local && local.local && !local.failed && stored.seq != null && stored.seq > (local.afterSeq ?? 0) &&
+    stored.role === local.role && stored.content === local.content
+  );
 }
 
 const orderKey = (m) => (m.seq != null ? m.seq : Number.MAX_SAFE_INTEGER);
