@@ -27,15 +27,15 @@ import hashlib
 import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy import Connection, delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..model import Message, NewMessage, Session
-from ._core import SQLCore
 from .base import AutoText, NewSession
+from .messages_sql import MessagesSQLMixin
 from .schema import route_keys, seen_events, sessions
 
 T = TypeVar("T")
@@ -129,12 +129,8 @@ class RoutingStore(Protocol):
     async def prune_seen_events(self, limits: SeenLimits) -> int: ...
 
 
-class RoutingSQLMixin(SQLCore):
+class RoutingSQLMixin(MessagesSQLMixin):
     """Routing methods of ``SQLStore`` (see the module docstring)."""
-
-    if TYPE_CHECKING:  # provided by SQLStore
-
-        def _session(self, row: Any) -> Session: ...
 
     # -- helpers ----------------------------------------------------------------------------
 
