@@ -21,9 +21,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Row, bindparam, delete, insert, select, text, update
 
-from ..context.summary import SummaryRecord
 from ..errors import InvalidInput
-from ..model import Message
+from ..model import Message, SummaryRecord
 from ._rows import MESSAGE_COLUMNS, from_us, message_from_columns, sqlite_cursor
 from .codec import PlainCodec, RowKey
 from .context_base import ContextSource, NewSummary

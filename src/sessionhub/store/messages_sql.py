@@ -3,9 +3,7 @@
 Appends lock the session row, take ``message_count + 1`` as the next seq, insert, and update
 the row's counters in the same transaction: O(1) whatever the history length, and seqs stay
 1..N under any concurrency. The statements are built once (SQLAlchemy caches their compiled
-form); on SQLite the hottest ones run as the same SQL on the driver cursor of the
-transaction's connection, without SQLAlchemy's per-execute machinery (about a third of an
-append's CPU). Identifiers are quoted; parameters are bound by the driver.
+form); on SQLite the hottest ones run on the driver cursor (see the comment below).
 """
 
 from __future__ import annotations
