@@ -77,14 +77,16 @@ def _summary(r: Row[Any], session_id: str, codec: PlainCodec, key: RowKey) -> Su
 class ContextSQLMixin(CryptoSQLMixin):
     """Context reads and summary writes for ``SQLStore``."""
 
+    _context_rows = 0  # message rows read by context builds (``rows_fetched``); set per store on first use
+
     # -- helpers (inside a transaction) -----------------------------------------------------
 
     def _count_rows(self, n: int) -> None:
-        self.__dict__["_context_rows"] = self.__dict__.get("_context_rows", 0) + n
+        self._context_rows += n
 
     def rows_fetched(self) -> int:
         """Message rows read by context builds and ranges so far (for tests and benchmarks)."""
-        return int(self.__dict__.get("_context_rows", 0))
+        return self._context_rows
 
     def _id_at(self, conn: Connection, segs: Sequence[tuple[int, int, int]], seq: int) -> str | None:
         for pk, first, last in segs:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -132,6 +132,8 @@ class RoutingStore(Protocol):
 class RoutingSQLMixin(MessagesSQLMixin):
     """Routing methods of ``SQLStore`` (see the module docstring)."""
 
+    _seen_counter: Iterator[int] | None = None  # calls of ``_prune`` (the row cap is checked every Nth)
+
     # -- helpers ----------------------------------------------------------------------------
 
     def _upsert(self, table: Any) -> Any:
@@ -193,7 +195,9 @@ class RoutingSQLMixin(MessagesSQLMixin):
         removed = conn.execute(
             delete(seen_events).where(seen_events.c.seen_at < now - limits.max_age_days * _DAY_US)
         ).rowcount
-        counter = self.__dict__.setdefault("_seen_counter", itertools.count(1))
+        counter = self._seen_counter
+        if counter is None:
+            counter = self._seen_counter = itertools.count(1)
         every = max(1, min(100, limits.max_rows // 10))
         if next(counter) % every:
             return removed
@@ -360,7 +364,7 @@ class RoutingSQLMixin(MessagesSQLMixin):
 
     def _prune_seen_events(self, limits: SeenLimits) -> int:
         with self._write() as conn:
-            self.__dict__["_seen_counter"] = itertools.count(0)  # force the row cap this time
+            self._seen_counter = itertools.count(0)  # force the row cap this time
             return self._prune(conn, limits, self._now_us(), None)
 
 
