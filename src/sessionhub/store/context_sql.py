@@ -38,7 +38,7 @@ KEEP_LIMIT = 500
 
 
 # Hot statements, written once. Rows come back as tuples in this column order (the latest-N
-# order of sql.py plus token_count), decoded by position.
+# order of messages_sql.py plus token_count), decoded by position.
 _COLUMNS = (
     "id, seq, role, content, parts, status, input_tokens, output_tokens, metadata, created_at, token_count"
 )
@@ -112,7 +112,7 @@ class ContextSQLMixin(CryptoSQLMixin):
         return None
 
     def _rows(self, conn: Connection, sql: str, params: dict[str, int]) -> list[tuple[Any, ...]]:
-        if self.dialect == "sqlite":  # the driver cursor of this transaction (see sql.py)
+        if self.dialect == "sqlite":  # the driver cursor of this transaction (see messages_sql.py)
             return sqlite_cursor(conn).execute(sql, params).fetchall()
         return [tuple(r) for r in conn.execute(_TEXT[sql], params)]
 
