@@ -45,9 +45,8 @@ from .context import (
     extractive_summary,
     get_counter,
 )
-from .context.summary import SummaryMethod
 from .errors import ConfigError, InvalidInput
-from .model import Message
+from .model import Message, SummaryMethod
 from .store.context_base import ContextSource, NewSummary
 
 if TYPE_CHECKING:
@@ -191,7 +190,7 @@ class ContextOps:
         def consume(source: ContextSource) -> _Built:
             agent = self.context_settings(source.session.agent)
             counter = counter_for(agent)
-            tokens = source.token_counts(counter)
+            tokens = source.token_counts(counter.name, counter.count_message)
             newest = _Replay(source.newest)
             window = build_context(
                 newest,

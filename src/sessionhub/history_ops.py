@@ -50,7 +50,7 @@ from .history.imports import read_sessions
 from .model import JSON, SOURCES, Checkpoint, Message, NewMessage, Session
 from .store.history_base import DerivedSession, ImportRows, NewCheckpoint
 from .text import auto_title, collapse, preview
-from .timeutil import parse_duration
+from .timeutil import parse_duration, to_us
 from .turn_gate import TurnGate, turn_stopped
 from .validation import check_json, check_session_text, check_text
 
@@ -623,7 +623,6 @@ class HistoryOps:
         age = older_than if isinstance(older_than, timedelta) else parse_duration(older_than)
         if age <= timedelta(0):
             raise InvalidInput("older_than must be positive")
-        from .store.sql import to_us
 
         before = to_us(self.clock.now() - age)
         found = await self.store.stale_sessions(self.owner, before, bool(keep_checkpoints), None, 10_000_000)
@@ -667,7 +666,6 @@ class HistoryOps:
             if delete_archived_after_days is None
             else _days(delete_archived_after_days, "delete_archived_after_days")
         )
-        from .store.sql import to_us
 
         now = self.clock.now()
         archived: list[str] = []

@@ -36,9 +36,9 @@ from .model import (
 from .router import Router
 from .routing_ops import RoutingOps
 from .store.base import VIEWS, Appended, AutoText, IdempotencyKey, NewSession, SessionChanges, Store, View
-from .store.sql import SQLStore, to_us
+from .store.sql import SQLStore
 from .text import auto_title, collapse, preview
-from .timeutil import group_by_starts, local_day_starts, zone
+from .timeutil import group_by_starts, local_day_starts, to_us, zone
 from .turn_gate import TurnGate, turn_stopped
 from .validation import check_json, check_session_text, check_text
 

@@ -245,6 +245,39 @@ class Checkpoint:
         }
 
 
+SummaryMethod = Literal["llm", "extractive"]
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryRecord:
+    """One summary of a session's messages with ``seq <= covers_until_seq``."""
+
+    id: str
+    session_id: str
+    covers_until_seq: int
+    text: str
+    method: SummaryMethod
+    token_count: int
+    created_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.method not in ("llm", "extractive"):
+            raise InvalidInput(f"summary method must be 'llm' or 'extractive', not {self.method!r}")
+        if self.covers_until_seq < 0:
+            raise InvalidInput("covers_until_seq must be >= 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "session_id": self.session_id,
+            "covers_until_seq": self.covers_until_seq,
+            "text": self.text,
+            "method": self.method,
+            "token_count": self.token_count,
+            "created_at": isoformat(self.created_at),
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class SessionPage:
     """One keyset page of a listing; pass ``next_cursor`` back for the next."""

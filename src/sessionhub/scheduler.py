@@ -51,7 +51,7 @@ from croniter import croniter
 from .clock import Clock, SystemClock, isoformat
 from .config import Settings
 from .errors import ConfigError, NotFound
-from .store.sql import from_us, to_us
+from .timeutil import from_us, to_us
 
 if TYPE_CHECKING:
     from .conversation import AgentRuntime

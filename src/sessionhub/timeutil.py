@@ -1,15 +1,35 @@
-"""Timezones, list groups and durations."""
+"""Timezones, list groups, durations, and the microsecond timestamps the database stores."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import InvalidInput
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_us(dt: datetime) -> int:
+    """Microseconds since the epoch, the integer every timestamp column holds (naive means UTC)."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return (dt - EPOCH) // timedelta(microseconds=1)
+
+
+@overload
+def from_us(us: int) -> datetime: ...
+@overload
+def from_us(us: None) -> None: ...
+@overload
+def from_us(us: int | None) -> datetime | None: ...
+def from_us(us: int | None) -> datetime | None:
+    """The aware UTC datetime of a timestamp column (None stays None)."""
+    return None if us is None else EPOCH + timedelta(microseconds=us)
 
 
 def zone(name: str | None, default: str = "UTC") -> tzinfo:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from sessionhub.model import Message, ToolCall, Usage
-from sessionhub.store.sql import _message_from_columns
+from sessionhub.store._rows import message_from_columns
 
 
 def test_fast_decoding_equals_the_constructor() -> None:
@@ -24,7 +24,7 @@ def test_fast_decoding_equals_the_constructor() -> None:
         '{"k":"v"}',
         1_700_000_000_123_456,
     )
-    built = _message_from_columns(row, "ses_x")
+    built = message_from_columns(row, "ses_x")
     expected = Message(
         id="msg_1",
         session_id="ses_x",
@@ -38,7 +38,7 @@ def test_fast_decoding_equals_the_constructor() -> None:
         created_at=datetime(2023, 11, 14, 22, 13, 20, 123456, tzinfo=UTC),
     )
     assert built == expected and hash(built.usage) == hash(expected.usage)
-    bare = _message_from_columns(("msg_2", 1, "user", "x", None, "complete", 0, 0, None, 0), "ses_x")
+    bare = message_from_columns(("msg_2", 1, "user", "x", None, "complete", 0, 0, None, 0), "ses_x")
     assert bare.parts == () and bare.usage == Usage() and bare.metadata == {}
     with pytest.raises(dataclasses.FrozenInstanceError):
         bare.content = "changed"  # type: ignore[misc]

@@ -6,6 +6,7 @@ objects (the newest read lazily, page by page).
 
 from __future__ import annotations
 
+from ..model import SummaryRecord
 from .cache import TOKENS_METADATA_KEY, TokenCache, stored_count, with_stored_count
 from .settings import AgentContextSettings, needs_compaction
 from .strategies import (
@@ -22,7 +23,7 @@ from .strategies import (
     summary_message,
     use_summary,
 )
-from .summary import SummaryRecord, extractive_summary, summary_prompt
+from .summary import extractive_summary, summary_prompt
 from .tokens import (
     EstimateCounter,
     TiktokenCounter,

@@ -29,9 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from ..errors import InvalidInput
-from ..model import Message, ToolCall, ToolResult
+from ..model import Message, SummaryRecord, ToolCall, ToolResult
 from .cache import TokenCache
-from .summary import SummaryRecord
 from .tokens import MESSAGE_OVERHEAD, TokenCounter
 from .truncate import truncate_message
 

@@ -1,6 +1,6 @@
-"""Summaries of the older part of a conversation: the record, an extractive summary, the LLM prompt.
+"""Summaries of the older part of a conversation: an extractive summary, the LLM prompt.
 
-Compaction never deletes: a ``SummaryRecord`` covers the messages up to ``covers_until_seq``
+Compaction never deletes: a ``SummaryRecord`` (model.py) covers the messages up to ``covers_until_seq``
 and the next compaction folds the previous text and the newer messages into a new record.
 ``extractive_summary`` is deterministic (no model): it keeps both sides of the conversation
 and tool calls/results in short form. ``summary_prompt`` builds the chat request for an LLM.
@@ -10,48 +10,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Final
 
-from ..clock import isoformat
 from ..errors import InvalidInput
 from ..model import Message, ToolCall, ToolResult
 
-SummaryMethod = Literal["llm", "extractive"]
-
 PREVIOUS_HEADER: Final = "Earlier: "
 _ELLIPSIS: Final = "…"
-
-
-@dataclass(frozen=True, slots=True)
-class SummaryRecord:
-    """One summary of a session's messages with ``seq <= covers_until_seq``."""
-
-    id: str
-    session_id: str
-    covers_until_seq: int
-    text: str
-    method: SummaryMethod
-    token_count: int
-    created_at: datetime | None = None
-
-    def __post_init__(self) -> None:
-        if self.method not in ("llm", "extractive"):
-            raise InvalidInput(f"summary method must be 'llm' or 'extractive', not {self.method!r}")
-        if self.covers_until_seq < 0:
-            raise InvalidInput("covers_until_seq must be >= 0")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "session_id": self.session_id,
-            "covers_until_seq": self.covers_until_seq,
-            "text": self.text,
-            "method": self.method,
-            "token_count": self.token_count,
-            "created_at": isoformat(self.created_at),
-        }
 
 
 def _squash(text: str) -> str:

@@ -34,6 +34,7 @@ from ..crypto import (
 )
 from ..errors import DecryptionError
 from ..model import Message, Session, Usage
+from ._rows import from_us, message_from_row, parts_from_json, session_from_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,18 +43,6 @@ class RowKey:
 
     session_id: str
     wrapped: str | None
-
-
-_SQL: Any = None
-
-
-def _sql() -> Any:
-    global _SQL
-    if _SQL is None:
-        from . import sql
-
-        _SQL = sql
-    return _SQL
 
 
 class PlainCodec:
@@ -72,7 +61,7 @@ class PlainCodec:
 
     def session(self, row: Any) -> Session:
         """A ``sessions`` row as a Session, its title, preview and metadata decrypted."""
-        return _sql().session_from_row(row)  # type: ignore[no-any-return]
+        return session_from_row(row)
 
     def seal_session(self, key: RowKey, field: str, value: str | None) -> str | None:
         """Encode a session column: ``title`` / ``preview`` (text), ``metadata`` (JSON text or None)."""
@@ -100,7 +89,7 @@ class PlainCodec:
 
     def message(self, row: Any, session_id: str, key: RowKey) -> Message:
         """A message row (owned by ``key``'s session) as a Message of ``session_id``."""
-        return _sql().message_from_row(row, session_id)  # type: ignore[no-any-return]
+        return message_from_row(row, session_id)
 
     def recrypt_message(self, old: RowKey, new: RowKey, row: Any) -> dict[str, Any] | None:
         """Column values re-sealed for ``new`` (None: nothing to change)."""
@@ -172,7 +161,7 @@ class CryptoCodec(PlainCodec):
         key = RowKey(r["id"], r["wrapped_key"])
         for name in ("title", "preview", "metadata"):
             r[name] = self.open_session(key, name, r[name])
-        return _sql().session_from_row(r)  # type: ignore[no-any-return]
+        return session_from_row(r)
 
     def seal_session(self, key: RowKey, field: str, value: str | None) -> str | None:
         return to_text(self.cipher(key).encrypt_field("session", field, value or ""))
@@ -224,18 +213,17 @@ class CryptoCodec(PlainCodec):
     def message(self, row: Any, session_id: str, key: RowKey) -> Message:
         r = row._mapping
         content, parts, metadata = self._open_all(key, r)
-        sql = _sql()
         return Message(
             id=r["id"],
             session_id=session_id,
             seq=r["seq"],
             role=r["role"],
             content=content,
-            parts=sql._parts_from_json(parts or None),
+            parts=parts_from_json(parts or None),
             status=r["status"],
             usage=Usage(r["input_tokens"], r["output_tokens"]),
             metadata=json.loads(metadata) if metadata else {},
-            created_at=sql.from_us(r["created_at"]),
+            created_at=from_us(r["created_at"]),
         )
 
     def recrypt_message(self, old: RowKey, new: RowKey, row: Any) -> dict[str, Any] | None:

@@ -25,9 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from ..context.summary import SummaryMethod, SummaryRecord
-from ..context.tokens import TokenCounter
-from ..model import Message, Session
+from ..model import Message, Session, SummaryMethod, SummaryRecord
 
 T = TypeVar("T")
 
@@ -70,9 +68,12 @@ class ContextSource:
     located: dict[str, tuple[int, int]] = field(default_factory=dict)  # message id -> (store key, seq)
     rows_read: int = 0
 
-    def token_counts(self, counter: TokenCounter) -> Callable[[Message], int]:
-        """A ``cached_tokens`` callable: the stored count for this counter, else count and remember."""
-        name = counter.name
+    def token_counts(self, name: str, count_message: Callable[[Message], int]) -> Callable[[Message], int]:
+        """A ``cached_tokens`` callable: the count stored for counter ``name``, else count and remember.
+
+        The counter comes as its name and its count function, so the store does not import
+        ``context/`` (the token counters and strategies are above the store).
+        """
         memo: dict[str, int] = {}
 
         def tokens(message: Message) -> int:
@@ -81,7 +82,7 @@ class ContextSource:
                 return found
             count = unpack_count(name, self.stored.get(message.id))
             if count is None:
-                count = counter.count_message(message)
+                count = count_message(message)
                 packed = pack_count(name, count)
                 if packed is not None and message.id in self.stored:
                     self.fresh[message.id] = packed

@@ -16,17 +16,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Row, bindparam, delete, insert, select, text, update
 
-from ..context.summary import SummaryRecord
 from ..errors import InvalidInput
-from ..model import Message, Session
-from ._core import SQLCore
+from ..model import Message, SummaryRecord
+from ._rows import MESSAGE_COLUMNS, from_us, message_from_columns, sqlite_cursor
 from .codec import PlainCodec, RowKey
 from .context_base import ContextSource, NewSummary
+from .crypto_sql import CryptoSQLMixin
 from .schema import messages, summaries
 
 T = TypeVar("T")
@@ -37,26 +37,8 @@ KEEP_LIMIT = 500
 """At most this many system + important messages are offered to a build (the newest)."""
 
 
-_SQL_MODULE: Any = None
-
-
-def _sql() -> Any:
-    """``sql.py`` (which imports this module), resolved once."""
-    global _SQL_MODULE
-    if _SQL_MODULE is None:
-        from . import sql
-
-        _SQL_MODULE = sql
-    return _SQL_MODULE
-
-
-def context_keep(role: str, metadata: Mapping[str, Any]) -> int | None:
-    """The ``messages.context_keep`` value: 1 for system or important messages, else NULL."""
-    return 1 if role == "system" or bool(metadata.get("important")) else None
-
-
 # Hot statements, written once. Rows come back as tuples in this column order (the latest-N
-# order of sql.py plus token_count), decoded by position.
+# order of messages_sql.py plus token_count), decoded by position.
 _COLUMNS = (
     "id, seq, role, content, parts, status, input_tokens, output_tokens, metadata, created_at, token_count"
 )
@@ -88,28 +70,23 @@ def _summary(r: Row[Any], session_id: str, codec: PlainCodec, key: RowKey) -> Su
         text=codec.open_summary(key, r.id, r.text),
         method=r.method,
         token_count=r.token_count,
-        created_at=_sql().from_us(r.created_at),
+        created_at=from_us(r.created_at),
     )
 
 
-class ContextSQLMixin(SQLCore):
+class ContextSQLMixin(CryptoSQLMixin):
     """Context reads and summary writes for ``SQLStore``."""
 
-    if TYPE_CHECKING:  # provided by SQLStore
-
-        def _session(self, row: Any) -> Session: ...
-        def _row_key(self, row: Any) -> RowKey: ...
-        def _key_of(self, conn: Connection, pk: int) -> RowKey: ...
-        def _keys_of(self, conn: Connection, pks: Sequence[int], known: Any = None) -> dict[int, RowKey]: ...
+    _context_rows = 0  # message rows read by context builds (``rows_fetched``); set per store on first use
 
     # -- helpers (inside a transaction) -----------------------------------------------------
 
     def _count_rows(self, n: int) -> None:
-        self.__dict__["_context_rows"] = self.__dict__.get("_context_rows", 0) + n
+        self._context_rows += n
 
     def rows_fetched(self) -> int:
         """Message rows read by context builds and ranges so far (for tests and benchmarks)."""
-        return int(self.__dict__.get("_context_rows", 0))
+        return self._context_rows
 
     def _id_at(self, conn: Connection, segs: Sequence[tuple[int, int, int]], seq: int) -> str | None:
         for pk, first, last in segs:
@@ -135,8 +112,8 @@ class ContextSQLMixin(SQLCore):
         return None
 
     def _rows(self, conn: Connection, sql: str, params: dict[str, int]) -> list[tuple[Any, ...]]:
-        if self.dialect == "sqlite":  # the driver cursor of this transaction (see sql.py)
-            return _sql()._cursor(conn).execute(sql, params).fetchall()  # type: ignore[no-any-return]
+        if self.dialect == "sqlite":  # the driver cursor of this transaction (see messages_sql.py)
+            return sqlite_cursor(conn).execute(sql, params).fetchall()
         return [tuple(r) for r in conn.execute(_TEXT[sql], params)]
 
     def _decode(self, r: tuple[Any, ...], session_id: str, key: RowKey) -> Message:
@@ -144,7 +121,7 @@ class ContextSQLMixin(SQLCore):
         mid, seq, role, content, parts, status, in_tok, out_tok, meta, created, _count = r
         if self.codec.encrypted:
             content, parts, meta = self.codec.open_message_columns(key, mid, seq, content, parts, meta)
-        return _sql()._message_from_columns(  # type: ignore[no-any-return]
+        return message_from_columns(
             (mid, seq, role, content, parts, status, in_tok, out_tok, meta, created), session_id
         )
 
@@ -241,7 +218,6 @@ class ContextSQLMixin(SQLCore):
     def _message_range(
         self, owner: str, session_id: str, from_seq: int, until_seq: int, limit: int
     ) -> list[Message]:
-        sql = _sql()
         found: list[tuple[int, Row[Any]]] = []
         with self._read() as conn:
             row = self._find_session(conn, owner, session_id)
@@ -254,7 +230,7 @@ class ContextSQLMixin(SQLCore):
                 found.extend(
                     (pk, r)
                     for r in conn.execute(
-                        select(*sql._MESSAGE_COLUMNS)
+                        select(*MESSAGE_COLUMNS)
                         .where(messages.c.session_pk == pk, messages.c.seq >= lo, messages.c.seq <= hi)
                         .order_by(messages.c.seq.desc())
                         .limit(limit - len(found))
@@ -329,4 +305,4 @@ class ContextSQLMixin(SQLCore):
             return _summary(saved, session_id, self.codec, self._row_key(row)), True
 
 
-__all__ = ["ContextSQLMixin", "context_keep"]
+__all__ = ["ContextSQLMixin"]

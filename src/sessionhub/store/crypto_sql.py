@@ -6,7 +6,8 @@
   encryption on for a database that already holds plaintext sessions is refused.
 - ``_session`` / ``_key_of`` / ``_row_key``: the codec's view of a row (see ``codec.py``).
 - The blind index: ``search_terms`` rows (token, session_pk, message_pk or NULL for the
-  title), written in the same transaction as the text; moved with the rows.
+  title), written in the same transaction as the text; moved with the rows; searched by
+  search_sql.py.
 - ``_move_messages`` / ``_move_checkpoints``: the only place rows change owner; encrypted
   values are re-sealed for the new session (their AAD names the session).
 - The *active* master key: the one that wraps the index secret. Every new data key is
@@ -26,14 +27,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..crypto import (
     IndexKey,
-    Keyring,
     new_index_secret,
-    normalise_terms,
     rewrap_data_key,
     rewrap_index_secret,
     unwrap_index_secret,
@@ -42,9 +41,7 @@ from ..crypto import (
 )
 from ..errors import ConfigError
 from ..model import Session
-from ..snippets import make_snippet
-from ._core import SQLCore
-from .base import RawHit, View
+from ._db import SQLBase
 from .codec import CryptoCodec, PlainCodec, RowKey
 from .schema import checkpoints, messages, meta, search_terms, sessions
 
@@ -52,12 +49,6 @@ T = TypeVar("T")
 
 MARKER = "index_secret"
 _CHUNK = 500
-
-
-def _sql() -> Any:
-    from . import sql
-
-    return sql
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,13 +61,14 @@ class RotationReport:
     key_id: str
 
 
-class CryptoSQLMixin(SQLCore):
+class CryptoSQLMixin(SQLBase):
     """Codec plumbing, blind index, row moves and key rotation for ``SQLStore``."""
 
-    codec: PlainCodec
-    keyring: Keyring | None
-
     # -- open -------------------------------------------------------------------------------
+
+    def _open_sync(self) -> None:
+        super()._open_sync()
+        self._setup_encryption()
 
     def _setup_encryption(self) -> None:
         """Check the key against the database's marker and build the codec (at open)."""
@@ -298,91 +290,6 @@ class CryptoSQLMixin(SQLCore):
                 .values(session_pk=new_pk, **self.codec.seal_checkpoint(new, r.id, name, description))
             )
 
-    # -- search -----------------------------------------------------------------------------
-
-    def _blind_search(
-        self, owner: str, terms: list[str], limit: int, view: View, agent: str | None, channel: str | None
-    ) -> list[RawHit]:
-        """Whole-word AND search through ``search_terms``; hits decrypted and checked in memory."""
-        query = " ".join(terms)
-        tokens = self.codec.query_tokens(query)
-        wanted = normalise_terms(query)
-        if not tokens:
-            return []
-        params: dict[str, Any] = {"owner": owner, "agent": agent, "channel": channel}
-        params.update({f"t{i}": t for i, t in enumerate(tokens)})
-        # The (session, message) pairs holding every token: an INTERSECT of one covering
-        # index range per token (NULL message_pk, a title, matches NULL there), so only the
-        # matches are joined to their sessions, not every posting of every query word.
-        hit_sql = " INTERSECT ".join(
-            f"SELECT session_pk, message_pk FROM search_terms WHERE token = :t{i}" for i in range(len(tokens))
-        )
-        hits: list[RawHit] = []
-        with self._read() as conn:
-            where = self._search_filters(conn, owner, view, agent, channel)
-            # Newest first: recency is the ranking within each kind (titles, then messages).
-            found = conn.execute(
-                text(
-                    f"WITH hit AS ({hit_sql}) "
-                    "SELECT st.session_pk AS spk, st.message_pk AS mpk FROM hit st "
-                    "JOIN sessions s ON s.pk = st.session_pk "
-                    f"WHERE {where} "
-                    "ORDER BY (st.message_pk IS NULL) DESC, s.activity_at DESC, st.message_pk DESC "
-                    "LIMIT :limit"
-                ),
-                {**params, "limit": limit * 2 + 10},
-            ).all()
-            session_rows: dict[int, Any] = {}
-            spks = sorted({r.spk for r in found})
-            for i in range(0, len(spks), _CHUNK):
-                for row in conn.execute(
-                    select(sessions).where(sessions.c.pk.in_(spks[i : i + _CHUNK]))
-                ).all():
-                    session_rows[row.pk] = row
-            msg_pks = [r.mpk for r in found if r.mpk is not None]
-            msg_rows: dict[int, Any] = {}
-            for i in range(0, len(msg_pks), _CHUNK):
-                for row in conn.execute(
-                    select(
-                        messages.c.pk,
-                        messages.c.id,
-                        messages.c.seq,
-                        messages.c.content,
-                        messages.c.session_pk,
-                    ).where(messages.c.pk.in_(msg_pks[i : i + _CHUNK]))
-                ).all():
-                    msg_rows[row.pk] = row
-        sessions_by_pk: dict[int, Session] = {}
-
-        def session_of(spk: int) -> Session:  # decrypted only for sessions that are shown
-            s = sessions_by_pk.get(spk)
-            if s is None:
-                s = sessions_by_pk[spk] = self._session(session_rows[spk])
-            return s
-
-        # ``found`` is in score order (titles, then messages, newest first), so the first
-        # ``limit`` candidates that pass the check are the answer: decrypt and snippet no more.
-        n = len(found)
-        for rank, r in enumerate(found):
-            if len(hits) >= limit:
-                break
-            recency = (n - rank) / (n + 1)  # in (0, 1): keeps the order found
-            if r.mpk is None:
-                s = session_of(r.spk)
-                if _has_all(s.title, wanted):
-                    hits.append(RawHit(s, None, None, make_snippet(s.title, terms), 2.0 + recency))
-                continue
-            mr = msg_rows.get(r.mpk)
-            if mr is None:
-                continue
-            content = self.codec.open_content(self._row_key(session_rows[r.spk]), mr.id, mr.seq, mr.content)
-            if _has_all(content, wanted):  # a 64-bit token collision is possible, never shown
-                hits.append(
-                    RawHit(session_of(r.spk), mr.id, mr.seq, make_snippet(content, terms), 1.0 + recency)
-                )
-        hits.sort(key=lambda h: h.score, reverse=True)
-        return hits[:limit]
-
     # -- rotation ---------------------------------------------------------------------------
 
     async def rotate_keys(self, limit: int | None = None) -> RotationReport:
@@ -472,11 +379,6 @@ class CryptoSQLMixin(SQLCore):
             "sessions_by_key_id": by_key,
             "unencrypted_sessions": int(plain),
         }
-
-
-def _has_all(value: str, wanted: Sequence[str]) -> bool:
-    have = set(normalise_terms(value))
-    return all(w in have for w in wanted)
 
 
 __all__ = ["MARKER", "CryptoSQLMixin", "RotationReport"]

@@ -1,6 +1,7 @@
-"""SQL for checkpoints, forks, restore, fork-safe deletion, bulk import and cleanup.
+"""SQL for checkpoints, forks, restore, pop and fork-safe deletion.
 
-A mixin of ``SQLStore`` (it uses its transactions and ``_segments``). The rules of the
+Part of ``SQLStore`` (on the transactions and ``_segments`` of _db.py, the row moves of
+crypto_sql.py; bulk import and cleanup are in lifecycle_sql.py). The rules of the
 row moves, all O(rows moved) and never O(history):
 
 - **Fork** at seq ``k``: a new session row with ``base_session_pk``/``base_seq`` pointing
@@ -25,17 +26,17 @@ row moves, all O(rows moved) and never O(history):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Row, and_, case, delete, exists, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Row, case, delete, func, insert, select, update
 
 from ..errors import InvalidInput, NotFound
 from ..model import Checkpoint, Message, Session
 from ..text import preview as make_preview
-from ._core import SQLCore
+from ._rows import MESSAGE_COLUMNS, dumps_json, from_us
 from .codec import PlainCodec, RowKey
-from .history_base import Derive, ImportRows, RestoreOutcome
+from .crypto_sql import CryptoSQLMixin
+from .history_base import Derive, RestoreOutcome
 from .schema import checkpoints, messages, sessions
 
 T = TypeVar("T")
@@ -43,14 +44,8 @@ T = TypeVar("T")
 _CHUNK = 1000
 
 
-def _sql() -> Any:
-    from . import sql
-
-    return sql
-
-
 def _checkpoint(r: Row[Any], session_id: str, codec: PlainCodec, key: RowKey) -> Checkpoint:
-    created = _sql().from_us(r.created_at)
+    created = from_us(r.created_at)
     name, description = codec.open_checkpoint(key, r.id, r.name, r.description)
     return Checkpoint(
         id=r.id,
@@ -63,7 +58,9 @@ def _checkpoint(r: Row[Any], session_id: str, codec: PlainCodec, key: RowKey) ->
     )
 
 
-class _Totals:
+class Totals:
+    """Counter deltas of a range of messages (the session row's stats columns)."""
+
     __slots__ = ("assistant", "errors", "input_tokens", "output_tokens", "tool", "user")
 
     def __init__(self) -> None:
@@ -80,26 +77,14 @@ class _Totals:
         }
 
 
-class HistorySQLMixin(SQLCore):
-    """Checkpoint, fork, import and cleanup transactions for ``SQLStore``."""
-
-    if TYPE_CHECKING:  # provided by SQLStore
-
-        def _session(self, row: Any) -> Session: ...
-        def _row_key(self, row: Any) -> RowKey: ...
-        def _key_of(self, conn: Connection, pk: int) -> RowKey: ...
-        def _reindex_title(self, conn: Connection, session_pk: int, title: str) -> None: ...
-        def _index_messages(
-            self, conn: Connection, session_pk: int, first_seq: int, contents: Sequence[str]
-        ) -> None: ...
-        def _move_messages(self, conn: Connection, old_pk: int, new_pk: int, *conds: Any) -> None: ...
-        def _move_checkpoints(self, conn: Connection, old_pk: int, new_pk: int, *conds: Any) -> None: ...
+class HistorySQLMixin(CryptoSQLMixin):
+    """Checkpoint, restore, fork and pop transactions for ``SQLStore``, and fork-safe release."""
 
     # -- helpers (run inside a transaction) -------------------------------------------------
 
-    def _totals(self, conn: Connection, segs: Sequence[tuple[int, int, int]], lo: int, hi: int) -> _Totals:
+    def _totals(self, conn: Connection, segs: Sequence[tuple[int, int, int]], lo: int, hi: int) -> Totals:
         """Counters over the visible seqs ``lo..hi`` (one grouped range scan per segment)."""
-        t = _Totals()
+        t = Totals()
         one, zero = 1, 0
         for pk, first, last in segs:
             a, b = max(first, lo), min(last, hi)
@@ -290,7 +275,6 @@ class HistorySQLMixin(SQLCore):
     def _restore_checkpoint(
         self, owner: str, checkpoint_id: str, branch_id: str, derive: Derive
     ) -> RestoreOutcome:
-        sql = _sql()
         now = self._now_us()
         with self._write() as conn:
             cp = self._find_checkpoint(conn, owner, checkpoint_id)
@@ -315,7 +299,7 @@ class HistorySQLMixin(SQLCore):
                 title=self.codec.seal_session(bkey, "title", spec.title),
                 preview=self.codec.seal_session(bkey, "preview", self._session(row).preview),
                 title_source=spec.title_source,
-                metadata=self.codec.seal_session(bkey, "metadata", sql._dumps(dict(spec.metadata))),
+                metadata=self.codec.seal_session(bkey, "metadata", dumps_json(dict(spec.metadata))),
                 status="archived",
                 pinned=False,
                 source="manual",
@@ -393,7 +377,6 @@ class HistorySQLMixin(SQLCore):
         new_id: str,
         derive: Derive,
     ) -> Session:
-        sql = _sql()
         now = self._now_us()
         with self._write() as conn:
             row = self._lock_session(conn, owner, session_id)
@@ -424,7 +407,7 @@ class HistorySQLMixin(SQLCore):
                 wrapped_key=fkey.wrapped,
                 title=self.codec.seal_session(fkey, "title", spec.title),
                 title_source=spec.title_source,
-                metadata=self.codec.seal_session(fkey, "metadata", sql._dumps(dict(spec.metadata))),
+                metadata=self.codec.seal_session(fkey, "metadata", dumps_json(dict(spec.metadata))),
                 status="active",
                 pinned=False,
                 source="manual",
@@ -468,7 +451,6 @@ class HistorySQLMixin(SQLCore):
         same before and after): the message, the new ``last_message_at`` and preview. Then
         one of three row changes, the counters, and the checkpoints clamped to ``n-1``.
         """
-        sql = _sql()
         now = self._now_us()
         with self._write() as conn:
             row = self._lock_writable(conn, owner, session_id)
@@ -479,7 +461,7 @@ class HistorySQLMixin(SQLCore):
             segs = self._segments(conn, row)
             holder = next(pk for pk, first, last in segs if first <= n <= last)
             found = conn.execute(
-                select(*sql._MESSAGE_COLUMNS).where(messages.c.session_pk == holder, messages.c.seq == n)
+                select(*MESSAGE_COLUMNS).where(messages.c.session_pk == holder, messages.c.seq == n)
             ).one()
             key = self._row_key(row)
             popped: Message = self.codec.message(
@@ -530,190 +512,3 @@ class HistorySQLMixin(SQLCore):
                 .values(at_seq=k, message_count=k)
             )
         return popped
-
-    # -- import -----------------------------------------------------------------------------
-
-    async def import_rows(self, rows: ImportRows) -> Session | None:
-        try:
-            return await self._run(self._import_rows, rows)
-        except _Duplicate:
-            return None
-
-    def _import_rows(self, data: ImportRows) -> Session:
-        sql = _sql()
-        to_us = sql.to_us
-        created = to_us(data.created_at)
-        totals = _Totals()
-        msg_rows: list[dict[str, Any]] = []
-        last_at: int | None = None
-        codec = self.codec
-        key = RowKey(data.id, codec.new_key(data.id))
-        for seq, m in enumerate(data.messages, start=1):
-            at = to_us(m.created_at) if m.created_at is not None else created
-            last_at = at
-            msg_id = sql._new_message_id()
-            msg_rows.append(
-                {
-                    "seq": seq,
-                    "id": msg_id,
-                    "role": m.role,
-                    **codec.seal_message(
-                        key,
-                        msg_id,
-                        seq,
-                        m.content,
-                        sql._dumps([p.to_dict() for p in m.parts]),
-                        sql._dumps(dict(m.metadata)),
-                    ),
-                    "status": m.status,
-                    "input_tokens": m.usage.input_tokens,
-                    "output_tokens": m.usage.output_tokens,
-                    "created_at": at,
-                }
-            )
-            if m.role == "user":
-                totals.user += 1
-            elif m.role == "assistant":
-                totals.assistant += 1
-            elif m.role == "tool":
-                totals.tool += 1
-            totals.errors += m.status == "error"
-            totals.input_tokens += m.usage.input_tokens
-            totals.output_tokens += m.usage.output_tokens
-        values: dict[str, Any] = {
-            "id": data.id,
-            "owner": data.owner,
-            "key": data.key,
-            "wrapped_key": key.wrapped,
-            "title": codec.seal_session(key, "title", data.title),
-            "title_source": data.title_source,
-            "agent": data.agent,
-            "provider": data.provider,
-            "model": data.model,
-            "source": data.source,
-            "source_ref": data.source_ref,
-            "channel": data.channel,
-            "status": data.status,
-            "pinned": data.pinned,
-            "created_at": created,
-            "updated_at": to_us(data.updated_at),
-            "last_message_at": last_at,
-            "activity_at": last_at if last_at is not None else created,
-            "message_count": len(msg_rows),
-            "preview": codec.seal_session(key, "preview", data.preview),
-            "metadata": codec.seal_session(key, "metadata", sql._dumps(dict(data.metadata))),
-            "import_ref": data.import_ref,
-            **totals.values(),
-        }
-        try:
-            with self._write() as conn:
-                if data.import_ref is not None:
-                    seen = conn.execute(
-                        select(sessions.c.pk).where(
-                            sessions.c.owner == data.owner, sessions.c.import_ref == data.import_ref
-                        )
-                    ).first()
-                    if seen is not None:
-                        raise _Duplicate
-                pk = self._insert_session(conn, values)
-                for i in range(0, len(msg_rows), _CHUNK):
-                    chunk = msg_rows[i : i + _CHUNK]
-                    for r in chunk:
-                        r["session_pk"] = pk
-                    conn.execute(insert(messages), chunk)
-                self._reindex_title(conn, pk, data.title)
-                self._index_messages(conn, pk, 1, [m.content for m in data.messages])
-                if data.checkpoints:
-                    conn.execute(
-                        insert(checkpoints),
-                        [
-                            {
-                                "id": c.id,
-                                "session_pk": pk,
-                                **codec.seal_checkpoint(key, c.id, c.name, c.description),
-                                "at_seq": c.at_seq,
-                                "message_count": c.at_seq,
-                                "created_at": to_us(c.created_at) if c.created_at is not None else created,
-                            }
-                            for c in data.checkpoints
-                        ],
-                    )
-                return self._session(self._row_by_pk(conn, pk))
-        except IntegrityError:
-            if data.import_ref is not None:
-                raise _Duplicate from None
-            raise
-
-    # -- cleanup and retention --------------------------------------------------------------
-
-    async def stale_sessions(
-        self, owner: str, before_us: int, keep_checkpoints: bool, status: str | None, limit: int
-    ) -> list[str]:
-        return await self._run(self._stale_sessions, owner, before_us, keep_checkpoints, status, limit)
-
-    def _stale_sessions(
-        self, owner: str, before_us: int, keep_checkpoints: bool, status: str | None, limit: int
-    ) -> list[str]:
-        conds: list[Any] = [
-            sessions.c.owner == owner,
-            sessions.c.pinned.is_(False),
-            sessions.c.activity_at < before_us,
-        ]
-        if status is not None:
-            conds.append(sessions.c.status == status)
-        if keep_checkpoints:
-            conds.append(~exists().where(checkpoints.c.session_pk == sessions.c.pk))
-        q = (
-            select(sessions.c.id)
-            .where(and_(*conds))
-            .order_by(sessions.c.activity_at, sessions.c.pk)
-            .limit(limit)
-        )
-        with self._read() as conn:
-            return [r.id for r in conn.execute(q).all()]
-
-    async def archive_inactive(self, owner: str, before_us: int, dry_run: bool) -> list[str]:
-        return await self._run(self._archive_inactive, owner, before_us, dry_run)
-
-    def _archive_inactive(self, owner: str, before_us: int, dry_run: bool) -> list[str]:
-        where = and_(
-            sessions.c.owner == owner,
-            sessions.c.status == "active",
-            sessions.c.pinned.is_(False),
-            sessions.c.activity_at < before_us,
-        )
-        with self._write() as conn:
-            ids = [
-                r.id for r in conn.execute(select(sessions.c.id).where(where).order_by(sessions.c.pk)).all()
-            ]
-            if ids and not dry_run:
-                now = self._now_us()
-                for i in range(0, len(ids), _CHUNK):
-                    conn.execute(
-                        update(sessions)
-                        .where(where, sessions.c.id.in_(ids[i : i + _CHUNK]))
-                        .values(status="archived", updated_at=now)
-                    )
-        return ids
-
-    async def archived_before(self, owner: str, before_us: int, limit: int) -> list[str]:
-        return await self._run(self._archived_before, owner, before_us, limit)
-
-    def _archived_before(self, owner: str, before_us: int, limit: int) -> list[str]:
-        q = (
-            select(sessions.c.id)
-            .where(
-                sessions.c.owner == owner,
-                sessions.c.status == "archived",
-                sessions.c.pinned.is_(False),
-                sessions.c.updated_at < before_us,
-            )
-            .order_by(sessions.c.updated_at, sessions.c.pk)
-            .limit(limit)
-        )
-        with self._read() as conn:
-            return [r.id for r in conn.execute(q).all()]
-
-
-class _Duplicate(Exception):
-    """Internal: the import_ref exists already (the transaction is rolled back)."""

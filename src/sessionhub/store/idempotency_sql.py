@@ -28,18 +28,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, delete, insert, select, tuple_
 
 from ..errors import IdempotencyKeyReused
 from ..model import Message, NewMessage
-from ._core import SQLCore
 from .base import Appended, AutoText, IdempotencyKey
+from .messages_sql import MessagesSQLMixin
 from .schema import idempotency_keys
-
-if TYPE_CHECKING:
-    from .group_commit import GroupCommit
 
 KEY_TTL = timedelta(hours=24)
 _TTL_US = int(KEY_TTL.total_seconds()) * 1_000_000
@@ -58,15 +54,8 @@ class _Stored:
     last_id: str
 
 
-class IdempotencySQLMixin(SQLCore):
+class IdempotencySQLMixin(MessagesSQLMixin):
     """``append_once`` of ``SQLStore`` (see the module docstring)."""
-
-    if TYPE_CHECKING:  # provided by SQLStore
-        group_commit: GroupCommit | None
-
-        def _history(
-            self, owner: str, session_id: str, limit: int, before_seq: int | None, after_seq: int | None
-        ) -> tuple[list[Message], bool]: ...
 
     async def append_once(
         self,

@@ -25,17 +25,17 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy import Connection, delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..model import Message, NewMessage, Session
-from ._core import SQLCore
 from .base import AutoText, NewSession
+from .messages_sql import MessagesSQLMixin
 from .schema import route_keys, seen_events, sessions
 
 T = TypeVar("T")
@@ -129,12 +129,10 @@ class RoutingStore(Protocol):
     async def prune_seen_events(self, limits: SeenLimits) -> int: ...
 
 
-class RoutingSQLMixin(SQLCore):
+class RoutingSQLMixin(MessagesSQLMixin):
     """Routing methods of ``SQLStore`` (see the module docstring)."""
 
-    if TYPE_CHECKING:  # provided by SQLStore
-
-        def _session(self, row: Any) -> Session: ...
+    _seen_counter: Iterator[int] | None = None  # calls of ``_prune`` (the row cap is checked every Nth)
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -197,7 +195,9 @@ class RoutingSQLMixin(SQLCore):
         removed = conn.execute(
             delete(seen_events).where(seen_events.c.seen_at < now - limits.max_age_days * _DAY_US)
         ).rowcount
-        counter = self.__dict__.setdefault("_seen_counter", itertools.count(1))
+        counter = self._seen_counter
+        if counter is None:
+            counter = self._seen_counter = itertools.count(1)
         every = max(1, min(100, limits.max_rows // 10))
         if next(counter) % every:
             return removed
@@ -364,7 +364,7 @@ class RoutingSQLMixin(SQLCore):
 
     def _prune_seen_events(self, limits: SeenLimits) -> int:
         with self._write() as conn:
-            self.__dict__["_seen_counter"] = itertools.count(0)  # force the row cap this time
+            self._seen_counter = itertools.count(0)  # force the row cap this time
             return self._prune(conn, limits, self._now_us(), None)
 
 

@@ -40,7 +40,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..errors import NotFound
 from ..model import Message, MessageStatus, NewMessage, Part, Usage
-from ._core import SQLCore
+from ._rows import MESSAGE_COLUMNS, dumps_json
+from .messages_sql import MessagesSQLMixin
 from .schema import messages, sessions, task_runs
 
 T = TypeVar("T")
@@ -51,12 +52,6 @@ STREAM_LOCKS = 0x5E55  # the advisory lock space (first key) of stream owners; t
 LEGACY_STALE = timedelta(minutes=10)
 _TRY_LOCK = text("SELECT pg_try_advisory_lock(:space, :id)")
 _UNLOCK = text("SELECT pg_advisory_unlock(:space, :id)")
-
-
-def _sql() -> Any:
-    from . import sql
-
-    return sql
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +81,7 @@ def _run_from_row(r: Row[Any]) -> TaskRun:
     )
 
 
-class TurnsSQLMixin(SQLCore):
+class TurnsSQLMixin(MessagesSQLMixin):
     """Streaming-reply updates, crash recovery and task-run claims for ``SQLStore``."""
 
     _lease: tuple[Connection, int] | None = None
@@ -134,27 +129,20 @@ class TurnsSQLMixin(SQLCore):
         status: MessageStatus,
         usage: Usage,
     ) -> Message:
-        sql = _sql()
         now = self._now_us()
         with self._write() as conn:
             row = self._lock_session(conn, owner, session_id)
             old = conn.execute(
-                select(*sql._MESSAGE_COLUMNS).where(
-                    messages.c.session_pk == row.pk, messages.c.id == message_id
-                )
+                select(*MESSAGE_COLUMNS).where(messages.c.session_pk == row.pk, messages.c.id == message_id)
             ).first()
             if old is None:
                 raise NotFound(f"message {message_id} not found in session {session_id}")
-            parts_json = sql._dumps([p.to_dict() for p in parts])
-            codec: Any = getattr(self, "codec", None)  # encryption at rest (crypto_sql.py), if any
-            key: Any = None
-            if codec is not None:
-                key = getattr(self, "_row_key")(row)  # noqa: B009
-                metadata = sql._dumps(dict(codec.message(old, session_id, key).metadata))
-                columns = codec.seal_message(key, message_id, old.seq, content, parts_json, metadata)
-                getattr(self, "_reindex_at")(conn, row.pk, old.seq, content)  # noqa: B009 (blind index)
-            else:
-                columns = {"content": content, "parts": parts_json}
+            parts_json = dumps_json([p.to_dict() for p in parts])
+            codec = self.codec  # seals the columns when encryption is on (crypto_sql.py)
+            key = self._row_key(row)
+            metadata = dumps_json(dict(codec.message(old, session_id, key).metadata))
+            columns = codec.seal_message(key, message_id, old.seq, content, parts_json, metadata)
+            self._reindex_at(conn, row.pk, old.seq, content)  # the blind index, when encrypted
             conn.execute(
                 update(messages)
                 .where(messages.c.session_pk == row.pk, messages.c.id == message_id)
@@ -177,16 +165,9 @@ class TurnsSQLMixin(SQLCore):
                 values["activity_at"] = now
             conn.execute(update(sessions).where(sessions.c.pk == row.pk).values(**values))
             new = conn.execute(
-                select(*sql._MESSAGE_COLUMNS).where(
-                    messages.c.session_pk == row.pk, messages.c.id == message_id
-                )
+                select(*MESSAGE_COLUMNS).where(messages.c.session_pk == row.pk, messages.c.id == message_id)
             ).one()
-            message: Message = (
-                codec.message(new, session_id, key)
-                if codec is not None
-                else sql.message_from_row(new, session_id)
-            )
-        return message
+        return codec.message(new, session_id, key)
 
     # -- crash recovery (see the module docstring) ------------------------------------------
 

@@ -1,0 +1,221 @@
+"""Appends and history reads: the store's hot paths, fenced here.
+
+Appends lock the session row, take ``message_count + 1`` as the next seq, insert, and update
+the row's counters in the same transaction: O(1) whatever the history length, and seqs stay
+1..N under any concurrency. The statements are built once (SQLAlchemy caches their compiled
+form); on SQLite the hottest ones run on the driver cursor (see the comment below).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Text, bindparam, insert, select, text
+
+from ..model import Message, NewMessage
+from ._rows import (
+    MESSAGE_COLUMNS,
+    context_keep,
+    dumps_json,
+    from_us,
+    message_from_columns,
+    new_message_id,
+    sqlite_cursor,
+    to_us,
+)
+from .base import AutoText
+from .schema import messages
+from .sessions_sql import SessionsSQLMixin
+
+_INSERT_MESSAGES = insert(messages)
+_INSERT_MESSAGES_RETURNING = insert(messages).returning(messages.c.pk, sort_by_parameter_order=True)
+_APPEND_COUNTERS = text(
+    "UPDATE sessions SET message_count = :message_count, "
+    "user_messages = user_messages + :d_user, assistant_messages = assistant_messages + :d_assistant, "
+    "tool_messages = tool_messages + :d_tool, errors = errors + :d_errors, "
+    "input_tokens = input_tokens + :d_in, output_tokens = output_tokens + :d_out, "
+    "last_message_at = :at, activity_at = :at, updated_at = :now, "
+    "preview = COALESCE(:preview, preview), title = COALESCE(:title, title) "
+    "WHERE pk = :pk"
+).bindparams(bindparam("preview", type_=Text()), bindparam("title", type_=Text()))
+# SQLite goes one step lower on the hottest statements: the same SQL on the driver cursor of
+# the transaction's connection, without SQLAlchemy's per-execute machinery (about a third of
+# an append's CPU). Identifiers are quoted; parameters are bound by the driver.
+_SQLITE_INSERT_MESSAGE = (
+    "INSERT INTO messages (session_pk, seq, id, role, content, parts, metadata, status, "
+    "input_tokens, output_tokens, created_at, context_keep) VALUES (:session_pk, :seq, :id, :role, "
+    ":content, :parts, :metadata, :status, :input_tokens, :output_tokens, :created_at, :context_keep)"
+)
+_SQLITE_MESSAGES_RANGE = {
+    order: "SELECT id, seq, role, content, parts, status, input_tokens, output_tokens, metadata, "
+    f"created_at FROM messages WHERE session_pk = ? AND seq >= ? AND seq <= ? ORDER BY seq {order} LIMIT ?"
+    for order in ("asc", "desc")
+}
+
+_MESSAGES_RANGE = {
+    order: select(*MESSAGE_COLUMNS)
+    .where(
+        messages.c.session_pk == bindparam("pk"),
+        messages.c.seq >= bindparam("lo"),
+        messages.c.seq <= bindparam("hi"),
+    )
+    .order_by(messages.c.seq.asc() if order == "asc" else messages.c.seq.desc())
+    .limit(bindparam("n", literal_execute=False))
+    for order in ("asc", "desc")
+}
+
+
+class MessagesSQLMixin(SessionsSQLMixin):
+    """``append`` and ``history`` of ``SQLStore``."""
+
+    # -- messages ---------------------------------------------------------------------------
+
+    async def append(
+        self, owner: str, session_id: str, items: Sequence[NewMessage], auto: AutoText | None
+    ) -> list[Message]:
+        if self.group_commit is not None:
+            return await self.group_commit.submit(self._append, owner, session_id, items, auto)
+        return await self._run(self._append, owner, session_id, items, auto)
+
+    def _append(
+        self, owner: str, session_id: str, items: Sequence[NewMessage], auto: AutoText | None
+    ) -> list[Message]:
+        now = self._now_us()
+        with self._write() as conn:
+            row = self._lock_writable(conn, owner, session_id)
+            seq = row.message_count
+            key = self._row_key(row)
+            rows: list[dict[str, Any]] = []
+            out: list[Message] = []
+            counts = {"user": 0, "assistant": 0, "tool": 0, "system": 0}
+            errors = in_tok = out_tok = 0
+            last_at = now
+            for m in items:
+                seq += 1
+                created = to_us(m.created_at) if m.created_at is not None else now
+                last_at = created
+                msg_id = new_message_id()
+                rows.append(
+                    {
+                        "session_pk": row.pk,
+                        "seq": seq,
+                        "id": msg_id,
+                        "role": m.role,
+                        **self.codec.seal_message(
+                            key,
+                            msg_id,
+                            seq,
+                            m.content,
+                            dumps_json([p.to_dict() for p in m.parts]),
+                            dumps_json(dict(m.metadata)),
+                        ),
+                        "status": m.status,
+                        "input_tokens": m.usage.input_tokens,
+                        "output_tokens": m.usage.output_tokens,
+                        "created_at": created,
+                        "context_keep": context_keep(m.role, m.metadata),
+                    }
+                )
+                counts[m.role] += 1
+                errors += m.status == "error"
+                in_tok += m.usage.input_tokens
+                out_tok += m.usage.output_tokens
+                out.append(
+                    Message(
+                        id=msg_id,
+                        session_id=session_id,
+                        seq=seq,
+                        role=m.role,
+                        content=m.content,
+                        parts=m.parts,
+                        status=m.status,
+                        usage=m.usage,
+                        metadata=m.metadata,
+                        created_at=from_us(created),
+                    )
+                )
+            if self.codec.encrypted:  # the blind index needs the new rows' pks: RETURNING, no re-select
+                pks = [int(pk) for pk in conn.execute(_INSERT_MESSAGES_RETURNING, rows).scalars()]
+                self._index_messages(conn, row.pk, row.message_count + 1, [m.content for m in items], pks)
+            elif self.dialect == "sqlite":
+                sqlite_cursor(conn).executemany(_SQLITE_INSERT_MESSAGE, rows)
+            else:
+                conn.execute(_INSERT_MESSAGES, rows)
+            values: dict[str, Any] = {
+                "pk": row.pk,
+                "message_count": seq,
+                "d_user": counts["user"],
+                "d_assistant": counts["assistant"],
+                "d_tool": counts["tool"],
+                "d_errors": errors,
+                "d_in": in_tok,
+                "d_out": out_tok,
+                "at": last_at,
+                "now": now,
+                "preview": None,
+                "title": None,
+            }
+            codec = self.codec
+            if auto is not None and codec.session_text_empty(key, "preview", row.preview):
+                values["preview"] = codec.seal_session(key, "preview", auto.preview)
+                if row.title_source == "auto" and codec.session_text_empty(key, "title", row.title):
+                    values["title"] = codec.seal_session(key, "title", auto.title)
+                    self._reindex_title(conn, row.pk, auto.title)
+            if self.dialect == "sqlite":
+                sqlite_cursor(conn).execute(_APPEND_COUNTERS.text, values)
+            else:
+                conn.execute(_APPEND_COUNTERS, values)
+        return out
+
+    async def history(
+        self, owner: str, session_id: str, limit: int, before_seq: int | None, after_seq: int | None
+    ) -> tuple[list[Message], bool]:
+        return await self._run(self._history, owner, session_id, limit, before_seq, after_seq)
+
+    def _history(
+        self, owner: str, session_id: str, limit: int, before_seq: int | None, after_seq: int | None
+    ) -> tuple[list[Message], bool]:
+        with self._read() as conn:
+            row = self._find_session(conn, owner, session_id)
+            segs = self._segments(conn, row)
+            ascending = after_seq is not None
+            lo_bound = (after_seq or 0) + 1
+            hi_bound = (before_seq - 1) if before_seq is not None else row.message_count
+            wanted = limit + 1
+            found: list[Any] = []
+            ordered = list(reversed(segs)) if ascending else segs
+            for pk, first, last in ordered:
+                lo, hi = max(first, lo_bound), min(last, hi_bound)
+                if lo > hi:
+                    continue
+                order = "asc" if ascending else "desc"
+                if self.dialect == "sqlite":
+                    cur = sqlite_cursor(conn).execute(
+                        _SQLITE_MESSAGES_RANGE[order], (pk, lo, hi, wanted - len(found))
+                    )
+                    found.extend((pk, r) for r in cur.fetchall())
+                else:
+                    params = {"pk": pk, "lo": lo, "hi": hi, "n": wanted - len(found)}
+                    found.extend((pk, r) for r in conn.execute(_MESSAGES_RANGE[order], params).all())
+                if len(found) >= wanted:
+                    break
+            owners = [pk for pk, _first, _last in segs]
+            keys = self._keys_of(conn, owners, row) if self.codec.encrypted else {}
+        has_more = len(found) > limit
+        found = found[:limit]
+        if not ascending:
+            found.reverse()
+        if keys:  # encrypted: decrypt the three sealed columns, the rest as below
+            open_columns = self.codec.open_message_columns
+            out: list[Message] = []
+            for pk, r in found:
+                mid, seq, role, content, parts, status, in_tok, out_tok, meta, created = r
+                content, parts, meta = open_columns(keys[pk], mid, seq, content, parts, meta)
+                out.append(
+                    message_from_columns(
+                        (mid, seq, role, content, parts, status, in_tok, out_tok, meta, created), session_id
+                    )
+                )
+            return out, has_more
+        return [message_from_columns(r, session_id) for _pk, r in found], has_more
