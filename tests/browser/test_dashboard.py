@@ -80,7 +80,6 @@ def test_sent_message_settles_when_history_comes_before_its_event(server: Server
     """The stored user message reaches the page through a history fetch before its WebSocket
     ``message`` event (held back here; under load it happens by itself): the optimistic copy
     gives way to it, no second copy stays on "sending…", and the reply still streams in."""
-    needs_ws(server)
     words = "history first then the event " + " ".join(f"w{i}" for i in range(10))
     held: list[str | bytes] = []
     holding = [False]
