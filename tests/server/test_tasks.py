@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 import sessionhub
+from sessionhub.agents.runtime import AgentRuntime
 from sessionhub.config import Settings
-from sessionhub.conversation import AgentRuntime
 from sessionhub.errors import ConfigError
 from sessionhub.hub import Hub
 from sessionhub.scheduler import Scheduler, parse_tasks

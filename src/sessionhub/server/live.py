@@ -1,7 +1,7 @@
 """The server's live side, one per app: agent turns, the event bus, the scheduler.
 
 ``Live(settings, hub)`` builds, at app creation (so a bad value stops start-up with one
-line): the :class:`~sessionhub.conversation.AgentRuntime` (a ``ProviderSet`` checked now and
+line): the :class:`~sessionhub.agents.runtime.AgentRuntime` (a ``ProviderSet`` checked now and
 one ``TurnManager``), the :class:`~sessionhub.server.bus.EventBus` (LISTEN/NOTIFY on
 PostgreSQL) and the :class:`~sessionhub.scheduler.Scheduler` (``[[tasks]]`` parsed now).
 ``start()`` (app start-up) takes the server's stream-owner lease (PostgreSQL), marks replies
@@ -34,8 +34,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..agents.runtime import AgentRuntime
 from ..config import Settings
-from ..conversation import AgentRuntime
 from ..hub import Hub
 from ..scheduler import Scheduler, parse_tasks
 from .bus import EventBus, bus_for

@@ -32,10 +32,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
-from . import ids
-from .context import (
+from .. import ids
+from ..config import Settings
+from ..context import (
     STRATEGIES,
     AgentContextSettings,
     ContextWindow,
@@ -45,14 +46,11 @@ from .context import (
     extractive_summary,
     get_counter,
 )
-from .context.summary import SummaryMethod
-from .errors import ConfigError, InvalidInput
-from .model import Message
-from .store.context_base import ContextSource, NewSummary
-
-if TYPE_CHECKING:
-    from .config import Settings
-    from .store.base import Store
+from ..context.summary import SummaryMethod
+from ..errors import ConfigError, InvalidInput
+from ..model import Message
+from ..store.context_base import ContextSource, NewSummary
+from ._core import HubCore
 
 log = logging.getLogger(__name__)
 
@@ -120,15 +118,8 @@ class _Built:
     agent: AgentContextSettings
 
 
-class ContextOps:
+class ContextOps(HubCore):
     """Context windows, summaries and compaction for ``Hub``."""
-
-    if TYPE_CHECKING:  # provided by Hub
-        store: Store
-        settings: Settings
-        owner: str
-
-        def _session_id(self, session_id: object) -> str: ...
 
     # -- settings ---------------------------------------------------------------------------
 
