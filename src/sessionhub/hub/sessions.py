@@ -132,29 +132,43 @@ class SessionOps(HubCore):
         archived: bool | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> Session:
-        """PATCH semantics: apply each given field with its rule, in a safe order.
+        """PATCH semantics: every given field in one write, all or nothing.
 
-        A body whose outcome breaks a rule (a pinned session archived, an archived one
-        pinned, ``pinned`` and ``archived`` both true) is refused before anything is written.
+        The inputs are checked first; the rules (a pinned session is not archived, an
+        archived one is not pinned, ``pinned`` and ``archived`` not both true) are checked
+        against the row as it is under the write lock, so a refusal (``SessionPinned``,
+        ``SessionReadOnly``) leaves every field as it was, even with a concurrent change.
         """
         sid = self._session_id(session_id)
-        s = await self.get_session(sid)
-        archived_after = archived if archived is not None else s.status == "archived"
-        if pinned is True and archived_after:
-            raise SessionReadOnly(f"session {sid}: an archived session cannot be pinned; restore it first")
-        if archived is True and (pinned if pinned is not None else s.pinned):
-            raise SessionPinned(f"session {sid} is pinned; unpin it before archiving")
+        clean_title: str | None = None
         if title is not None:
-            s = await self.rename(sid, title)
-        if metadata is not None:
-            s = await self.set_metadata(sid, metadata)
-        if archived is False:
-            s = await self.restore(sid)
-        if pinned is not None:
-            s = await (self.pin(sid) if pinned else self.unpin(sid))
-        if archived is True:
-            s = await self.archive(sid)
-        return s
+            if not isinstance(title, str) or not collapse(title):
+                raise InvalidInput("title must be a non-empty string")
+            clean_title = check_text(collapse(title), "title", 500)
+        clean_metadata = None if metadata is None else check_metadata(metadata)
+        if title is None and pinned is None and archived is None and metadata is None:
+            return await self.get_session(sid)
+        changes = SessionChanges(
+            title=clean_title,
+            title_source="user" if clean_title is not None else None,
+            pinned=None if pinned is None else bool(pinned),
+            status=None if archived is None else ("archived" if archived else "active"),
+            metadata=clean_metadata,
+        )
+
+        def allowed(current: Session) -> None:
+            archived_after = archived if archived is not None else current.status == "archived"
+            if pinned and archived_after:
+                raise SessionReadOnly(
+                    f"session {sid}: an archived session cannot be pinned; restore it first"
+                )
+            if archived and (pinned if pinned is not None else current.pinned):
+                raise SessionPinned(f"session {sid} is pinned; unpin it before archiving")
+
+        if not archived:
+            return await self.store.update_session(self.owner, sid, changes, allowed)
+        async with turn_stopped(self, sid):
+            return await self.store.update_session(self.owner, sid, changes, allowed)
 
     async def delete_session(self, session_id: str) -> None:
         """Delete the session, its messages and checkpoints for good."""
