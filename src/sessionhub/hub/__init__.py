@@ -38,7 +38,7 @@ class Hub(CommandOps):
         if not isinstance(owner, str) or not owner:
             raise InvalidInput("owner must be a non-empty string")
         check_session_text(owner=owner)
-        view = Hub(self.store, self.settings, clock=self.clock, owner=owner)
+        view = Hub(self.store, self.settings, clock=self.clock, owner=owner, summarizer=self.summarizer)
         view.router = self.router  # shared policy, pre-reset hooks and per-key locks
         view.turns = self.turns
         return view

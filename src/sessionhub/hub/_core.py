@@ -4,27 +4,41 @@ Each part (``sessions.py``, ``history.py``, ``context.py``, ``routing.py``,
 ``commands.py``) is a class built on this base, so a part calls a shared check as a
 method it inherits, never through a stub redeclared for the type checker. The state is
 the store, the settings, the clock, the owner (user) the hub acts for, the routing state
-(``Router``: policy, hooks and per-key locks, shared by ``as_user`` views) and the
-server's turn gate (``turns``; None outside the server).
+(``Router``: policy, hooks and per-key locks, shared by ``as_user`` views), the
+server's turn gate (``turns``; None outside the server) and the summarizer compactions
+use (``summarizer``; None: the extractive summary).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, cast
 
 from .. import ids
 from ..clock import Clock, SystemClock
 from ..config import AgentSettings, Settings
 from ..errors import InvalidInput, NotFound, PayloadTooLarge
-from ..model import MESSAGE_STATUSES, ROLES, MessageStatus, NewMessage, Role, Session, Usage, parts_from_list
+from ..model import (
+    MESSAGE_STATUSES,
+    ROLES,
+    Message,
+    MessageStatus,
+    NewMessage,
+    Role,
+    Session,
+    Usage,
+    parts_from_list,
+)
 from ..store.base import AutoText, Store
 from ..text import auto_title, preview
 from ..timeutil import group_by_starts, local_day_starts, zone
 from ..validation import check_json, check_text
 from .router import Router
 from .turn_gate import TurnGate
+
+Summarizer = Callable[[str | None, Sequence[Message]], Awaitable[str]]
+"""``await summarizer(previous_summary_text, messages_oldest_first) -> new summary text``."""
 
 Progress = Callable[[int, int | None], None]
 """``on_progress(done, total or None)`` of the long hub operations (import, cleanup)."""
@@ -64,6 +78,7 @@ class HubCore:
         *,
         clock: Clock | None = None,
         owner: str = "default",
+        summarizer: Summarizer | None = None,
     ) -> None:
         self.store = store
         self.settings = settings or Settings()
@@ -71,6 +86,7 @@ class HubCore:
         self.owner = owner
         self.router = Router(self.settings)  # routing policy: a bad [session]/[dispatch] fails here
         self.turns: TurnGate | None = None  # the server's running turns (turn_gate.py), if any
+        self.summarizer = summarizer  # writes compaction summaries (context.py); None: extractive
 
     def _session_id(self, session_id: object) -> str:
         if not ids.is_valid(session_id, "ses"):
@@ -157,4 +173,4 @@ class HubCore:
         return self._grouper(tz)(s)
 
 
-__all__ = ["HubCore", "Progress", "check_limit", "check_metadata", "check_seq"]
+__all__ = ["HubCore", "Progress", "Summarizer", "check_limit", "check_metadata", "check_seq"]
