@@ -54,7 +54,7 @@ from .errors import ConfigError, NotFound
 from .timeutil import from_us, to_us
 
 if TYPE_CHECKING:
-    from .conversation import AgentRuntime
+    from .agents.runtime import AgentRuntime
     from .hub import Hub
     from .store.turns_sql import TaskRun
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from .config import Settings
-from .hub import _Opener, open
+from .hub import Opener, open
 
 __all__ = ["FakeClock", "open_memory"]
 
@@ -41,6 +41,6 @@ class FakeClock:
         return self._now
 
 
-def open_memory(*, clock: FakeClock | None = None, settings: Settings | None = None) -> _Opener:
+def open_memory(*, clock: FakeClock | None = None, settings: Settings | None = None) -> Opener:
     """A hub on a private in-memory SQLite database (same code path as the file store)."""
     return open("sqlite://", clock=clock, settings=settings)

@@ -317,3 +317,19 @@ def test_cli_show_context(tmp_path: Path, cli: Callable[..., subprocess.Complete
     assert data["strategy"] == "recent" and data["token_count"] <= 300 and data["dropped"] > 0
     proc = cli("sessions", "show", sid, "--context", "300", "--strategy", "bogus", "--database", db)
     assert proc.returncode != 0
+
+
+async def test_summarizer_is_a_dependency_of_the_hub(hub: Hub) -> None:
+    """``Hub(store, summarizer=...)``: that hub and its ``as_user`` views use it; another hub on
+    the same store does not (the summarizer is not kept on the store)."""
+    s = await hub.create_session()
+    await fill(hub, s, [(10, False, [("text", 10)]) for _ in range(6)], system=False)
+
+    async def llm(previous: str | None, messages: Sequence[Message]) -> str:
+        return f"LLM summary of {len(messages)} messages"
+
+    with_llm = Hub(hub.store, hub.settings, clock=hub.clock, summarizer=llm)
+    assert with_llm.as_user("default").summarizer is llm and hub.summarizer is None
+    assert (await with_llm.compact(s.id)).method == "llm"
+    await fill(hub, s, [(10, False, [("text", 10)]) for _ in range(3)], system=False)
+    assert (await hub.compact(s.id)).method == "extractive"

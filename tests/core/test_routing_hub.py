@@ -490,10 +490,10 @@ async def test_concurrent_override_changes_all_land(make_hub: MakeHub) -> None:
         say(hub, "/session idle-reset 15"),
         say(hub, "/session scope main"),
     )
-    overrides = await hub.router.overrides(hub, msg())
+    overrides = await hub.route_overrides(msg())
     assert overrides.to_dict() == {"idle_minutes": 15, "reset_time": "07:30", "scope": "main"}
     assert "usage" in await say(hub, "/session reset-time 25:99")  # refused: nothing written
-    assert (await hub.router.overrides(hub, msg())).to_dict() == overrides.to_dict()
+    assert (await hub.route_overrides(msg())).to_dict() == overrides.to_dict()
 
 
 async def test_command_history_rename_clear(hub: Hub) -> None:

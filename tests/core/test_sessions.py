@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -358,3 +359,39 @@ async def test_search_finds_hits_below_other_users_better_matches(hub: Hub) -> N
     assert all("<mark>alpha</mark>" in h.snippet for h in hits)
     assert len(await bob.search("alpha beta", limit=5)) == 5
     assert {h.session.id for h in await bob.search("alpha beta", limit=5)} == {crowd.id}
+
+
+async def test_patch_with_a_bad_field_writes_nothing(hub: Hub) -> None:
+    """The title comes first in a PATCH body; a metadata value refused after it keeps the old title."""
+    s = await hub.create_session(title="Before")
+    with pytest.raises(InvalidInput):
+        await hub.update(s.id, title="After", metadata=["not", "an", "object"])  # type: ignore[arg-type]
+    assert (await hub.get_session(s.id)).title == "Before"
+
+
+class _PinningGate:
+    """A turn gate whose ``hold`` pins the session: a pin that lands while an archive waits."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
+    def busy(self, session_id: str) -> bool:
+        return False
+
+    async def stop(self, session_id: str) -> None:
+        return None
+
+    @contextlib.asynccontextmanager
+    async def hold(self, session_id: str, reason: object = None) -> AsyncIterator[None]:
+        await self.hub.pin(session_id)
+        yield
+
+
+async def test_patch_refused_by_a_concurrent_pin_writes_nothing(hub: Hub) -> None:
+    """A session pinned between the PATCH's read and its write: 409, and the title is unchanged."""
+    s = await hub.create_session(title="Before")
+    hub.turns = _PinningGate(hub)
+    with pytest.raises(SessionPinned):
+        await hub.update(s.id, title="After", metadata={"k": 1}, archived=True)
+    after = await hub.get_session(s.id)
+    assert (after.title, after.metadata, after.status, after.pinned) == ("Before", {}, "active", True)

@@ -8,7 +8,7 @@ import pytest
 
 from sessionhub.config import AgentSettings, CommandSettings, Settings
 from sessionhub.errors import ConfigError
-from sessionhub.router import build_policy
+from sessionhub.hub.router import build_policy
 from sessionhub.routing.inbound import InboundMessage
 from sessionhub.routing.permissions import is_admin, new_refusal, scope_refusal
 from sessionhub.routing.policy import RoutingPolicy

@@ -14,8 +14,8 @@ import pytest
 
 import sessionhub
 from _util import eventually
+from sessionhub.agents.runtime import AgentRuntime
 from sessionhub.config import Settings
-from sessionhub.conversation import AgentRuntime
 from sessionhub.errors import ConfigError
 from sessionhub.hub import Hub
 from sessionhub.scheduler import Scheduler, parse_tasks

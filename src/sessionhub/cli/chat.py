@@ -24,7 +24,7 @@ from typing import TextIO
 
 import click
 
-from ..conversation import AgentRuntime, CommandAnswer
+from ..agents.runtime import AgentRuntime, CommandAnswer
 from ..errors import InvalidInput, SessionhubError, SessionReadOnly
 from ..hub import Hub
 from ..model import Message, Session

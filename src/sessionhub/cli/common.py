@@ -14,7 +14,7 @@ from rich.console import Console
 
 from ..config import Settings, load_settings
 from ..errors import SessionhubError
-from ..hub import Hub, _Opener
+from ..hub import Hub, Opener
 from ..hub import open as open_hub
 
 P = ParamSpec("P")
@@ -37,7 +37,7 @@ class Context:
             self._settings = load_settings(self.config)
         return self._settings
 
-    def open(self) -> _Opener:
+    def open(self) -> Opener:
         settings = self.settings
         return open_hub(self.database or settings.database_url, settings=settings)
 

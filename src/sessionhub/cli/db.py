@@ -19,7 +19,7 @@ def upgrade(database: str | None, config: str | None) -> None:
     """Bring the database schema to the latest migration (also done at every open)."""
 
     async def main() -> None:
-        from ..keyconfig import keyring_from
+        from ..crypto.config import keyring_from
 
         settings = Context(database, config).settings
         store = SQLStore(database or settings.database_url, keyring=keyring_from(settings.encryption))

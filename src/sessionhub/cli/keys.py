@@ -8,8 +8,8 @@ import os
 import click
 
 from ..crypto import Keyring, generate_master_key, load_master_key, read_key_file, write_key_file
+from ..crypto.config import keyring_from
 from ..errors import ConfigError
-from ..keyconfig import keyring_from
 from ..store.sql import SQLStore
 from .common import Context, database_options, run
 

@@ -60,9 +60,7 @@ class KeyedSession:
     # -- resolution -------------------------------------------------------------------------
 
     def _store(self) -> RoutingStore:
-        from ..router import Router
-
-        return Router.store(self.hub)
+        return self.hub.routing_store()
 
     async def session_id(self, *, write: bool) -> str | None:
         """The session id, binding a new session under the key for a write (if ``create``).
@@ -82,7 +80,7 @@ class KeyedSession:
             return None
         if not self.create:
             raise NotFound(f"no session under key {self.key!r} (create=False)")
-        from ..router import seen_limits
+        from ..hub.router import seen_limits
         from ..store.base import NewSession
 
         new = NewSession(

@@ -28,10 +28,22 @@ from ..hub import Hub
 from .auth import AuthMiddleware
 from .errors import install_error_handlers
 from .limits import BodyLimitMiddleware
-from .live import Live
-from .routes import COMMON_ERRORS, agents, checkpoints, inbound, maintenance, messages, sessions, triggers
+from .live import ChangeMiddleware, Live
+from .routes import (
+    COMMON_ERRORS,
+    agents,
+    chat,
+    checkpoints,
+    inbound,
+    maintenance,
+    messages,
+    sessions,
+    tasks,
+    triggers,
+)
 from .schemas import Health
 from .security import RequestGuard
+from .ws import websocket_endpoint
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -73,14 +85,16 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
     app.state.hub_views = {}  # user -> hub.as_user(user), built on first use (auth.current_hub)
     install_error_handlers(app)
     live = Live(settings, hub)  # agents, event bus, scheduler: a bad config value fails here
+    app.state.live = live  # for the chat and tasks routes and /ws
 
     @app.get("/api/health", tags=["meta"], response_model=Health)
     async def health() -> Health:
         """Liveness: the database kind and the version (no token needed)."""
         return Health(status="ok", database=hub.database, version=__version__)
 
-    for module in (sessions, maintenance, messages, checkpoints, agents, inbound, triggers):
+    for module in (sessions, maintenance, messages, checkpoints, agents, inbound, triggers, chat, tasks):
         app.include_router(module.router, responses=COMMON_ERRORS)
+    app.add_api_websocket_route("/ws", websocket_endpoint)
 
     # The dashboard: static files using the same REST API and WebSocket as every client.
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -95,7 +109,7 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
     async def docs() -> FileResponse:
         return FileResponse(STATIC_DIR / "docs.html", headers={"Cache-Control": "no-cache"})
 
-    live.install(app)  # chat, tasks and /ws; its change notifier runs inside authentication
+    app.add_middleware(ChangeMiddleware, live=live)  # runs inside authentication (needs the user)
     # Added last = outermost: the guard, then the body limit, then authentication.
     app.add_middleware(AuthMiddleware, tokens=settings.server.tokens)
     app.add_middleware(

@@ -1,7 +1,7 @@
 """The server's live side, one per app: agent turns, the event bus, the scheduler.
 
 ``Live(settings, hub)`` builds, at app creation (so a bad value stops start-up with one
-line): the :class:`~sessionhub.conversation.AgentRuntime` (a ``ProviderSet`` checked now and
+line): the :class:`~sessionhub.agents.runtime.AgentRuntime` (a ``ProviderSet`` checked now and
 one ``TurnManager``), the :class:`~sessionhub.server.bus.EventBus` (LISTEN/NOTIFY on
 PostgreSQL) and the :class:`~sessionhub.scheduler.Scheduler` (``[[tasks]]`` parsed now).
 ``start()`` (app start-up) takes the server's stream-owner lease (PostgreSQL), marks replies
@@ -9,8 +9,9 @@ a crash left ``streaming`` as ``interrupted``, starts listening and scheduling; 
 (shutdown) stops every turn (partial replies saved ``interrupted``), the scheduler, the
 providers and the bus, then gives the lease up.
 
-``install(app)`` adds the chat and tasks routes, ``/ws``, and :class:`ChangeMiddleware`,
-which turns every successful REST write into ``sessions_changed {session_id}`` for the
+It imports neither the routes nor ``/ws``: ``app.py`` installs those (and
+:class:`ChangeMiddleware`) and puts the ``Live`` in ``app.state.live`` for them.
+:class:`ChangeMiddleware` turns every successful REST write into ``sessions_changed {session_id}`` for the
 caller: the session id comes from the path (``/api/sessions/{id}/…``) or from the JSON
 answer (``id`` of a session, ``session_id``, ``session_ids``).
 
@@ -29,18 +30,15 @@ import logging
 import os
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..agents.runtime import AgentRuntime
 from ..config import Settings
-from ..conversation import AgentRuntime
 from ..hub import Hub
 from ..scheduler import Scheduler, parse_tasks
 from .bus import EventBus, bus_for
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
 
 log = logging.getLogger("sessionhub.server")
 
@@ -123,16 +121,6 @@ class Live:
         release = getattr(self.hub.store, "release_stream_lease", None)
         if release is not None:
             await release()
-
-    def install(self, app: FastAPI) -> None:
-        from .routes import COMMON_ERRORS, chat, tasks
-        from .ws import websocket_endpoint
-
-        app.state.live = self
-        app.include_router(chat.router, responses=COMMON_ERRORS)
-        app.include_router(tasks.router, responses=COMMON_ERRORS)
-        app.add_api_websocket_route("/ws", websocket_endpoint)
-        app.add_middleware(ChangeMiddleware, live=self)
 
 
 def _ids_in(body: Any) -> list[str]:

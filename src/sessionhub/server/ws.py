@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..agents.events import Event
-from ..conversation import CommandAnswer
+from ..agents.runtime import CommandAnswer
 from ..errors import InvalidInput, SessionhubError
 from ..hub import Hub
 from ..validation import loads

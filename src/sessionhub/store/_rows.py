@@ -30,6 +30,7 @@ __all__ = [
     "MESSAGE_COLUMNS",
     "SESSION_COLUMNS",
     "SessionRow",
+    "Totals",
     "context_keep",
     "decode_cursor",
     "dumps_json",
@@ -230,3 +231,22 @@ def decode_cursor(cursor: str) -> list[Any]:
     ):
         raise InvalidInput("invalid cursor")
     return values
+
+
+class Totals:
+    """Counter deltas of a range of messages (the session row's stats columns)."""
+
+    __slots__ = ("assistant", "errors", "input_tokens", "output_tokens", "tool", "user")
+
+    def __init__(self) -> None:
+        self.user = self.assistant = self.tool = self.errors = self.input_tokens = self.output_tokens = 0
+
+    def values(self) -> dict[str, int]:
+        return {
+            "user_messages": self.user,
+            "assistant_messages": self.assistant,
+            "tool_messages": self.tool,
+            "errors": self.errors,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+        }

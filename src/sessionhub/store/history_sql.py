@@ -26,22 +26,18 @@ row moves, all O(rows moved) and never O(history):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Connection, Row, case, delete, func, insert, select, update
 
 from ..errors import InvalidInput, NotFound
 from ..model import Checkpoint, Message, Session
 from ..text import preview as make_preview
-from ._rows import MESSAGE_COLUMNS, dumps_json, from_us
+from ._rows import MESSAGE_COLUMNS, Totals, dumps_json, from_us
 from .codec import PlainCodec, RowKey
 from .crypto_sql import CryptoSQLMixin
 from .history_base import Derive, RestoreOutcome
 from .schema import checkpoints, messages, sessions
-
-T = TypeVar("T")
-
-_CHUNK = 1000
 
 
 def _checkpoint(r: Row[Any], session_id: str, codec: PlainCodec, key: RowKey) -> Checkpoint:
@@ -56,25 +52,6 @@ def _checkpoint(r: Row[Any], session_id: str, codec: PlainCodec, key: RowKey) ->
         at_seq=r.at_seq,
         created_at=created,
     )
-
-
-class Totals:
-    """Counter deltas of a range of messages (the session row's stats columns)."""
-
-    __slots__ = ("assistant", "errors", "input_tokens", "output_tokens", "tool", "user")
-
-    def __init__(self) -> None:
-        self.user = self.assistant = self.tool = self.errors = self.input_tokens = self.output_tokens = 0
-
-    def values(self) -> dict[str, int]:
-        return {
-            "user_messages": self.user,
-            "assistant_messages": self.assistant,
-            "tool_messages": self.tool,
-            "errors": self.errors,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-        }
 
 
 class HistorySQLMixin(CryptoSQLMixin):

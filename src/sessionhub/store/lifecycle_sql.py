@@ -13,10 +13,10 @@ from sqlalchemy import and_, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..model import Session
-from ._rows import dumps_json, new_message_id, to_us
+from ._rows import Totals, dumps_json, new_message_id, to_us
 from .codec import RowKey
 from .history_base import ImportRows
-from .history_sql import HistorySQLMixin, Totals
+from .history_sql import HistorySQLMixin
 from .schema import checkpoints, messages, sessions
 
 _CHUNK = 1000

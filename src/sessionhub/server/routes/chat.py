@@ -28,7 +28,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from ...agents.events import Event
-from ...conversation import CommandAnswer
+from ...agents.runtime import CommandAnswer
 from ...errors import Conflict, NotFound
 from ...hub import Hub
 from ..auth import current_hub

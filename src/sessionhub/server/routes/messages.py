@@ -7,7 +7,8 @@ from typing import Any, Literal
 from fastapi import Depends, Header, Query, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from ...hub import MAX_HISTORY_LIMIT, Hub
+from ...hub import Hub
+from ...hub.sessions import MAX_HISTORY_LIMIT
 from ...render import render_messages
 from ...store.base import MAX_IDEMPOTENCY_KEY
 from ..auth import current_hub

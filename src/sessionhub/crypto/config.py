@@ -18,8 +18,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from .crypto import Keyring, MasterKey, load_master_key, read_key_file
-from .errors import ConfigError
+from ..errors import ConfigError
+from . import Keyring, MasterKey, load_master_key, read_key_file
 
 KNOWN = {
     "key_env",

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
 
-from .errors import SessionhubError
+from ..errors import SessionhubError
 
 
 class TurnGate(Protocol):
@@ -26,6 +26,10 @@ class TurnGate(Protocol):
 
     def busy(self, session_id: str) -> bool:
         """Whether the session runs a turn or one is being started."""
+        ...
+
+    async def stop(self, session_id: str) -> object:
+        """Stop the session's turn (its partial reply saved); falsy when none was running."""
         ...
 
     def hold(

@@ -32,25 +32,23 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .agents import builtin_tools
-from .agents.convert import ContextItem
-from .agents.events import Event, EventSink
-from .agents.providers import Provider, ProviderError, ProviderSet
-from .agents.runner import TurnOptions, TurnResult
-from .agents.turns import Turn, TurnManager
-from .config import Settings
-from .errors import ConfigError, InvalidInput, SessionReadOnly
-from .model import Message, MessageStatus, Part, Session, ToolResult, Usage
+from ..config import Settings
+from ..errors import ConfigError, InvalidInput, SessionReadOnly
+from ..model import Message, MessageStatus, Part, Session, ToolResult, Usage
+from . import builtin_tools
+from .convert import ContextItem
+from .events import Event, EventSink
+from .providers import Provider, ProviderError, ProviderSet
+from .runner import TurnOptions, TurnResult
+from .turns import Turn, TurnManager
 
 if TYPE_CHECKING:
-    from .hub import Hub
+    from ..hub import Hub
 
-log = logging.getLogger("sessionhub.conversation")
+log = logging.getLogger("sessionhub.agents.runtime")
 
 Notify = Callable[[str, str], Awaitable[None]]
 """``notify(owner, session_id)``: a session of ``owner`` changed."""
-
-HISTORY_FALLBACK = 50
 
 
 class HubTurnStore:
@@ -284,16 +282,8 @@ class AgentRuntime:
         return ChatStarted(session, stored[0], turn)
 
     async def _context(self, hub: Hub, session: Session) -> Sequence[ContextItem]:
-        build = getattr(hub, "get_context_history", None)
-        if build is None:
-            history: list[Message] = await hub.get_history(session.id, limit=HISTORY_FALLBACK)
-            return history
-        settings_of = getattr(hub, "context_settings", None)
-        max_tokens, strategy = 8000, "smart"
-        if settings_of is not None:
-            cs = settings_of(session.agent)
-            max_tokens, strategy = int(cs.max_tokens), str(cs.strategy)
-        window = await build(session.id, max_tokens=max_tokens, strategy=strategy)
+        cs = hub.context_settings(session.agent)
+        window = await hub.get_context_history(session.id, max_tokens=cs.max_tokens, strategy=cs.strategy)
         return list(window.messages)
 
     async def stop(self, session_id: str) -> TurnResult | None:

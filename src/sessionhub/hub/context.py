@@ -19,8 +19,8 @@ summary plus those turns fit the window). It runs:
   reads a context of is never summarised for nothing;
 - on ``hub.compact(session_id)`` (the API call and ``/compact``), always.
 
-Summaries are written by ``hub.summarizer(previous_text, messages)`` when it is set (the
-provider layer sets it to the session agent's model), method ``"llm"``; when it is None,
+Summaries are written by ``hub.summarizer(previous_text, messages)`` when the hub was given
+one (``Hub(store, summarizer=...)``; ``as_user`` views share it), method ``"llm"``; when it is None,
 raises or returns nothing, the deterministic ``extractive_summary`` is used, method
 ``"extractive"``. Concurrent compactions: the store saves a record only if it was built
 on the latest summary (checked under the session row lock), so two compactions never
@@ -30,12 +30,13 @@ produce overlapping records; the loser rebuilds on the winner or returns it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
-from . import ids
-from .context import (
+from .. import ids
+from ..config import Settings
+from ..context import (
     STRATEGIES,
     AgentContextSettings,
     ContextWindow,
@@ -45,18 +46,12 @@ from .context import (
     extractive_summary,
     get_counter,
 )
-from .errors import ConfigError, InvalidInput
-from .model import Message, SummaryMethod
-from .store.context_base import ContextSource, NewSummary
-
-if TYPE_CHECKING:
-    from .config import Settings
-    from .store.base import Store
+from ..errors import ConfigError, InvalidInput
+from ..model import Message, SummaryMethod
+from ..store.context_base import ContextSource, NewSummary
+from ._core import HubCore
 
 log = logging.getLogger(__name__)
-
-Summarizer = Callable[[str | None, Sequence[Message]], Awaitable[str]]
-"""``await summarizer(previous_summary_text, messages_oldest_first) -> new summary text``."""
 
 COMPACT_READ_LIMIT = 2000
 """At most this many messages are read to write one summary (the newest of the range)."""
@@ -119,26 +114,10 @@ class _Built:
     agent: AgentContextSettings
 
 
-class ContextOps:
+class ContextOps(HubCore):
     """Context windows, summaries and compaction for ``Hub``."""
 
-    if TYPE_CHECKING:  # provided by Hub
-        store: Store
-        settings: Settings
-        owner: str
-
-        def _session_id(self, session_id: object) -> str: ...
-
     # -- settings ---------------------------------------------------------------------------
-
-    @property
-    def summarizer(self) -> Summarizer | None:
-        """The LLM summary hook (shared by every ``as_user`` view of the store); None: extractive."""
-        return cast("Summarizer | None", self.store.__dict__.get("_summarizer"))
-
-    @summarizer.setter
-    def summarizer(self, fn: Summarizer | None) -> None:
-        self.store.__dict__["_summarizer"] = fn
 
     def context_settings(self, agent_id: str) -> AgentContextSettings:
         """The agent's context settings (defaults for an agent not in the config)."""
@@ -311,4 +290,4 @@ class ContextOps:
         return record
 
 
-__all__ = ["COMPACT_READ_LIMIT", "ContextOps", "Summarizer", "context_settings_of", "counter_for"]
+__all__ = ["COMPACT_READ_LIMIT", "ContextOps", "context_settings_of", "counter_for"]
