@@ -119,6 +119,7 @@ class PostgresBus(EventBus):
         self._listener: asyncio.Task[None] | None = None
         self._pub: Any = None
         self._pub_lock = asyncio.Lock()
+        self._closed = False  # after aclose() no NOTIFY connection is opened again
         self.listening = asyncio.Event()
 
     async def start(self) -> None:
@@ -133,10 +134,16 @@ class PostgresBus(EventBus):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._listener
             self._listener = None
-        if self._pub is not None:
+        self._closed = True
+        async with self._pub_lock:  # a NOTIFY in flight finishes first; none reconnects after
+            await self._drop_pub()
+
+    async def _drop_pub(self) -> None:
+        """Close the NOTIFY connection (a dropped reference would leave it open until GC)."""
+        pub, self._pub = self._pub, None
+        if pub is not None:
             with contextlib.suppress(Exception):
-                await self._pub.close()
-            self._pub = None
+                await pub.close()
 
     async def _listen(self) -> None:
         import psycopg
@@ -184,13 +191,15 @@ class PostgresBus(EventBus):
 
         async with self._pub_lock:
             for attempt in range(2):
+                if self._closed:
+                    return
                 try:
                     if self._pub is None or self._pub.closed:
                         self._pub = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
                     await self._pub.execute("SELECT pg_notify(%s, %s)", (self.channel, payload))
                     return
                 except Exception as exc:
-                    self._pub = None
+                    await self._drop_pub()
                     if attempt:
                         log.warning("event bus: NOTIFY failed: %s", exc)
 
