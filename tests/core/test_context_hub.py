@@ -333,3 +333,15 @@ async def test_summarizer_is_a_dependency_of_the_hub(hub: Hub) -> None:
     assert (await with_llm.compact(s.id)).method == "llm"
     await fill(hub, s, [(10, False, [("text", 10)]) for _ in range(3)], system=False)
     assert (await hub.compact(s.id)).method == "extractive"
+
+
+async def test_smart_keeps_important_messages_of_an_imported_session(hub: Hub) -> None:
+    """An imported session keeps its important messages in the smart window, as the original does."""
+    s = await hub.create_session()
+    await hub.add_message(s.id, "user", "My name is Ada.", metadata={"important": True})
+    for i in range(200):
+        await hub.add_message(s.id, "user" if i % 2 == 0 else "assistant", words(20, i))
+    imported = await hub.import_session(await hub.export(s.id, format="json"))
+    for sid in (s.id, imported.id):
+        window = await hub.get_context_history(sid, max_tokens=400, strategy="smart")
+        assert "My name is Ada." in [m.content for m in window.messages], sid

@@ -13,7 +13,7 @@ from sqlalchemy import and_, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..model import Session
-from ._rows import Totals, dumps_json, new_message_id, to_us
+from ._rows import Totals, context_keep, dumps_json, new_message_id, to_us
 from .codec import RowKey
 from .history_base import ImportRows
 from .history_sql import HistorySQLMixin
@@ -61,6 +61,7 @@ class LifecycleSQLMixin(HistorySQLMixin):
                     "input_tokens": m.usage.input_tokens,
                     "output_tokens": m.usage.output_tokens,
                     "created_at": at,
+                    "context_keep": context_keep(m.role, m.metadata),
                 }
             )
             if m.role == "user":
