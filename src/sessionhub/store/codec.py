@@ -33,8 +33,8 @@ from ..crypto import (
     to_text,
 )
 from ..errors import DecryptionError
-from ..model import Message, Session, Usage
-from ._rows import from_us, message_from_row, parts_from_json, session_from_row
+from ..model import Message, NewMessage, Session, Usage
+from ._rows import context_keep, dumps_json, from_us, message_from_row, parts_from_json, session_from_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,4 +270,29 @@ def _present(value: str | None, key: RowKey, where: str) -> str:
     return value
 
 
-__all__ = ["CryptoCodec", "PlainCodec", "RowKey"]
+def message_values(
+    codec: PlainCodec, key: RowKey, message_id: str, seq: int, m: NewMessage, created_at_us: int
+) -> dict[str, Any]:
+    """Every column of a new message row but ``session_pk``: the one source for appends and
+    imports (an import once left out ``context_keep`` that the append set)."""
+    return {
+        "seq": seq,
+        "id": message_id,
+        "role": m.role,
+        **codec.seal_message(
+            key,
+            message_id,
+            seq,
+            m.content,
+            dumps_json([p.to_dict() for p in m.parts]),
+            dumps_json(dict(m.metadata)),
+        ),
+        "status": m.status,
+        "input_tokens": m.usage.input_tokens,
+        "output_tokens": m.usage.output_tokens,
+        "created_at": created_at_us,
+        "context_keep": context_keep(m.role, m.metadata),
+    }
+
+
+__all__ = ["CryptoCodec", "PlainCodec", "RowKey", "message_values"]

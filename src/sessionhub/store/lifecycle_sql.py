@@ -13,8 +13,8 @@ from sqlalchemy import and_, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..model import Session
-from ._rows import Totals, context_keep, dumps_json, new_message_id, to_us
-from .codec import RowKey
+from ._rows import Totals, dumps_json, new_message_id, to_us
+from .codec import RowKey, message_values
 from .history_base import ImportRows
 from .history_sql import HistorySQLMixin
 from .schema import checkpoints, messages, sessions
@@ -44,26 +44,7 @@ class LifecycleSQLMixin(HistorySQLMixin):
             at = to_us(m.created_at) if m.created_at is not None else created
             last_at = at
             msg_id = new_message_id()
-            msg_rows.append(
-                {
-                    "seq": seq,
-                    "id": msg_id,
-                    "role": m.role,
-                    **codec.seal_message(
-                        key,
-                        msg_id,
-                        seq,
-                        m.content,
-                        dumps_json([p.to_dict() for p in m.parts]),
-                        dumps_json(dict(m.metadata)),
-                    ),
-                    "status": m.status,
-                    "input_tokens": m.usage.input_tokens,
-                    "output_tokens": m.usage.output_tokens,
-                    "created_at": at,
-                    "context_keep": context_keep(m.role, m.metadata),
-                }
-            )
+            msg_rows.append(message_values(codec, key, msg_id, seq, m, at))
             if m.role == "user":
                 totals.user += 1
             elif m.role == "assistant":

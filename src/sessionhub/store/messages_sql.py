@@ -16,8 +16,6 @@ from sqlalchemy import Text, bindparam, insert, select, text
 from ..model import Message, NewMessage
 from ._rows import (
     MESSAGE_COLUMNS,
-    context_keep,
-    dumps_json,
     from_us,
     message_from_columns,
     new_message_id,
@@ -25,6 +23,7 @@ from ._rows import (
     to_us,
 )
 from .base import AutoText
+from .codec import message_values
 from .schema import messages
 from .sessions_sql import SessionsSQLMixin
 
@@ -97,25 +96,7 @@ class MessagesSQLMixin(SessionsSQLMixin):
                 last_at = created
                 msg_id = new_message_id()
                 rows.append(
-                    {
-                        "session_pk": row.pk,
-                        "seq": seq,
-                        "id": msg_id,
-                        "role": m.role,
-                        **self.codec.seal_message(
-                            key,
-                            msg_id,
-                            seq,
-                            m.content,
-                            dumps_json([p.to_dict() for p in m.parts]),
-                            dumps_json(dict(m.metadata)),
-                        ),
-                        "status": m.status,
-                        "input_tokens": m.usage.input_tokens,
-                        "output_tokens": m.usage.output_tokens,
-                        "created_at": created,
-                        "context_keep": context_keep(m.role, m.metadata),
-                    }
+                    {"session_pk": row.pk, **message_values(self.codec, key, msg_id, seq, m, created)}
                 )
                 counts[m.role] += 1
                 errors += m.status == "error"
