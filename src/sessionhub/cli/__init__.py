@@ -9,6 +9,7 @@ from .chat import chat
 from .db import db
 from .history import COMMANDS as HISTORY_COMMANDS
 from .keys import keys
+from .mcp import mcp
 from .serve import serve
 from .sessions import sessions
 
@@ -24,6 +25,7 @@ cli.add_command(db)
 cli.add_command(keys)
 cli.add_command(serve)
 cli.add_command(chat)
+cli.add_command(mcp)
 for _command in HISTORY_COMMANDS:
     cli.add_command(_command)
 

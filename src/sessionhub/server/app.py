@@ -29,6 +29,7 @@ from .auth import AuthMiddleware
 from .errors import install_error_handlers
 from .limits import BodyLimitMiddleware
 from .live import ChangeMiddleware, Live
+from .mcp import install_mcp
 from .routes import (
     COMMON_ERRORS,
     agents,
@@ -66,7 +67,8 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await live.start()
         try:
-            yield
+            async with mcp_running:
+                yield
         finally:
             await live.aclose()
             if close_hub:
@@ -95,6 +97,7 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
     for module in (sessions, maintenance, messages, checkpoints, agents, inbound, triggers, chat, tasks):
         app.include_router(module.router, responses=COMMON_ERRORS)
     app.add_api_websocket_route("/ws", websocket_endpoint)
+    mcp_running = install_mcp(app, live)  # /mcp: the sessions for MCP clients
 
     # The dashboard: static files using the same REST API and WebSocket as every client.
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
