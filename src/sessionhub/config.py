@@ -11,11 +11,13 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
+from .usage import Price
 
 DEFAULT_PORT = 8765
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -94,6 +96,8 @@ class Settings:
     retention: Mapping[str, Any] = field(default_factory=dict)
     encryption: Mapping[str, Any] = field(default_factory=dict)
     commands: CommandSettings = field(default_factory=CommandSettings)
+    # [pricing."MODEL"]: cost per million input and output tokens (usage reports).
+    pricing: Mapping[str, Price] = field(default_factory=dict)
     source: Path | None = None
 
     def agent(self, agent_id: str) -> AgentSettings | None:
@@ -230,12 +234,31 @@ def _channels(raw: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _pricing(raw: Mapping[str, Any]) -> dict[str, Price]:
+    out: dict[str, Price] = {}
+    for model, table in raw.items():
+        where = f'pricing."{model}"'
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{where}: must be a table of input_per_million and output_per_million")
+        unknown = set(table) - {"input_per_million", "output_per_million"}
+        if unknown:
+            raise ConfigError(f"{where}.{sorted(unknown)[0]}: unknown key")
+        prices: list[Decimal] = []
+        for key in ("input_per_million", "output_per_million"):
+            value = table.get(key)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e9:
+                raise ConfigError(f"{where}.{key}: must be a number of at least 0")
+            prices.append(Decimal(str(value)))
+        out[model] = Price(prices[0], prices[1])
+    return out
+
+
 def settings_from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
     """Build settings from a parsed TOML mapping and environment overrides."""
     env = os.environ if env is None else env
     known = {
         "database", "server", "session", "agents", "providers", "dispatch", "tasks",
-        "triggers", "retention", "encryption", "limits", "channels", "commands",
+        "triggers", "retention", "encryption", "limits", "channels", "commands", "pricing",
     }  # fmt: skip
     for key in data:
         if key not in known:
@@ -302,6 +325,7 @@ def settings_from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None
         retention=dict(_table(data, "retention")),
         encryption=encryption,
         commands=_commands(_table(data, "commands")),
+        pricing=_pricing(_table(data, "pricing")),
     )
 
 

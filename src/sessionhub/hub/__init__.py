@@ -26,9 +26,10 @@ from ..validation import check_session_text
 from .commands import CommandOps
 from .context import context_settings_of
 from .router import Router
+from .usage import UsageOps
 
 
-class Hub(CommandOps):
+class Hub(CommandOps, UsageOps):
     """Sessions for one owner. Open with ``sessionhub.open(...)``."""
 
     # -- lifecycle --------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from .routes import (
     sessions,
     tasks,
     triggers,
+    usage,
 )
 from .schemas import Health
 from .security import RequestGuard
@@ -94,7 +95,9 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
         """Liveness: the database kind and the version (no token needed)."""
         return Health(status="ok", database=hub.database, version=__version__)
 
-    for module in (sessions, maintenance, messages, checkpoints, agents, inbound, triggers, chat, tasks):
+    for module in (
+        sessions, maintenance, messages, checkpoints, agents, inbound, triggers, chat, tasks, usage,
+    ):  # fmt: skip
         app.include_router(module.router, responses=COMMON_ERRORS)
     app.add_api_websocket_route("/ws", websocket_endpoint)
     mcp_running = install_mcp(app, live)  # /mcp: the sessions for MCP clients

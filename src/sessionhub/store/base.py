@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from ..errors import InvalidInput
 from ..model import Message, NewMessage, Session, Stats
+from ..usage import ModelSums, UsageQuery
 from .context_base import ContextStore
 from .history_base import HistoryStore
 
@@ -189,3 +190,7 @@ class Store(HistoryStore, ContextStore, ABC):
 
     @abstractmethod
     async def counts(self, owner: str, today_start_us: int, week_start_us: int) -> Stats: ...
+
+    @abstractmethod
+    async def usage(self, query: UsageQuery) -> list[ModelSums]:
+        """Message counts and token sums per (group key, model) from the usage rollup."""

@@ -260,3 +260,21 @@ search_terms = Table(
 Index("ix_search_terms_token", search_terms.c.token, search_terms.c.session_pk, search_terms.c.message_pk)
 Index("ix_search_terms_message", search_terms.c.message_pk)
 Index("ix_search_terms_session", search_terms.c.session_pk)
+
+# Usage per session and quarter hour, kept by triggers on messages (migration 0015): sums per
+# local day are exact in every time zone (offsets are multiples of 15 minutes).
+USAGE_BUCKET_US = 900_000_000
+usage_rollup = Table(
+    "usage_rollup",
+    metadata,
+    Column("session_pk", PK, primary_key=True),
+    Column("bucket", BigInteger, primary_key=True),
+    Column("owner", String(200), nullable=False),
+    Column("agent", String(200), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("messages", Integer, nullable=False),
+    Column("input_tokens", BigInteger, nullable=False),
+    Column("output_tokens", BigInteger, nullable=False),
+)
+Index("ix_usage_rollup_owner", usage_rollup.c.owner, usage_rollup.c.bucket)
