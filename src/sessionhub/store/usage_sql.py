@@ -31,9 +31,7 @@ def _local_day(segments: Sequence[tuple[int, int]]) -> ColumnElement[Any]:
 
     if len(segments) == 1:
         return day(segments[0][1])
-    whens = [
-        (_R.bucket < start, day(prev_offset)) for (_, prev_offset), (start, _) in zip(segments, segments[1:])
-    ]
+    whens = [(_R.bucket < start, day(prev_offset)) for (_, prev_offset), (start, _) in pairwise(segments)]
     return case(*whens, else_=day(segments[-1][1]))
 
 
