@@ -8,7 +8,7 @@
 - **Cost.** ``[pricing."MODEL"] input_per_million output_per_million`` per model, summed in
   decimal. A row's cost is null when a model with tokens in it has no price, or when none of
   its models has one (an unpriced model is unknown, not free); a model without tokens costs
-  nothing whatever its price.
+  nothing whatever its price, and a row without messages costs 0.
 """
 
 from __future__ import annotations
@@ -191,6 +191,9 @@ def cost_of(sums: Iterable[ModelSums], pricing: Mapping[str, Price]) -> float | 
     """The cost of one row's models; see the module docstring for when it is null."""
     total = Decimal(0)
     priced = False
+    sums = list(sums)
+    if not sums:
+        return 0.0  # nothing used: nothing spent
     for s in sums:
         price = pricing.get(s.model)
         if price is None:
