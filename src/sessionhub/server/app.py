@@ -109,6 +109,10 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
     async def dashboard() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
+    @app.get("/usage", include_in_schema=False)
+    async def usage_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "usage.html", headers={"Cache-Control": "no-cache"})
+
     app.mount("/docs/assets", StaticFiles(packages=[("fastapi_offline", "static")]), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
