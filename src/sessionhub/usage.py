@@ -167,12 +167,12 @@ def _at(bucket: int) -> datetime:
 def offset_segments(start: datetime, end: datetime, tz: tzinfo) -> list[tuple[int, int]]:
     """``(first_bucket, utc_offset_seconds)`` for each stretch of ``[start, end)`` with one offset.
 
-    Walks the range in 6-hour steps (zones change offset a few times a year at most) and
-    bisects each change to its quarter hour (changes happen on quarter hours).
+    Walks the range a day at a time (zones change offset a few times a year, never twice in
+    a day) and bisects each change to its quarter hour (changes happen on quarter hours).
     """
     first, stop = bucket_of(start), bucket_of(end)
     segments = [(first, _offset(tz, _at(first)))]
-    step = 24  # quarter hours
+    step = 96  # quarter hours: a day
     b = first
     while b < stop:
         nxt = min(b + step, stop)

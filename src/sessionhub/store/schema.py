@@ -277,4 +277,8 @@ usage_rollup = Table(
     Column("input_tokens", BigInteger, nullable=False),
     Column("output_tokens", BigInteger, nullable=False),
 )
-Index("ix_usage_rollup_owner", usage_rollup.c.owner, usage_rollup.c.bucket)
+Index(
+    "ix_usage_rollup_owner",
+    *(usage_rollup.c[name] for name in ("owner", "bucket", "model", "agent", "channel", "session_pk")),
+    *(usage_rollup.c[name] for name in ("messages", "input_tokens", "output_tokens")),
+)
