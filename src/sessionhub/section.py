@@ -20,6 +20,7 @@ concept (``context/settings.py``, ``routing/settings.py``) define their sections
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Annotated, Any, ClassVar, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -92,24 +93,13 @@ def config_error(exc: ValidationError, where: str = "", unknown_top: str = "unkn
     return ConfigError(f"{path}: {message}")
 
 
-_ModelMeta: type = type(BaseModel)
+# How many ``Section`` validations are running in this context: pydantic calls a nested
+# section's ``__init__`` too, and there the error must stay a ``ValidationError`` so that
+# pydantic puts the outer path in front of it.
+_depth: ContextVar[int] = ContextVar("sessionhub_section_depth", default=0)
 
 
-class _Checked(_ModelMeta):  # type: ignore[misc,valid-type]
-    """Turns a ``ValidationError`` of ``SomeSection(...)`` into ``ConfigError``.
-
-    On the metaclass, not in ``__init__``: pydantic calls a model's own ``__init__`` when it
-    validates a nested table too, and the error must keep its full path there.
-    """
-
-    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return super().__call__(*args, **kwargs)
-        except ValidationError as exc:
-            raise config_error(exc, "", getattr(cls, "unknown_word", "unknown key")) from None
-
-
-class Section(BaseModel, metaclass=_Checked):
+class Section(BaseModel):
     """A frozen, typed configuration table that refuses unknown keys.
 
     Building one from Python (``ServerSettings(port=0)``) or from a parsed table
@@ -120,13 +110,27 @@ class Section(BaseModel, metaclass=_Checked):
     #: What an unknown key directly in this table is called in an error.
     unknown_word: ClassVar[str] = "unknown key"
 
+    def __init__(self, /, **data: Any) -> None:
+        token = _depth.set(_depth.get() + 1)
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            if _depth.get() > 1:
+                raise
+            raise config_error(exc, "", self.unknown_word) from None
+        finally:
+            _depth.reset(token)
+
     @classmethod
     def parse(cls, data: Any, where: str = "") -> Self:
         """Validate a parsed table; ``where`` prefixes the key path of an error."""
+        token = _depth.set(_depth.get() + 1)
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
             raise config_error(exc, where, cls.unknown_word) from None
+        finally:
+            _depth.reset(token)
 
     def replace(self, **changes: Any) -> Self:
         """A copy with ``changes`` applied and validated (like ``dataclasses.replace``)."""

@@ -134,20 +134,14 @@ class AgentRuntime:
         self._watchers: dict[str, set[EventSink]] = {}
 
     def check(self) -> None:
-        """Build every ``[providers.NAME]`` table now and check every agent names a provider.
+        """Build every ``[providers.NAME]`` provider now, so a missing API key stops start-up.
 
-        ``ConfigError`` names the wrong key. An agent on the implicit ``openai`` provider
-        (no table) is checked when it is first used: a missing ``OPENAI_API_KEY`` then
-        fails that chat (502), not the server.
+        The tables themselves (and that every agent names a provider) were checked when the
+        settings were parsed. An agent on the implicit ``openai`` provider (no table) is
+        built when it is first used: a missing ``OPENAI_API_KEY`` then fails that chat
+        (502), not the server.
         """
         self.providers.check()
-        tables = set(self.settings.providers)
-        for i, agent in enumerate(self.settings.agents):
-            if agent.provider not in tables and agent.provider not in ("echo", "openai"):
-                raise ConfigError(
-                    f"agents[{i}].provider: no such provider {agent.provider!r} "
-                    f"(add a [providers.{agent.provider}] table with type = echo or openai)"
-                )
 
     def provider_for(self, session: Session) -> Provider:
         """The session's provider; a provider that cannot be built is a ``ProviderError`` (502)."""

@@ -87,11 +87,13 @@ class Settings(Section):
     server: ServerSettings = ServerSettings()
     session: SessionSettings = SessionSettings()
     agents: Annotated[tuple[AgentSettings, ...], BeforeValidator(_agents)] = (AgentSettings(id="main"),)
-    providers: Annotated[dict[str, ProviderSettings], BeforeValidator(implicit_types)] = {}
+    providers: Annotated[dict[str, ProviderSettings], BeforeValidator(implicit_types)] = Field(
+        default_factory=dict
+    )
     dispatch: DispatchSettings = DispatchSettings()
     tasks: Annotated[tuple[TaskSettings, ...], _array_of_tables("tasks")] = ()
-    triggers: dict[str, TriggerSettings] = {}
-    channels: dict[str, ChannelSettings] = {}
+    triggers: dict[str, TriggerSettings] = Field(default_factory=dict)
+    channels: dict[str, ChannelSettings] = Field(default_factory=dict)
     retention: RetentionSettings = RetentionSettings()
     encryption: EncryptionSettings = EncryptionSettings()
     limits: LimitsSettings = LimitsSettings()
@@ -113,22 +115,22 @@ class Settings(Section):
                     f"(add a [providers.{agent.provider}] table with type = echo or openai)"
                 )
 
-        def agent(where: str, name: str | None) -> None:
+        def check(where: str, name: str | None) -> None:
             if name is not None and name not in known:
                 raise ConfigError(f"{where}: unknown agent {name!r} (known: {', '.join(known)})")
 
         for i, rule in enumerate(self.dispatch.rules):
-            agent(f"dispatch.rules[{i}].agent", rule.agent)
+            check(f"dispatch.rules[{i}].agent", rule.agent)
             for other in rule.agents:
-                agent(f"dispatch.rules[{i}].agents", other)
+                check(f"dispatch.rules[{i}].agents", other)
         names: set[str] = set()
         for i, task in enumerate(self.tasks):
             if task.name in names:
                 raise ConfigError(f"tasks[{i}].name: duplicate task name {task.name!r}")
             names.add(task.name)
-            agent(f"tasks[{i}].agent", task.agent)
+            check(f"tasks[{i}].agent", task.agent)
         for name, trigger in self.triggers.items():
-            agent(f"triggers.{name}.agent", trigger.agent)
+            check(f"triggers.{name}.agent", trigger.agent)
         return self
 
     # -- shorthands ---------------------------------------------------------------------
@@ -162,6 +164,10 @@ class Settings(Section):
             return table
         return implicit_provider(name)
 
+    def channel(self, name: str) -> ChannelSettings:
+        """``[channels.NAME]``, or the defaults for a channel without a table."""
+        return self.channels.get(name) or ChannelSettings()
+
     @property
     def reset_timezone(self) -> str:
         """``[session.reset] timezone``, else ``[server] timezone``."""
@@ -176,8 +182,8 @@ def _with_env(data: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]
         table = out.get(name, {})
         if not isinstance(table, Mapping):
             return None  # the section's own error says it must be a table
-        out[name] = dict(table)
-        return out[name]
+        copied = out[name] = dict(table)
+        return copied
 
     for variable, (name, key) in ENV_OVERRIDES.items():
         if env.get(variable):
@@ -255,6 +261,7 @@ __all__ = [
     "Settings",
     "TaskSettings",
     "TriggerSettings",
+    "implicit_provider",
     "load_settings",
     "settings_from_mapping",
 ]

@@ -80,8 +80,8 @@ class OpenAIProviderSettings(Section):
     connect_timeout: Annotated[float, number_between(0.1, 600.0)] = 10.0
     max_retries: Annotated[int, int_between(0, 10)] = 3
     include_usage: Flag = True
-    headers: StrTable = {}
-    extra_body: AnyTable = {}
+    headers: StrTable = Field(default_factory=dict)
+    extra_body: AnyTable = Field(default_factory=dict)
 
 
 def _bad_type(value: Any) -> str:

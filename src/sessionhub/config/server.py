@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, Field
 
 from ..section import Flag, Names, NonEmptyStr, Section, Timezone, fail, int_between, number_between
 
@@ -67,7 +67,9 @@ class ServerSettings(Section):
 
     host: NonEmptyStr = "127.0.0.1"
     port: Annotated[int, int_between(1, 65535)] = DEFAULT_PORT
-    tokens: Annotated[dict[str, str], BeforeValidator(_tokens)] = {}  # bearer token -> user name
+    tokens: Annotated[dict[str, str], BeforeValidator(_tokens)] = Field(
+        default_factory=dict
+    )  # bearer token -> user name
     timezone: Timezone = "UTC"
     max_body_bytes: Annotated[int, int_between(1024, 1024**3)] = DEFAULT_MAX_BODY
     # Origins (scheme://host[:port]) besides the server's own that may open /ws and send

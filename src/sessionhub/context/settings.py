@@ -67,7 +67,9 @@ class AgentContextSettings(Section):
     as another name of ``max_tokens``.
     """
 
-    max_tokens: Annotated[int, BeforeValidator(_at_least(64)), Field(validation_alias=AliasChoices("max_tokens", "window"))] = 8000
+    max_tokens: Annotated[
+        int, BeforeValidator(_at_least(64)), Field(validation_alias=AliasChoices("max_tokens", "window"))
+    ] = 8000
     strategy: Annotated[str, BeforeValidator(_one_of(STRATEGIES, "recent, smart or summarize"))] = "smart"
     summarize_message_threshold: Annotated[int, BeforeValidator(_at_least(0, " (0 = off)"))] = 50
     summarize_token_percent: Annotated[float, BeforeValidator(_percent)] = 75.0

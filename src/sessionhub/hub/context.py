@@ -32,10 +32,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import cast
 
 from .. import ids
-from ..config import Settings
 from ..context import (
     STRATEGIES,
     AgentContextSettings,
@@ -46,7 +44,7 @@ from ..context import (
     extractive_summary,
     get_counter,
 )
-from ..errors import ConfigError, InvalidInput
+from ..errors import InvalidInput
 from ..model import Message, SummaryMethod
 from ..store.context_base import ContextSource, NewSummary
 from ._core import HubCore
@@ -56,14 +54,6 @@ log = logging.getLogger(__name__)
 COMPACT_READ_LIMIT = 2000
 """At most this many messages are read to write one summary (the newest of the range)."""
 _COUNTERS: dict[tuple[str, str], TokenCounter] = {}
-
-
-def context_settings_of(settings: Settings) -> dict[str, AgentContextSettings]:
-    """Every agent's ``[agents.context]`` parsed; a wrong value raises ``ConfigError`` naming it."""
-    out: dict[str, AgentContextSettings] = {}
-    for i, agent in enumerate(settings.agents):
-        out[agent.id] = AgentContextSettings.from_config(agent.context or None, f"agents[{i}].context")
-    return out
 
 
 def counter_for(settings: AgentContextSettings) -> TokenCounter:
@@ -121,15 +111,8 @@ class ContextOps(HubCore):
 
     def context_settings(self, agent_id: str) -> AgentContextSettings:
         """The agent's context settings (defaults for an agent not in the config)."""
-        cache = self.__dict__.get("_context_settings")
-        if cache is None or cache[0] is not self.settings:
-            try:
-                parsed = context_settings_of(self.settings)
-            except ConfigError as exc:
-                raise InvalidInput(str(exc)) from None
-            cache = self.__dict__["_context_settings"] = (self.settings, parsed)
-        found = cast(dict[str, AgentContextSettings], cache[1]).get(agent_id)
-        return found if found is not None else AgentContextSettings()
+        agent = self.settings.agent(agent_id)
+        return agent.context if agent is not None else AgentContextSettings()
 
     # -- building ---------------------------------------------------------------------------
 
@@ -290,4 +273,4 @@ class ContextOps(HubCore):
         return record
 
 
-__all__ = ["COMPACT_READ_LIMIT", "ContextOps", "context_settings_of", "counter_for"]
+__all__ = ["COMPACT_READ_LIMIT", "ContextOps", "counter_for"]

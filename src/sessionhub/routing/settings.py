@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, cast
 
-from pydantic import BeforeValidator, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 
 from ..section import Names, NonEmptyStr, Section, Timezone, fail, int_between
 from .inbound import CHAT_TYPES
@@ -78,7 +78,7 @@ class SessionSettings(Section):
 
     scope: Annotated[Scope, BeforeValidator(_choice(SCOPES))] | None = None
     dimensions: Dimensions = ("chat",)
-    identity_links: dict[str, Names] = {}
+    identity_links: dict[str, Names] = Field(default_factory=dict)
     title_max_chars: Annotated[int, int_between(10, 500)] = 60
     reset: ResetSettings = ResetSettings()
 

@@ -37,7 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..agents.runtime import AgentRuntime
 from ..config import Settings
 from ..hub import Hub
-from ..scheduler import Scheduler, parse_tasks
+from ..scheduler import Scheduler
 from .bus import EventBus, bus_for
 
 log = logging.getLogger("sessionhub.server")
@@ -71,7 +71,7 @@ class Live:
         self.runtime.check()
         self.runtime.bind(hub)  # every user's view (hub.as_user) shares its turn gate
         self.scheduler = Scheduler(
-            hub, self.runtime, tasks=parse_tasks(settings), clock=hub.clock, poll_interval=poll_interval
+            hub, self.runtime, tasks=settings.tasks, clock=hub.clock, poll_interval=poll_interval
         )
         self.started = False
         self.recovery_interval = recovery_interval

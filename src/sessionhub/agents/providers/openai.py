@@ -23,12 +23,13 @@ from typing import Any
 
 import httpx
 
+from ...config import DEFAULT_OPENAI_URL
 from ._chunks import ChunkAssembler
 from ._sse import iter_sse_data
 from .base import Done, ProviderError, ProviderEvent
 
 RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_BASE_URL = DEFAULT_OPENAI_URL
 MAX_RETRY_AFTER = 60.0
 
 
