@@ -17,6 +17,7 @@ from sessionhub.agents import (
     build_provider,
 )
 from sessionhub.agents.providers.base import ProviderEvent
+from sessionhub.config import Settings
 
 from .fake_openai import (
     SSE,
@@ -48,7 +49,9 @@ async def test_streams_text_and_usage_with_key_from_env() -> None:
     async with FakeOpenAI(script) as fake:
         provider = build_provider(
             "local",
-            {"local": {"type": "openai", "base_url": fake.base_url, "api_key_env": "K"}},
+            Settings(
+                providers={"local": {"type": "openai", "base_url": fake.base_url, "api_key_env": "K"}}
+            ).providers,
             {"K": "sk-1"},
         )
         events = await collect(provider)

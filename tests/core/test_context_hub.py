@@ -230,9 +230,9 @@ async def test_automatic_trigger_by_message_count(backend_url: str, encryption_k
 
 async def test_wrong_context_setting_fails_at_open(backend_url: str) -> None:
     """A bad [agents.context] value stops opening with an error naming it."""
-    agent = AgentSettings(id="main", context={"strategy": "everything"})
     with pytest.raises(ConfigError, match=r"agents\[0\]\.context\.strategy"):
-        async with sessionhub.open(backend_url, settings=Settings(agents=(agent,))):
+        settings = Settings(agents=({"id": "main", "context": {"strategy": "everything"}},))
+        async with sessionhub.open(backend_url, settings=settings):
             pass
 
 
