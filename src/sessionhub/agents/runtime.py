@@ -40,6 +40,7 @@ from .convert import ContextItem
 from .events import Event, EventSink
 from .providers import Provider, ProviderError, ProviderSet
 from .runner import TurnOptions, TurnResult
+from .summarizer import ModelSummarizer
 from .turns import Turn, TurnManager
 
 if TYPE_CHECKING:
@@ -130,6 +131,7 @@ class AgentRuntime:
         self.settings = settings
         self.providers = providers or ProviderSet(settings.providers, os.environ if env is None else env)
         self.turns = TurnManager()
+        self.summarizer = ModelSummarizer(settings, self.providers)
         self.notify = notify
         self._watchers: dict[str, set[EventSink]] = {}
 
@@ -152,8 +154,12 @@ class AgentRuntime:
 
     def bind(self, hub: Hub) -> Hub:
         """Give ``hub`` the turn manager: ``/stop`` run through it stops turns, and its clear,
-        delete, restore and archive stop the session's turn first (``turn_gate.py``)."""
+        delete, restore and archive stop the session's turn first (``turn_gate.py``); and,
+        unless it was built with its own, the model summarizer (``summarizer.py``), so its
+        compactions are written by the session agent's model."""
         hub.turns = self.turns
+        if hub.summarizer is None:
+            hub.summarizer = self.summarizer
         return hub
 
     # -- watchers ---------------------------------------------------------------------------

@@ -71,7 +71,7 @@ class AgentContextSettings(Section):
         int, BeforeValidator(_at_least(64)), Field(validation_alias=AliasChoices("max_tokens", "window"))
     ] = 8000
     strategy: Annotated[str, BeforeValidator(_one_of(STRATEGIES, "recent, smart or summarize"))] = "smart"
-    summarize_message_threshold: Annotated[int, BeforeValidator(_at_least(0, " (0 = off)"))] = 50
+    summarize_message_threshold: Annotated[int, BeforeValidator(_at_least(0, ", 0 = off"))] = 50
     summarize_token_percent: Annotated[float, BeforeValidator(_percent)] = 75.0
     tokenizer: Annotated[str, BeforeValidator(_one_of(PREFERENCES, "auto, tiktoken or estimate"))] = "auto"
     encoding: Annotated[str, BeforeValidator(_one_of(SPECS, "cl100k_base or o200k_base"))] = "cl100k_base"

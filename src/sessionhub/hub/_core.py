@@ -37,8 +37,9 @@ from ..validation import check_json, check_text
 from .router import Router
 from .turn_gate import TurnGate
 
-Summarizer = Callable[[str | None, Sequence[Message]], Awaitable[str]]
-"""``await summarizer(previous_summary_text, messages_oldest_first) -> new summary text``."""
+Summarizer = Callable[[Session, str | None, Sequence[Message]], Awaitable[str | None]]
+"""``await summarizer(session, previous_summary_text, messages_oldest_first) -> new summary
+text``, or None to leave this one to the extractive summary (e.g. an ``echo`` agent)."""
 
 Progress = Callable[[int, int | None], None]
 """``on_progress(done, total or None)`` of the long hub operations (import, cleanup)."""

@@ -19,10 +19,11 @@ summary plus those turns fit the window). It runs:
   reads a context of is never summarised for nothing;
 - on ``hub.compact(session_id)`` (the API call and ``/compact``), always.
 
-Summaries are written by ``hub.summarizer(previous_text, messages)`` when the hub was given
-one (``Hub(store, summarizer=...)``; ``as_user`` views share it), method ``"llm"``; when it is None,
-raises or returns nothing, the deterministic ``extractive_summary`` is used, method
-``"extractive"``. Concurrent compactions: the store saves a record only if it was built
+Summaries are written by ``hub.summarizer(session, previous_text, messages)`` when the hub
+has one (``Hub(store, summarizer=...)``, or the agent runtime's ``ModelSummarizer``, which
+``AgentRuntime.bind`` gives the server's hub: the session agent's model writes it unless its
+provider is ``echo``; ``as_user`` views share it), method ``"model"``; when it is None, raises
+or returns nothing, the deterministic ``extractive_summary`` is used, method ``"extractive"``. Concurrent compactions: the store saves a record only if it was built
 on the latest summary (checked under the session row lock), so two compactions never
 produce overlapping records; the loser rebuilds on the winner or returns it.
 """
@@ -233,14 +234,15 @@ class ContextOps(HubCore):
         return await self.store.list_summaries(self.owner, self._session_id(session_id))
 
     async def _write_text(
-        self, previous: str | None, messages: Sequence[Message], max_chars: int
+        self, sid: str, previous: str | None, messages: Sequence[Message], max_chars: int
     ) -> tuple[str, SummaryMethod]:
         hook = self.summarizer
         if hook is not None:
             try:
-                text = await hook(previous, messages)
+                session = await self.store.get_session(self.owner, sid)
+                text = await hook(session, previous, messages)
                 if isinstance(text, str) and text.strip():
-                    return text.strip()[: max_chars * 2], "llm"
+                    return text.strip()[: max_chars * 2], "model"
             except Exception as exc:  # the provider failed: fall back, never lose the compaction
                 log.warning("summarizer failed (%s); using the extractive summary", exc)
         return extractive_summary(previous, messages, max_chars), "extractive"
@@ -259,7 +261,7 @@ class ContextOps(HubCore):
             previous = f"{previous}\n{note}" if previous else note
         # About a quarter of the window (~3 characters a token), at most summary_max_chars.
         max_chars = max(80, min(agent.summary_max_chars, plan.window * 3 // 4))
-        text, method = await self._write_text(previous, msgs, max_chars)
+        text, method = await self._write_text(sid, previous, msgs, max_chars)
         new = NewSummary(
             id=ids.new_id("sum"),
             covers_until_seq=plan.until_seq,
