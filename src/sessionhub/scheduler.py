@@ -51,12 +51,12 @@ from croniter import croniter
 from .clock import Clock, SystemClock, isoformat
 from .config import RETENTION_TASK, TaskSettings
 from .errors import NotFound
+from .store.turns_base import TaskRun, TaskRunStore
 from .timeutil import from_us, to_us
 
 if TYPE_CHECKING:
     from .agents.runtime import AgentRuntime
     from .hub import Hub
-    from .store.turns_sql import TaskRun
 
 log = logging.getLogger("sessionhub.scheduler")
 
@@ -220,7 +220,7 @@ class Scheduler:
 
     # -- running ----------------------------------------------------------------------------
 
-    def _store(self) -> Any:
+    def _store(self) -> TaskRunStore:
         return self.hub.store
 
     async def execute(self, run: QueuedRun) -> str | None:
@@ -277,9 +277,6 @@ class Scheduler:
 
     async def run_retention(self, boundary: datetime) -> bool:
         """Apply retention for every configured user, once per day across replicas."""
-        apply = getattr(self.hub, "apply_retention", None)
-        if apply is None:
-            return False
         store = self._store()
         at = to_us(boundary)
         if not await store.claim_task_run(RETENTION_TASK, at, "cron", self.hub.owner):

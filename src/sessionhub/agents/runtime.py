@@ -59,10 +59,8 @@ class HubTurnStore:
         self.hub = hub
 
     async def start_reply(self, session_id: str) -> str:
-        start = getattr(self.hub.store, "start_reply", None)  # SQLStore: records who streams it
-        if start is None:
-            return (await self.hub.add_message(session_id, "assistant", "", status="streaming")).id
-        msg: Message = await start(self.hub.owner, session_id)
+        # The store records which server streams it (crash recovery, turns_base.StreamStore).
+        msg = await self.hub.store.start_reply(self.hub.owner, session_id)
         return msg.id
 
     async def update_reply(
@@ -75,13 +73,9 @@ class HubTurnStore:
         status: MessageStatus,
         usage: Usage,
     ) -> Message:
-        update = getattr(self.hub.store, "update_message", None)
-        if update is None:
-            raise InvalidInput("this store cannot update messages (streaming replies need SQLStore)")
-        message: Message = await update(
+        return await self.hub.store.update_message(
             self.hub.owner, session_id, message_id, content, tuple(parts), status, usage
         )
-        return message
 
     async def add_tool_message(
         self, session_id: str, *, tool_call_id: str, name: str, content: str, is_error: bool

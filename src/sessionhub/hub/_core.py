@@ -30,7 +30,8 @@ from ..model import (
     Usage,
     parts_from_list,
 )
-from ..store.base import AutoText, Store
+from ..store.base import AutoText
+from ..store.interface import Store
 from ..text import auto_title, preview
 from ..timeutil import group_by_starts, local_day_starts, zone
 from ..validation import check_json, check_text
