@@ -86,7 +86,7 @@ class HubCore:
         self.settings = settings or Settings()
         self.clock = clock or SystemClock()
         self.owner = owner
-        self.router = Router(self.settings)  # routing policy: a bad [session]/[dispatch] fails here
+        self.router = Router(self.settings)  # routing policy from the (checked) [session]/[dispatch]
         self.turns: TurnGate | None = None  # the server's running turns (turn_gate.py), if any
         self.summarizer = summarizer  # writes compaction summaries (context.py); None: extractive
 

@@ -1,7 +1,8 @@
 """The routing state of a hub and the pure helpers of routing (CONTRACT §4).
 
-``Router`` is built once per hub from the (already checked) settings and shared by the hub's per-user views: the policy, the seen-id limits,
-the pre-reset hooks and the per-key locks. The operations that use it
+``Router`` is built once per hub from the (already checked) settings and shared by the
+hub's per-user views: the policy, the seen-id limits, the pre-reset hooks and the per-key
+locks. The operations that use it
 (``route_inbound``, ``record_inbound``, ``get_or_create_session``, ``reset``) are the
 hub's, in ``routing.py``; they follow these steps for one message:
 
