@@ -6,9 +6,9 @@ docstring (store/__init__.py).
 
 from __future__ import annotations
 
-from .base import Store
 from .context_sql import ContextSQLMixin
 from .idempotency_sql import IdempotencySQLMixin
+from .interface import Store
 from .lifecycle_sql import LifecycleSQLMixin
 from .routing_sql import RoutingSQLMixin
 from .search_sql import SearchSQLMixin
