@@ -37,6 +37,7 @@ from typing import Any
 from sqlalchemy import Text, bindparam, func, insert, select, update
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from ..model import Message, Usage
 from ._rows import EPOCH, MESSAGE_COLUMNS, parts_from_json, slot_constructor
@@ -56,6 +57,7 @@ def sqlite_text(statement: ClauseElement, column_keys: Sequence[str] | None = No
     written inline, so a caller passes exactly the parameters it named.
     """
     compiled = statement.compile(dialect=_SQLITE, column_keys=list(column_keys) if column_keys else None)
+    assert isinstance(compiled, SQLCompiler)
     sql = compiled.string
     for bind, name in compiled.bind_names.items():
         if bind.unique and bind.value is not None:

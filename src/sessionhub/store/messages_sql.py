@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, insert, select
 from ..model import Message, NewMessage
 from ._rows import MESSAGE_COLUMNS, from_us, new_message_id, sqlite_cursor, to_us
 from .base import AutoText
-from .codec import message_values
+from .codec import RowKey, message_values
 from .fastpath import (
     APPEND_COUNTERS,
     APPEND_COUNTERS_SQL,
@@ -176,8 +176,12 @@ class MessagesSQLMixin(SessionsSQLMixin):
             out: list[Message] = []
             for pk, r in found:
                 key = keys[pk]
-                out += decode_page(
-                    [r], session_id, lambda mid, seq, c, p, m, key=key: open_columns(key, mid, seq, c, p, m)
-                )
+
+                def opener(
+                    mid: str, seq: int, c: str, p: str | None, m: str | None, key: RowKey = key
+                ) -> tuple[str, str | None, str | None]:
+                    return open_columns(key, mid, seq, c, p, m)
+
+                out += decode_page([r], session_id, opener)
             return out, has_more
         return decode_page([r for _pk, r in found], session_id), has_more
