@@ -374,12 +374,19 @@ async def fig_latest(ctx: Context) -> Figure:
 
                     ctx.log(f"latest: {key} of {n:,}")
                     by_size[n][label(key)] = await attempt(run, ctx.log)
-        for i, n in enumerate(s.history):
-            ctx.log(f"latest: {', '.join(opened)} of {n:,}, interleaved")
-            got = await _interleaved_latest(
-                {label(key): (peer, ids[i]) for key, (peer, ids) in opened.items()}, s, ctx.log
-            )
-            by_size[n].update(got)
+        # every (store, size) pair takes turns with all others: the growth ratio too is measured
+        # under the same load at both sizes
+        ctx.log(f"latest: {', '.join(opened)} at {', '.join(f'{n:,}' for n in s.history)}, interleaved")
+        cells = {
+            (label(key), n): (peer, ids[i])
+            for key, (peer, ids) in opened.items()
+            for i, n in enumerate(s.history)
+        }
+        got = await _interleaved_latest(
+            {f"{name}@{n}": cell for (name, n), cell in cells.items()}, s, ctx.log
+        )
+        for name, n in cells:
+            by_size[n][name] = got[f"{name}@{n}"]
         if BASELINE in opened:
             hub_peer, hub_ids = opened[BASELINE]
             big_sid = hub_ids[s.history.index(s.big)]

@@ -16,6 +16,7 @@ import collections
 import json
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -74,7 +75,7 @@ async def profile(seconds: float, floor: bool) -> str:
             assert srv.proc is not None
             out = tmp / "stacks.txt"
             spy = subprocess.Popen(
-                [shutil.which("py-spy") or "py-spy", "record", "-p", str(srv.proc.pid), "-d", str(round(seconds)),
+                [shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy", "record", "-p", str(srv.proc.pid), "-d", str(round(seconds)),
                  "-r", "250", "-f", "raw", "-o", str(out)],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,

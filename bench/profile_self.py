@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -22,7 +23,7 @@ from .report import Table
 
 
 async def profile_table(title: str, workload: Callable[[], Awaitable[object]], top: int = 8) -> Table | None:
-    spy_bin = shutil.which("py-spy")
+    spy_bin = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
     if spy_bin is None:
         return None
     out = Path(tempfile.mkdtemp(prefix="sessionhub-spy-")) / "stacks.txt"
