@@ -6,6 +6,7 @@ docstring (store/__init__.py).
 
 from __future__ import annotations
 
+from .adk_sql import AdkSQLMixin
 from .base import Store
 from .context_sql import ContextSQLMixin
 from .idempotency_sql import IdempotencySQLMixin
@@ -16,6 +17,7 @@ from .turns_sql import TurnsSQLMixin
 
 
 class SQLStore(
+    AdkSQLMixin,
     RoutingSQLMixin,
     IdempotencySQLMixin,
     TurnsSQLMixin,
