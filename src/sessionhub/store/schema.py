@@ -331,8 +331,9 @@ chatkit_items = Table(
     metadata,
     Column("session_pk", PK, ForeignKey("sessions.pk", ondelete="CASCADE"), primary_key=True),
     Column("item_id", String(255), primary_key=True),
-    Column("seq", Integer, nullable=False),
+    Column("seq", Integer),  # NULL: an item without a readable message (end of turn)
     Column("created_at", BigInteger, nullable=False),
+    Column("data", Text, nullable=False),  # the item's JSON (sealed with the session's key)
 )
 Index("ix_chatkit_items_order", chatkit_items.c.session_pk, chatkit_items.c.created_at, chatkit_items.c.item_id)
 chatkit_attachments = Table(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .adk_sql import AdkSQLMixin
 from .base import Store
+from .chatkit_sql import ChatKitSQLMixin
 from .context_sql import ContextSQLMixin
 from .idempotency_sql import IdempotencySQLMixin
 from .lifecycle_sql import LifecycleSQLMixin
@@ -18,6 +19,7 @@ from .turns_sql import TurnsSQLMixin
 
 class SQLStore(
     AdkSQLMixin,
+    ChatKitSQLMixin,
     RoutingSQLMixin,
     IdempotencySQLMixin,
     TurnsSQLMixin,

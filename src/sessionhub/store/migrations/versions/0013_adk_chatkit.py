@@ -84,8 +84,9 @@ def upgrade() -> None:
             "session_pk", _PK, sa.ForeignKey("sessions.pk", ondelete="CASCADE"), primary_key=True
         ),
         sa.Column("item_id", sa.String(255), primary_key=True),
-        sa.Column("seq", sa.Integer, nullable=False),
+        sa.Column("seq", sa.Integer),
         sa.Column("created_at", sa.BigInteger, nullable=False),
+        sa.Column("data", sa.Text, nullable=False),
     )
     op.create_index("ix_chatkit_items_order", "chatkit_items", ["session_pk", "created_at", "item_id"])
     op.create_table(
