@@ -40,9 +40,7 @@ APP = "support"
 REQUESTS: list[LlmRequest] = []  # what the scripted model was asked
 
 
-@pytest.fixture(
-    params=["sqlite", "sqlite-encrypted", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(params=["sqlite", "sqlite-encrypted", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def adk_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str | None]]:
     if request.param == "postgresql":
         yield request.getfixturevalue("pg_url"), None
@@ -139,7 +137,7 @@ async def test_runner_turns_with_tool_and_state_scopes(service: HubSessionServic
     assert any(p.function_response is not None for c in seen for p in c.parts or [])
 
     # An ordinary sessionhub session: readable messages with tool calls and results.
-    (s,) = [s for s in (await hub.list_sessions()).sessions]
+    (s,) = (await hub.list_sessions()).sessions
     assert s.title == "hello" and s.message_count == 10
     msgs = await hub.get_history(s.id, limit=100)
     assert [m.role for m in msgs[:6]] == ["user", "assistant", "user", "assistant", "tool", "assistant"]
@@ -203,7 +201,14 @@ async def test_state_scopes_temp_and_partial(service: HubSessionService) -> None
     assert b.state == {"app:theme": "dark", "user:lang": "fr"}
     assert c.state == {"app:theme": "dark"}
 
-    delta = {"app:theme": "light", "user:lang": "de", "k": {"x": 1}, "temp:scratch": 5, "n": None, "flag": True}
+    delta = {
+        "app:theme": "light",
+        "user:lang": "de",
+        "k": {"x": 1},
+        "temp:scratch": 5,
+        "n": None,
+        "flag": True,
+    }
     event = await service.append_event(a, _event("agent says", state_delta=dict(delta)))
     assert a.state["temp:scratch"] == 5  # applied in memory
     assert "temp:scratch" not in event.actions.state_delta  # never stored
@@ -250,7 +255,9 @@ async def test_get_session_config_and_lossless_events(service: HubSessionService
     assert full is not None and full.events[1] == rich and full.last_update_time == base + 3
 
     async def get(**kw: Any) -> list[float]:
-        got = await service.get_session(app_name=APP, user_id="u1", session_id=s.id, config=GetSessionConfig(**kw))
+        got = await service.get_session(
+            app_name=APP, user_id="u1", session_id=s.id, config=GetSessionConfig(**kw)
+        )
         assert got is not None
         return [e.timestamp for e in got.events]
 

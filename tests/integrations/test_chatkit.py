@@ -44,9 +44,7 @@ class Ctx:
     user_id: str
 
 
-@pytest.fixture(
-    params=["sqlite", "sqlite-encrypted", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(params=["sqlite", "sqlite-encrypted", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def ck_db(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str | None]:
     if request.param == "postgresql":
         return request.getfixturevalue("pg_url"), None
@@ -69,7 +67,9 @@ def store(hub: Hub) -> HubChatKitStore[Ctx]:
 class EchoServer(ChatKitServer[Ctx]):
     """Answers each user message with its text."""
 
-    async def respond(self, thread: ThreadMetadata, input_user_message: UserMessageItem | None, context: Ctx) -> AsyncIterator[Any]:
+    async def respond(
+        self, thread: ThreadMetadata, input_user_message: UserMessageItem | None, context: Ctx
+    ) -> AsyncIterator[Any]:
         assert input_user_message is not None
         text = " ".join(c.text for c in input_user_message.content if isinstance(c, UserMessageTextContent))
         now = datetime.now(UTC)
@@ -101,12 +101,16 @@ def _user_input(text: str) -> dict[str, Any]:
 async def test_chatkit_server_with_hub_store(store: HubChatKitStore[Ctx], hub: Hub) -> None:
     server = EchoServer(store, attachment_store=store)
     alice, bob = Ctx("alice"), Ctx("bob")
-    events = await _stream(server, {"type": "threads.create", "params": {"input": _user_input("hello there")}}, alice)
+    events = await _stream(
+        server, {"type": "threads.create", "params": {"input": _user_input("hello there")}}, alice
+    )
     created = next(e for e in events if e["type"] == "thread.created")
     tid = created["thread"]["id"]
     assert any(e["type"] == "thread.item.done" and e["item"]["type"] == "assistant_message" for e in events)
     await _stream(
-        server, {"type": "threads.add_user_message", "params": {"thread_id": tid, "input": _user_input("again")}}, alice
+        server,
+        {"type": "threads.add_user_message", "params": {"thread_id": tid, "input": _user_input("again")}},
+        alice,
     )
     listed = await server.process(json.dumps({"type": "threads.list", "params": {"limit": 10}}), alice)
     assert isinstance(listed, NonStreamingResult)
@@ -144,12 +148,18 @@ def _msg(thread_id: str, item_id: str, at: datetime, text: str) -> UserMessageIt
 async def test_store_pages_items_and_isolation(store: HubChatKitStore[Ctx], hub: Hub) -> None:
     ctx, other = Ctx("u1"), Ctx("u2")
     t0 = datetime(2026, 1, 1, 12, 0, 0)  # naive, as ChatKit may give
-    threads = [ThreadMetadata(id=f"thread-{i}", created_at=t0 + timedelta(seconds=i), title=None) for i in range(5)]
+    threads = [
+        ThreadMetadata(id=f"thread-{i}", created_at=t0 + timedelta(seconds=i), title=None) for i in range(5)
+    ]
     for t in threads:
         await store.save_thread(t, ctx)
     assert await store.load_thread("thread-2", ctx) == threads[2]  # naive datetime kept
     first = await store.load_threads(2, None, "desc", ctx)
-    assert [t.id for t in first.data] == ["thread-4", "thread-3"] and first.has_more and first.after == "thread-3"
+    assert (
+        [t.id for t in first.data] == ["thread-4", "thread-3"]
+        and first.has_more
+        and first.after == "thread-3"
+    )
     second = await store.load_threads(2, first.after, "desc", ctx)
     third = await store.load_threads(2, second.after, "desc", ctx)
     assert [t.id for t in second.data + third.data] == ["thread-2", "thread-1", "thread-0"]
@@ -166,9 +176,23 @@ async def test_store_pages_items_and_isolation(store: HubChatKitStore[Ctx], hub:
     tid = "thread-0"
     items: list[Any] = [
         _msg(tid, "m1", t0, "first"),
-        AssistantMessageItem(id="m2", thread_id=tid, created_at=t0 + timedelta(seconds=1), content=[AssistantMessageContent(text="reply")]),
-        ClientToolCallItem(id="tc1", thread_id=tid, created_at=t0 + timedelta(seconds=2), call_id="call-9", name="get_weather", arguments={"city": "Oslo"}),
-        HiddenContextItem(id="h1", thread_id=tid, created_at=t0 + timedelta(seconds=3), content="the user is on mobile"),
+        AssistantMessageItem(
+            id="m2",
+            thread_id=tid,
+            created_at=t0 + timedelta(seconds=1),
+            content=[AssistantMessageContent(text="reply")],
+        ),
+        ClientToolCallItem(
+            id="tc1",
+            thread_id=tid,
+            created_at=t0 + timedelta(seconds=2),
+            call_id="call-9",
+            name="get_weather",
+            arguments={"city": "Oslo"},
+        ),
+        HiddenContextItem(
+            id="h1", thread_id=tid, created_at=t0 + timedelta(seconds=3), content="the user is on mobile"
+        ),
         EndOfTurnItem(id="e1", thread_id=tid, created_at=t0 + timedelta(seconds=4)),
     ]
     for item in items:
@@ -189,14 +213,28 @@ async def test_store_pages_items_and_isolation(store: HubChatKitStore[Ctx], hub:
     done = items[2].model_copy(update={"status": "completed", "output": {"temp": 3}})
     await store.save_item(tid, done, ctx)
     assert await store.load_item(tid, "tc1", ctx) == done
-    assert [i.id for i in (await store.load_thread_items(tid, None, 10, "asc", ctx)).data] == ["m1", "m2", "tc1", "h1", "e1"]
+    assert [i.id for i in (await store.load_thread_items(tid, None, 10, "asc", ctx)).data] == [
+        "m1",
+        "m2",
+        "tc1",
+        "h1",
+        "e1",
+    ]
     (s,) = [x for x in (await hub.list_sessions()).sessions if x.title == "Trip plans"]
     msgs = await hub.get_history(s.id, limit=50)
     assert [m.role for m in msgs] == ["user", "assistant", "assistant", "system"]  # end of turn: no message
-    assert msgs[2].parts == (ToolCall("call-9", "get_weather", {"city": "Oslo"}), ToolResult("call-9", '{"temp": 3}'))
+    assert msgs[2].parts == (
+        ToolCall("call-9", "get_weather", {"city": "Oslo"}),
+        ToolResult("call-9", '{"temp": 3}'),
+    )
 
     await store.delete_thread_item(tid, "m2", ctx)
-    assert [i.id for i in (await store.load_thread_items(tid, None, 10, "asc", ctx)).data] == ["m1", "tc1", "h1", "e1"]
+    assert [i.id for i in (await store.load_thread_items(tid, None, 10, "asc", ctx)).data] == [
+        "m1",
+        "tc1",
+        "h1",
+        "e1",
+    ]
     await store.delete_thread(tid, ctx)
     with pytest.raises(NotFoundError):
         await store.load_thread(tid, ctx)
@@ -225,4 +263,3 @@ async def test_context_mapping_url_and_owner(tmp_path: Path) -> None:
     async with sessionhub.open(url) as h:
         assert len((await h.as_user("carol").list_sessions()).sessions) == 1
         assert not (await h.list_sessions()).sessions
-

@@ -146,7 +146,14 @@ class HubSessionService(BaseSessionService):
             source="manual",
             source_ref=f"adk:{app_name}/{user_id}/{sid}"[:1000],
             channel="web",
-            metadata={"integration": {"name": INTEGRATION, "app_name": app_name, "user_id": user_id, "session_id": sid}},
+            metadata={
+                "integration": {
+                    "name": INTEGRATION,
+                    "app_name": app_name,
+                    "user_id": user_id,
+                    "session_id": sid,
+                }
+            },
         )
         try:
             record = await store.adk_create(hub.owner, name, new, deltas, _now(hub))

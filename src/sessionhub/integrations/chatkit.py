@@ -153,7 +153,9 @@ class HubChatKitStore(Store[TContext], AttachmentStore[TContext], Generic[TConte
             channel="web",
             metadata={"integration": {"name": INTEGRATION, "user_id": user, "thread_id": tid}},
         )
-        await store.ck_save_thread(hub.owner, user, tid, _us(thread.created_at), meta.model_dump_json(), title, new)
+        await store.ck_save_thread(
+            hub.owner, user, tid, _us(thread.created_at), meta.model_dump_json(), title, new
+        )
 
     async def load_threads(
         self, limit: int, after: str | None, order: str, context: TContext
@@ -283,7 +285,9 @@ def item_to_message(item: Mapping[str, Any], max_chars: int = 200_000) -> dict[s
         role, text = "assistant", _texts(item.get("content"))
     elif kind == "client_tool_call":
         args = item.get("arguments")
-        call = ToolCall(str(item.get("call_id") or item.get("id")), str(item.get("name") or "tool"), args or {})
+        call = ToolCall(
+            str(item.get("call_id") or item.get("id")), str(item.get("name") or "tool"), args or {}
+        )
         role, text = "assistant", ""
         parts.append(call.to_dict())
         if item.get("status") == "completed":

@@ -124,7 +124,9 @@ class AdkSQLMixin(RoutingSQLMixin):
             where.append(table.c.user_id == name[1])
         return where
 
-    def _read_scope(self, conn: Connection, table: Table, owner: str, name: tuple[str, ...]) -> dict[str, Any]:
+    def _read_scope(
+        self, conn: Connection, table: Table, owner: str, name: tuple[str, ...]
+    ) -> dict[str, Any]:
         row = conn.execute(
             select(table.c.state, table.c.wrapped_key).where(*self._scope_where(table, owner, name))
         ).first()
@@ -254,7 +256,9 @@ class AdkSQLMixin(RoutingSQLMixin):
         else:
             # Rows after the boundary microsecond all qualify; rows in it are tested exactly.
             later = conn.execute(
-                base.where(messages.c.created_at > window.after_us).order_by(messages.c.seq.desc()).limit(limit)
+                base.where(messages.c.created_at > window.after_us)
+                .order_by(messages.c.seq.desc())
+                .limit(limit)
             ).all()
             edge = conn.execute(base.where(messages.c.created_at == window.after_us)).all()
             found = sorted([*later, *edge], key=lambda r: -int(r.seq))
@@ -297,9 +301,9 @@ class AdkSQLMixin(RoutingSQLMixin):
                 users[user_id] = self._read_scope(conn, adk_user_state, owner, (app_name, user_id))
             else:
                 for u in conn.execute(
-                    select(adk_user_state.c.user_id, adk_user_state.c.state, adk_user_state.c.wrapped_key).where(
-                        adk_user_state.c.owner == owner, adk_user_state.c.app_name == app_name
-                    )
+                    select(
+                        adk_user_state.c.user_id, adk_user_state.c.state, adk_user_state.c.wrapped_key
+                    ).where(adk_user_state.c.owner == owner, adk_user_state.c.app_name == app_name)
                 ):
                     key = self._scope_key("user", owner, (app_name, u.user_id), u.wrapped_key)
                     users[u.user_id] = self._open_state(key, u.state)
@@ -308,7 +312,15 @@ class AdkSQLMixin(RoutingSQLMixin):
             name = AdkName(app_name, r.user_id, r.adk_id)
             rec = self._adk_record(r, name)
             out.append(
-                AdkRecord(name, rec.session_id, rec.state, rec.update_time, rec.revision, app, users.get(r.user_id, {}))
+                AdkRecord(
+                    name,
+                    rec.session_id,
+                    rec.state,
+                    rec.update_time,
+                    rec.revision,
+                    app,
+                    users.get(r.user_id, {}),
+                )
             )
         return out
 

@@ -128,7 +128,9 @@ class ChatKitSQLMixin(TurnsSQLMixin):
     ) -> ChatKitPage:
         return await self._run(self._ck_load_threads, owner, user, limit, after, desc)
 
-    def _ck_load_threads(self, owner: str, user: str, limit: int, after: str | None, desc: bool) -> ChatKitPage:
+    def _ck_load_threads(
+        self, owner: str, user: str, limit: int, after: str | None, desc: bool
+    ) -> ChatKitPage:
         t = chatkit_threads
         with self._read() as conn:
             query = (
@@ -138,13 +140,17 @@ class ChatKitSQLMixin(TurnsSQLMixin):
             )
             if after is not None:
                 mark = conn.execute(
-                    select(t.c.created_at).where(t.c.owner == owner, t.c.user_id == user, t.c.thread_id == after)
+                    select(t.c.created_at).where(
+                        t.c.owner == owner, t.c.user_id == user, t.c.thread_id == after
+                    )
                 ).first()
                 if mark is not None:
                     query = query.where(_beyond(t.c.created_at, t.c.thread_id, mark.created_at, after, desc))
             order = (t.c.created_at.desc(), t.c.thread_id.desc()) if desc else (t.c.created_at, t.c.thread_id)
             rows = conn.execute(query.order_by(*order).limit(limit + 1)).all()
-        out = [self._ck_open(RowKey(r.session_id, r.wrapped_key), "chatkit_thread", r.data) for r in rows[:limit]]
+        out = [
+            self._ck_open(RowKey(r.session_id, r.wrapped_key), "chatkit_thread", r.data) for r in rows[:limit]
+        ]
         return ChatKitPage(out, len(rows) > limit)
 
     async def ck_delete_thread(self, owner: str, user: str, thread_id: str) -> None:
@@ -160,7 +166,9 @@ class ChatKitSQLMixin(TurnsSQLMixin):
 
     # -- items ------------------------------------------------------------------------------
 
-    async def ck_save_item(self, owner: str, user: str, thread_id: str, item: ChatKitItem, replace: bool) -> None:
+    async def ck_save_item(
+        self, owner: str, user: str, thread_id: str, item: ChatKitItem, replace: bool
+    ) -> None:
         await self._run(self._ck_save_item, owner, user, thread_id, item, replace)
 
     def _ck_save_item(self, owner: str, user: str, thread_id: str, item: ChatKitItem, replace: bool) -> None:
@@ -190,7 +198,11 @@ class ChatKitSQLMixin(TurnsSQLMixin):
                 seq = stored.seq
             conn.execute(
                 chatkit_items.insert().values(
-                    session_pk=row.session_pk, item_id=item.item_id, seq=seq, created_at=item.created_us, data=sealed
+                    session_pk=row.session_pk,
+                    item_id=item.item_id,
+                    seq=seq,
+                    created_at=item.created_us,
+                    data=sealed,
                 )
             )
 
@@ -252,7 +264,9 @@ class ChatKitSQLMixin(TurnsSQLMixin):
             conn.execute(delete(chatkit_items).where(*where))
             if old.seq is not None:
                 mid = conn.execute(
-                    select(messages.c.id).where(messages.c.session_pk == row.session_pk, messages.c.seq == old.seq)
+                    select(messages.c.id).where(
+                        messages.c.session_pk == row.session_pk, messages.c.seq == old.seq
+                    )
                 ).scalar()
                 if mid is not None:
                     self._update_message(owner, row.session_id, mid, "[deleted]", (), "complete", Usage())
@@ -272,11 +286,15 @@ class ChatKitSQLMixin(TurnsSQLMixin):
             wrapped = conn.execute(select(a.c.wrapped_key).where(*where)).first()
             if wrapped is not None:
                 key = self._ck_attachment_key(owner, user, attachment_id, wrapped.wrapped_key)
-                conn.execute(update(a).where(*where).values(data=self._ck_seal(key, "chatkit_attachment", data)))
+                conn.execute(
+                    update(a).where(*where).values(data=self._ck_seal(key, "chatkit_attachment", data))
+                )
                 return
             new_key = None
             if self.codec.encrypted:
-                new_key = self.codec.new_key(self._ck_attachment_key(owner, user, attachment_id, None).session_id)
+                new_key = self.codec.new_key(
+                    self._ck_attachment_key(owner, user, attachment_id, None).session_id
+                )
             key = self._ck_attachment_key(owner, user, attachment_id, new_key)
             conn.execute(
                 a.insert().values(

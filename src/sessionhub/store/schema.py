@@ -335,7 +335,9 @@ chatkit_items = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("data", Text, nullable=False),  # the item's JSON (sealed with the session's key)
 )
-Index("ix_chatkit_items_order", chatkit_items.c.session_pk, chatkit_items.c.created_at, chatkit_items.c.item_id)
+Index(
+    "ix_chatkit_items_order", chatkit_items.c.session_pk, chatkit_items.c.created_at, chatkit_items.c.item_id
+)
 chatkit_attachments = Table(
     "chatkit_attachments",
     metadata,

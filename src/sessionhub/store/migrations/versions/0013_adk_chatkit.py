@@ -46,9 +46,7 @@ def upgrade() -> None:
         sa.Column("revision", sa.Integer, nullable=False),
     )
     op.create_index("ix_adk_sessions_app", "adk_sessions", ["owner", "app_name", "update_time"])
-    op.create_index(
-        "ix_adk_sessions_user", "adk_sessions", ["owner", "app_name", "user_id", "update_time"]
-    )
+    op.create_index("ix_adk_sessions_user", "adk_sessions", ["owner", "app_name", "user_id", "update_time"])
     op.create_table(
         "adk_app_state",
         sa.Column("owner", sa.String(200), primary_key=True),
@@ -80,9 +78,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "chatkit_items",
-        sa.Column(
-            "session_pk", _PK, sa.ForeignKey("sessions.pk", ondelete="CASCADE"), primary_key=True
-        ),
+        sa.Column("session_pk", _PK, sa.ForeignKey("sessions.pk", ondelete="CASCADE"), primary_key=True),
         sa.Column("item_id", sa.String(255), primary_key=True),
         sa.Column("seq", sa.Integer),
         sa.Column("created_at", sa.BigInteger, nullable=False),
