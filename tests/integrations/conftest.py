@@ -7,8 +7,12 @@ from pathlib import Path
 
 import pytest
 
+
 import sessionhub
 from sessionhub.hub import Hub
+
+# The ADK and ChatKit cases live in plain modules imported by their tests: rewrite their asserts too.
+pytest.register_assert_rewrite("integrations.adk_cases", "integrations.chatkit_cases")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
