@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-
 import sessionhub
 from sessionhub.hub import Hub
 
