@@ -76,3 +76,37 @@ async def test_url_owner_and_close(adk_db: tuple[str, str | None], tmp_path: Pat
     from .adk_cases import case_url_owner_and_close
 
     await case_url_owner_and_close(adk_db, tmp_path)
+
+
+async def test_key_rotation_rewraps_the_adapters_own_keys(tmp_path: Path) -> None:
+    """ADK app/user state and ChatKit attachments have data keys of their own: rotation re-wraps
+    them, so they stay readable once the old master key is gone."""
+    from sessionhub.crypto import Keyring
+    from sessionhub.integrations.adk import HubSessionService
+    from sessionhub.store.sql import SQLStore
+
+    old, new = generate_master_key(), generate_master_key()
+    url = f"sqlite:///{tmp_path}/rotate.db"
+    state = {"app:x": 1, "user:y": [2], "z": 3}
+    first = SQLStore(url, keyring=Keyring.from_base64(old))
+    await first.open()
+    try:
+        await HubSessionService(Hub(first)).create_session(app_name="a", user_id="u", session_id="s", state=state)
+        await first.ck_save_attachment("default", "u", "atc_1", '{"id":"atc_1"}')
+    finally:
+        await first.close()
+    rotator = SQLStore(url, keyring=Keyring.from_base64(new, [old]))
+    await rotator.open()
+    try:
+        report = await rotator.rotate_keys()
+        assert report.rewrapped == 4 and report.remaining == 0  # a session, app and user state, attachment
+    finally:
+        await rotator.close()
+    after = SQLStore(url, keyring=Keyring.from_base64(new))
+    await after.open()
+    try:
+        got = await HubSessionService(Hub(after)).get_session(app_name="a", user_id="u", session_id="s")
+        assert got is not None and got.state == state
+        assert await after.ck_load_attachment("default", "u", "atc_1") == '{"id":"atc_1"}'
+    finally:
+        await after.close()

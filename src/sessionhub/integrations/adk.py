@@ -201,6 +201,13 @@ class HubSessionService(BaseSessionService):
         hub, store = await self._store()
         return await store.adk_user_state(hub.owner, app_name, user_id)
 
+    async def hub_session_id(self, *, app_name: str, user_id: str, session_id: str) -> str | None:
+        """The sessionhub session id (``ses_…``) of an ADK session, None if there is none."""
+        name = _name(app_name, user_id, session_id)
+        hub, store = await self._store()
+        record = await store.adk_get(hub.owner, name, EventWindow(limit=0))
+        return None if record is None else record.session_id
+
     async def append_event(self, session: Session, event: Event) -> Event:
         if event.partial:
             return event
@@ -283,7 +290,9 @@ def _merged(record: AdkRecord) -> dict[str, Any]:
 
 def _session(record: AdkRecord) -> Session:
     name = record.name
-    session = Session(
+    # Built without re-validation: every value comes from storage this service wrote (plain
+    # JSON state, checked names, a float); events are validated, they hold nested models.
+    session = Session.model_construct(
         id=name.adk_id,
         app_name=name.app_name,
         user_id=name.user_id,

@@ -30,7 +30,7 @@ from ..errors import Conflict, NotFound
 from ..model import NewMessage
 from ._rows import MESSAGE_COLUMNS, message_from_columns
 from .base import AutoText, NewSession
-from .codec import RowKey
+from .codec import RowKey, own_key_id
 from .routing_sql import RoutingSQLMixin
 from .schema import adk_app_state, adk_sessions, adk_user_state, messages, sessions
 
@@ -101,7 +101,7 @@ class AdkSQLMixin(RoutingSQLMixin):
     # -- sealing ----------------------------------------------------------------------------
 
     def _scope_key(self, kind: str, owner: str, name: tuple[str, ...], wrapped: str | None) -> RowKey:
-        return RowKey("\x1f".join(("adk", kind, owner, *name)), wrapped)
+        return RowKey(own_key_id("adk", kind, owner, *name), wrapped)
 
     def _open_state(self, key: RowKey, raw: str) -> dict[str, Any]:
         text = self.codec.open_session(key, "adk_state", raw) if self.codec.encrypted else raw
@@ -148,7 +148,8 @@ class AdkSQLMixin(RoutingSQLMixin):
         if row is None:
             wrapped = None
             if self.codec.encrypted:
-                wrapped = self.codec.new_key(self._scope_key(kind, owner, name, None).session_id)
+                ident = self._scope_key(kind, owner, name, None).session_id
+                wrapped = self._confirm_own_key(conn, ident, self.codec.new_key(ident))
             key = self._scope_key(kind, owner, name, wrapped)
             state = dict(delta)
             values: dict[str, Any] = {"owner": owner, "app_name": name[0], "wrapped_key": wrapped}
@@ -287,11 +288,14 @@ class AdkSQLMixin(RoutingSQLMixin):
         where = [adk_sessions.c.owner == owner, adk_sessions.c.app_name == app_name]
         if user_id is not None:
             where.append(adk_sessions.c.user_id == user_id)
+        a = adk_sessions.c
         query = (
-            select(adk_sessions, sessions.c.id.label("session_id"), sessions.c.wrapped_key)
-            .join(sessions, sessions.c.pk == adk_sessions.c.session_pk)
+            select(
+                a.user_id, a.adk_id, a.state, a.update_time, a.revision, sessions.c.id, sessions.c.wrapped_key
+            )
+            .join(sessions, sessions.c.pk == a.session_pk)
             .where(*where)
-            .order_by(adk_sessions.c.update_time, adk_sessions.c.user_id, adk_sessions.c.adk_id)
+            .order_by(a.update_time, a.user_id, a.adk_id)
         )
         with self._read() as conn:
             rows = conn.execute(query).all()
@@ -308,20 +312,11 @@ class AdkSQLMixin(RoutingSQLMixin):
                     key = self._scope_key("user", owner, (app_name, u.user_id), u.wrapped_key)
                     users[u.user_id] = self._open_state(key, u.state)
         out = []
-        for r in rows:
-            name = AdkName(app_name, r.user_id, r.adk_id)
-            rec = self._adk_record(r, name)
-            out.append(
-                AdkRecord(
-                    name,
-                    rec.session_id,
-                    rec.state,
-                    rec.update_time,
-                    rec.revision,
-                    app,
-                    users.get(r.user_id, {}),
-                )
-            )
+        plain = not self.codec.encrypted
+        for user, adk_id, raw, at, revision, sid, wrapped in rows:  # the hot loop: tuples, one record each
+            state = json.loads(raw) if plain else self._open_state(RowKey(sid, wrapped), raw)
+            name = AdkName(app_name, user, adk_id)
+            out.append(AdkRecord(name, sid, state, float(at), int(revision), app, users.get(user, {})))
         return out
 
     async def adk_delete(self, owner: str, name: AdkName) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, and_, delete, or_, select, update
 from ..errors import NotFound
 from ..model import NewMessage, Usage
 from .base import AutoText, NewSession, SessionChanges
-from .codec import RowKey
+from .codec import RowKey, own_key_id
 from .schema import chatkit_attachments, chatkit_items, chatkit_threads, messages, sessions
 from .turns_sql import TurnsSQLMixin
 
@@ -274,7 +274,7 @@ class ChatKitSQLMixin(TurnsSQLMixin):
     # -- attachments ------------------------------------------------------------------------
 
     def _ck_attachment_key(self, owner: str, user: str, attachment_id: str, wrapped: str | None) -> RowKey:
-        return RowKey("\x1f".join(("chatkit", "attachment", owner, user, attachment_id)), wrapped)
+        return RowKey(own_key_id("chatkit", "attachment", owner, user, attachment_id), wrapped)
 
     async def ck_save_attachment(self, owner: str, user: str, attachment_id: str, data: str) -> None:
         await self._run(self._ck_save_attachment, owner, user, attachment_id, data)
