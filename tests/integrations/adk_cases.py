@@ -160,6 +160,12 @@ async def case_create_get_list_delete(service: HubSessionService) -> None:
     await service.append_event(other, _event("u:hi"))
     assert [x.user_id for x in (await service.list_sessions(app_name=APP)).sessions][-1] == "u2"
 
+    # bad input: one clear error, nothing written
+    for bad in ({"app_name": "x" * 300}, {"user_id": ""}, {"state": {"k": float("nan")}}):
+        with pytest.raises(sessionhub.InvalidInput):
+            await service.create_session(**{"app_name": APP, "user_id": "u1", **bad})
+    assert len((await service.list_sessions(app_name=APP, user_id="u1")).sessions) == 2
+
     await service.delete_session(app_name=APP, user_id="u1", session_id="s1")
     assert await service.get_session(app_name=APP, user_id="u1", session_id="s1") is None
     assert await service.get_session(app_name=APP, user_id="u2", session_id="s1") is not None

@@ -91,7 +91,9 @@ async def test_key_rotation_rewraps_the_adapters_own_keys(tmp_path: Path) -> Non
     first = SQLStore(url, keyring=Keyring.from_base64(old))
     await first.open()
     try:
-        await HubSessionService(Hub(first)).create_session(app_name="a", user_id="u", session_id="s", state=state)
+        await HubSessionService(Hub(first)).create_session(
+            app_name="a", user_id="u", session_id="s", state=state
+        )
         await first.ck_save_attachment("default", "u", "atc_1", '{"id":"atc_1"}')
     finally:
         await first.close()

@@ -270,7 +270,10 @@ def _deltas(state: Mapping[str, Any]) -> AdkDeltas:
     app: dict[str, Any] = {}
     user: dict[str, Any] = {}
     session: dict[str, Any] = {}
-    safe = json.loads(json.dumps(dict(state), default=str, allow_nan=False))
+    try:  # non-JSON values become their text (as ADK's own services store them); NaN is refused
+        safe = json.loads(json.dumps(dict(state), default=str, allow_nan=False))
+    except ValueError as exc:
+        raise InvalidInput(f"state must be JSON (finite numbers only): {exc}") from None
     for key, value in safe.items():
         if key.startswith(State.APP_PREFIX):
             app[key.removeprefix(State.APP_PREFIX)] = value

@@ -39,7 +39,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 from pydantic import TypeAdapter
 
 from .. import ids
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotFound
 from ..model import ToolCall, ToolResult
 from ..store.base import NewSession
 from ..store.chatkit_sql import ChatKitItem, ChatKitSQLMixin
@@ -191,8 +191,6 @@ class HubChatKitStore(Store[TContext], AttachmentStore[TContext], Generic[TConte
         message = item_to_message(item.model_dump(mode="json"), hub.settings.max_message_chars)
         checked, auto = hub.check_messages([message]) if message is not None else ([None], None)
         stored = ChatKitItem(item.id, _us(item.created_at), _ITEM.dump_json(item).decode(), checked[0], auto)
-        from ..errors import NotFound
-
         try:
             await store.ck_save_item(hub.owner, user, _check("thread_id", thread_id), stored, replace)
         except NotFound:
