@@ -271,6 +271,12 @@ async def case_stale_session_exactly_one_wins(service: HubSessionService, hub: H
     assert summary.message_count == 2  # nothing of the loser was stored
     # The stale copy's owner reloads and continues.
     await service.append_event(got, _event("after reload"))
+    # Deleted in sessionhub (the dashboard, retention): gone for ADK too.
+    hub_id = await service.hub_session_id(app_name=APP, user_id="u1", session_id="race")
+    assert hub_id == summary.id
+    await hub.delete_session(hub_id)
+    assert await service.get_session(app_name=APP, user_id="u1", session_id="race") is None
+    assert (await service.list_sessions(app_name=APP)).sessions == []
 
 
 async def case_url_owner_and_close(adk_db: tuple[str, str | None], tmp_path: Path) -> None:
