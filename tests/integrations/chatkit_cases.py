@@ -19,6 +19,7 @@ from chatkit.types import (
     AssistantMessageContent,
     AssistantMessageItem,
     ClientToolCallItem,
+    ClosedStatus,
     EndOfTurnItem,
     FileAttachment,
     HiddenContextItem,
@@ -145,7 +146,9 @@ async def case_store_pages_items_and_isolation(store: HubChatKitStore[Ctx], hub:
     assert (await store.load_threads(10, None, "asc", other)).data == []
 
     # title and status updates in place
-    titled = threads[0].model_copy(update={"title": "Trip plans", "metadata": {"k": 1}})
+    titled = threads[0].model_copy(
+        update={"title": "Trip plans", "metadata": {"k": 1}, "status": ClosedStatus(reason="done")}
+    )
     await store.save_thread(titled, ctx)
     assert await store.load_thread("thread-0", ctx) == titled
 

@@ -125,7 +125,8 @@ class HubSessionService(BaseSessionService):
         state: dict[str, Any] | None = None,
         session_id: str | None = None,
     ) -> Session:
-        sid = session_id.strip() if isinstance(session_id, str) and session_id.strip() else str(uuid.uuid4())
+        # The caller's id verbatim; a generated one when none (or a blank one) is given.
+        sid = session_id if isinstance(session_id, str) and session_id.strip() else str(uuid.uuid4())
         name = _name(app_name, user_id, sid)
         hub, store = await self._store()
         deltas = _deltas(state or {})
