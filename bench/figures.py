@@ -1706,6 +1706,13 @@ async def fig_http(ctx: Context) -> Figure:
     return fig
 
 
+async def fig_adk(ctx: Context) -> Figure:
+    """Google ADK: ``HubSessionService`` beside ADK's ``DatabaseSessionService`` (bench/adk_figure.py)."""
+    from .adk_figure import run
+
+    return await run(ctx)
+
+
 FIGURES: dict[str, Callable[[Context], Awaitable[Figure]]] = {
     "appends": fig_appends,
     "latest": fig_latest,
@@ -1719,6 +1726,7 @@ FIGURES: dict[str, Callable[[Context], Awaitable[Figure]]] = {
     "encryption": fig_encryption,
     "http": fig_http,
     "postgres": fig_postgres,
+    "adk": fig_adk,
 }
 """Every figure by name, in report order."""
 
