@@ -17,9 +17,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
-from typing import Literal, cast, get_args
+from typing import Annotated, Literal, cast, get_args
 
 from .errors import InvalidInput
+from .section import Section, number_between
 from .timeutil import EPOCH, to_us
 
 GroupBy = Literal["day", "agent", "model", "session", "channel"]
@@ -29,12 +30,14 @@ DEFAULT_DAYS = 30
 MAX_DAYS = 3660  # ten years of days
 
 
-@dataclass(frozen=True, slots=True)
-class Price:
-    """``[pricing."MODEL"]``: US dollars (or any currency) per million tokens."""
+PerMillion = Annotated[float, number_between(0, 1e9)]
 
-    input_per_million: Decimal
-    output_per_million: Decimal
+
+class Price(Section):
+    """``[pricing."MODEL"]``: the cost (any currency) of a million input and output tokens."""
+
+    input_per_million: PerMillion
+    output_per_million: PerMillion
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +204,8 @@ def cost_of(sums: Iterable[ModelSums], pricing: Mapping[str, Price]) -> float | 
                 return None
             continue
         priced = True
-        total += s.input_tokens * price.input_per_million + s.output_tokens * price.output_per_million
+        total += s.input_tokens * Decimal(str(price.input_per_million))
+        total += s.output_tokens * Decimal(str(price.output_per_million))
     return float(round(total / 1_000_000, 8)) if priced else None
 
 

@@ -5,7 +5,6 @@ and the rollup kept exact by deletes, moves and concurrent appends."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import random
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -26,15 +25,15 @@ AGENTS = (
     AgentSettings(id="coder", provider="openai", model="gpt-small"),
 )
 PRICING = {
-    "gpt-big": Price(Decimal("2.5"), Decimal("10")),
-    "gpt-small": Price(Decimal("0.15"), Decimal("0.6")),
+    "gpt-big": Price(input_per_million=2.5, output_per_million=10),
+    "gpt-small": Price(input_per_million=0.15, output_per_million=0.6),
 }
 START = datetime(2026, 3, 25, tzinfo=UTC)  # spans Europe's DST change (2026-03-29)
 
 
 @pytest.fixture
 def usage_hub(hub: Hub) -> Hub:
-    settings = dataclasses.replace(hub.settings, agents=AGENTS, pricing=PRICING)
+    settings = hub.settings.replace(agents=AGENTS, pricing=PRICING)
     return Hub(hub.store, settings, clock=hub.clock)
 
 
@@ -125,7 +124,9 @@ async def test_groups_costs_and_filters(usage_hub: Hub) -> None:
         inp = sum(m.usage.input_tokens for m in msgs)
         out = sum(m.usage.output_tokens for m in msgs)
         assert (by_model[model].input_tokens, by_model[model].output_tokens) == (inp, out)
-        expected = (inp * price.input_per_million + out * price.output_per_million) / 1_000_000
+        expected = (
+            inp * Decimal(str(price.input_per_million)) + out * Decimal(str(price.output_per_million))
+        ) / 1_000_000
         assert by_model[model].cost == pytest.approx(float(expected), abs=1e-8)
     # echo has tokens in this data and no price: its row and every row mixing it are unknown.
     assert by_model["echo"].cost is None
