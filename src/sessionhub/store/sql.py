@@ -15,6 +15,7 @@ from .lifecycle_sql import LifecycleSQLMixin
 from .routing_sql import RoutingSQLMixin
 from .search_sql import SearchSQLMixin
 from .turns_sql import TurnsSQLMixin
+from .usage_sql import UsageSQLMixin
 
 
 class SQLStore(
@@ -26,6 +27,7 @@ class SQLStore(
     LifecycleSQLMixin,
     SearchSQLMixin,
     ContextSQLMixin,
+    UsageSQLMixin,
     Store,
 ):
     """SQLite or PostgreSQL through one code path; dialect branches only for search and locking."""
