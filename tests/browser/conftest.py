@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -121,13 +122,12 @@ class Server:
         return dict(self.call("GET", f"/api/sessions/{s['id']}"))
 
 
-@pytest.fixture(scope="package")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """``sessionhub serve`` on a free loopback port with a fresh SQLite file."""
+@contextmanager
+def run_server(tmp: Path, config: str = CONFIG, database: str | None = None) -> Iterator[Server]:
+    """``sessionhub serve`` on a free loopback port with ``config`` (a fresh SQLite file by default)."""
     _require_browser()
-    tmp = tmp_path_factory.mktemp("browser-server")
-    config = tmp / "sessionhub.toml"
-    config.write_text(CONFIG)
+    config_file = tmp / "sessionhub.toml"
+    config_file.write_text(config)
     port = _free_port()
     exe = Path(sys.executable).with_name("sessionhub")
     cmd = [
@@ -136,9 +136,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "--port",
         str(port),
         "--database",
-        f"sqlite:///{tmp / 'db.sqlite'}",
+        database or f"sqlite:///{tmp / 'db.sqlite'}",
         "--config",
-        str(config),
+        str(config_file),
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONHUB_")}
     log = (tmp / "server.log").open("w")
@@ -168,10 +168,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         log.close()
 
 
-@pytest.fixture(scope="package")
-def browser(server: Server) -> Iterator[Any]:
-    # Package scope, not session: Playwright's sync API keeps an event loop running in the main
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server per test module, so that modules do not see each other's sessions."""
+    with run_server(tmp_path_factory.mktemp("browser-server")) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    # Module scope, not session: Playwright's sync API keeps an event loop running in the main
     # thread while it is open, which would break every async test collected after this package.
+    _require_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

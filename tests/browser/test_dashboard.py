@@ -32,7 +32,7 @@ def test_sessions_listed_grouped_and_open(server: Server, page: Any) -> None:
     page.reload()
     r = row(page, s)
     expect(r).to_be_visible()
-    expect(r.locator("xpath=ancestor::section[1]")).to_have_attribute("data-group", "today")
+    expect(r).to_have_attribute("data-group", "today")
     expect(r.locator(".source")).to_have_attribute("data-source", "manual")
     r.locator(".row-open").click()
     expect(page.locator(".msg.user .msg-body")).to_have_text("hello sidebar alpha")
@@ -184,7 +184,7 @@ def test_pin_archive_rules_and_restore(server: Server, page: Any) -> None:
     s = server.session("pin and archive me")
     page.reload()
     open_menu(page, s).locator('[data-action="pin"]').click()
-    expect(page.locator('section[data-group="pinned"]').locator(f'.row[data-id="{s["id"]}"]')).to_be_visible()
+    expect(page.locator(f'.row[data-group="pinned"][data-id="{s["id"]}"]')).to_be_visible()
     archive = open_menu(page, s).locator('[data-action="archive"]')
     expect(archive).to_have_attribute("aria-disabled", "true")
     expect(archive).to_have_attribute("title", re.compile("unpin", re.I))
@@ -193,7 +193,7 @@ def test_pin_archive_rules_and_restore(server: Server, page: Any) -> None:
     page.keyboard.press("Escape")
     assert server.call("GET", f"/api/sessions/{s['id']}")["status"] == "active"
     open_menu(page, s).locator('[data-action="unpin"]').click()
-    expect(page.locator('section[data-group="pinned"]')).to_have_count(0)
+    expect(page.locator('.group-label[data-group="pinned"]')).to_have_count(0)
     open_menu(page, s).locator('[data-action="archive"]').click()
     expect(row(page, s)).to_have_count(0)
     assert server.call("GET", f"/api/sessions/{s['id']}")["status"] == "archived"
