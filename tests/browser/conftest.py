@@ -204,20 +204,28 @@ class Pages:
         kw.setdefault("viewport", {"width": 1280, "height": 800})
         # bypass_csp: the page's CSP would block Playwright's own evaluations; it also means the
         # XSS test proves the escaping itself, not the CSP behind it.
-        ctx = self.browser.new_context(accept_downloads=True, bypass_csp=True, **kw)
+        kw.setdefault("bypass_csp", True)
+        ctx = self.browser.new_context(accept_downloads=True, **kw)
         ctx.set_default_timeout(10_000)
         ctx.on("request", lambda r: self.requests.append(r.url))
         self.contexts.append(ctx)
         return ctx
 
-    def open(self, ctx: Any = None, path: str = "/", **kw: Any) -> Any:
+    def open(self, ctx: Any = None, path: str = "/", wait: bool = True, **kw: Any) -> Any:
         ctx = ctx or self.context(**kw)
         page = ctx.new_page()
         page.on("pageerror", lambda e: self.errors.append(str(e)))
         page.on("dialog", lambda d: (self.errors.append(f"unexpected dialog: {d.message}"), d.dismiss()))
+        page.on("console", lambda m: self._console(m))
         page.goto(self.server.base + path)
-        page.wait_for_selector("#session-list .row, #session-list .empty", state="attached")
+        if wait:
+            page.wait_for_selector("#session-list .row, #session-list .empty", state="attached")
         return page
+
+    def _console(self, message: Any) -> None:
+        # a Content-Security-Policy violation is a bug of the page (an inline style or script)
+        if "Content Security Policy" in message.text:
+            self.errors.append(f"CSP: {message.text}")
 
     def close(self) -> None:
         for ctx in self.contexts:

@@ -10,7 +10,7 @@ import { current, initRouter, routeTo } from "./router.js";
 import { focusSearch, initSearch } from "./search.js";
 import { initShortcuts } from "./shortcuts.js";
 import { initSidebar, markActive, neighbour, placeSession, refreshSession, setAgentFilterOptions, setView } from "./sidebar.js";
-import { clearCache, forget, state } from "./state.js";
+import { clearCache, forget, setActive, state } from "./state.js";
 import { initTheme } from "./theme.js";
 import { closeMenu, initMenuKeys, toast, toastError } from "./ui.js";
 import { Live } from "./ws.js";
@@ -21,7 +21,12 @@ let neverShown = false; // "no live connection" was said (it never opened)
 let authorized = false;
 
 const live = new Live({
-  resumeId: () => state.activeId,
+  resumeId: () => {
+    // the server answers a resume with `session`: that one we asked for (chat.js follows others)
+    state.switchRequests = state.activeId ? [state.activeId] : [];
+    state.wsSession = state.activeId;
+    return state.activeId;
+  },
   onStatus: (status) => {
     conn.textContent = status === "unauthorized" ? "no token" : status;
     conn.dataset.status = status;
@@ -29,8 +34,6 @@ const live = new Live({
       if (lostShown) toast("Live connection restored");
       lostShown = false;
       neverShown = false;
-      state.wsSession = null;
-      state.switchRequests = [];
       if (state.activeId) reloadActive();
     } else if (status === "offline" && authorized) {
       if (live.everOpened && !lostShown) {
@@ -215,12 +218,13 @@ async function start({ reconnect = false } = {}) {
   }
   authorized = true;
   authBanner.hidden = true;
+  const route = current();
+  if (route.id) setActive(route.id); // before connecting: the socket resumes this one
   if (reconnect) live.reconnect();
   else live.connect();
   setAgents(agents);
   setAgentFilterOptions(agents);
   await setView(state.view);
-  const route = current();
   if (route.id) openSession(route.id, { seq: route.seq, fromRoute: true });
   else if (state.activeId) {
     routeTo(state.activeId, { replace: true });
