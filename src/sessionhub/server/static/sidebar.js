@@ -219,6 +219,7 @@ export function renderList() {
     listEl.prepend(h("p.empty", {}, state.filters.agent || state.filters.channel ? "No sessions match the filters." : empty[state.view]));
   }
   listEl.dataset.count = String(state.list.length);
+  listEl.dataset.top = state.list[0]?.id || "";
   vlist.setItems(items);
 }
 
