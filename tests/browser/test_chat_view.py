@@ -192,7 +192,9 @@ def test_scroll_up_loads_older_and_a_live_change_keeps_them(server: Server, page
         const li = [...document.querySelectorAll('.msg')].find(m => m.getBoundingClientRect().bottom > top + 1);
         return [li.dataset.seq, li.getBoundingClientRect().top]; }"""
     )
-    server.call("POST", f"/api/sessions/{s['id']}/messages", json={"role": "user", "content": "from elsewhere"})
+    server.call(
+        "POST", f"/api/sessions/{s['id']}/messages", json={"role": "user", "content": "from elsewhere"}
+    )
     expect(page.locator('.msg[data-seq="261"]')).to_be_attached()
     assert page.locator(".msg").count() == loaded + 1
     top = page.locator(f'.msg[data-seq="{anchor[0]}"]').evaluate("el => el.getBoundingClientRect().top")

@@ -4,6 +4,7 @@ logos, counts and previews, filters, contrast, headings, the theme switch and sh
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -47,7 +48,9 @@ def test_sources_counts_previews_and_filters(server: Server, page: Any) -> None:
     )
     trig = server.call("POST", "/api/triggers/deploy", json={"v": 1})
     voice = server.call("POST", "/api/sessions", json={"metadata": {"type": "voice"}, "agent": "slow"})
-    server.call("POST", f"/api/sessions/{voice['id']}/messages", json={"role": "user", "content": "spoken words"})
+    server.call(
+        "POST", f"/api/sessions/{voice['id']}/messages", json={"role": "user", "content": "spoken words"}
+    )
     plain = server.session("typed question here", "typed answer", title="A titled chat")
     server.call("POST", "/api/tasks/morning-digest/run")
     page.reload()
@@ -108,7 +111,9 @@ def test_pages_append_to_a_bounded_list_and_live_updates_keep_it(server: Server,
     seeded = []
     for i in range(140):
         s = server.call("POST", "/api/sessions", json={})
-        server.call("POST", f"/api/sessions/{s['id']}/messages", json={"role": "user", "content": f"bulk {i}"})
+        server.call(
+            "POST", f"/api/sessions/{s['id']}/messages", json={"role": "user", "content": f"bulk {i}"}
+        )
         seeded.append(s)
     page.reload()
     listing = page.locator("#session-list")
@@ -125,7 +130,9 @@ def test_pages_append_to_a_bounded_list_and_live_updates_keep_it(server: Server,
     target = seeded[5]  # listed near the bottom: among the oldest
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url) if "/api/sessions" in r.url else None)
-    server.call("POST", f"/api/sessions/{target['id']}/messages", json={"role": "user", "content": "moved up"})
+    server.call(
+        "POST", f"/api/sessions/{target['id']}/messages", json={"role": "user", "content": "moved up"}
+    )
     page.wait_for_function(f"document.getElementById('session-list').dataset.top === '{target['id']}'")
     assert int(listing.get_attribute("data-count") or 0) == total
     assert listing.evaluate("el => el.scrollTop") == before
@@ -175,7 +182,7 @@ def test_heading_order_theme_switch_and_shortcuts(server: Server, page: Any) -> 
         "els => els.filter(e => e.offsetParent !== null).map(e => Number(e.tagName[1]))"
     )
     assert levels[0] == 1, levels
-    assert all(b <= a + 1 for a, b in zip(levels, levels[1:], strict=False)), levels
+    assert all(b <= a + 1 for a, b in itertools.pairwise(levels)), levels
     bg = "getComputedStyle(document.body).backgroundColor"
     page.emulate_media(color_scheme="light")
     light = page.evaluate(bg)

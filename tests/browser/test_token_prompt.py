@@ -4,6 +4,7 @@ for the token, no WebSocket until a token is accepted, and no pile of toasts."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 import pytest
 from playwright.sync_api import expect
 
