@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import httpbench
+from .dashboard import fig_dashboard
 from .datagen import ChatMessage, search_queries, session_messages
 from .datasets import DatasetSpec, Loaded, ensure
 from .measure import Samples, Unsupported, fmt_bytes, fmt_ratio, fmt_seconds, sample
@@ -1530,6 +1531,7 @@ FIGURES: dict[str, Callable[[Context], Awaitable[Figure]]] = {
     "encryption": fig_encryption,
     "http": fig_http,
     "postgres": fig_postgres,
+    "dashboard": fig_dashboard,
 }
 """Every figure by name, in report order."""
 

@@ -7,6 +7,7 @@ under ``CI=true`` they fail instead (``make test`` installs chromium there).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -15,6 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+
+import sessionhub
 
 CHROMIUM = os.environ.get("SESSIONHUB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -94,9 +98,27 @@ def _free_port() -> int:
 class Server:
     """The running server: its base URL and a REST client to seed and check data."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, database: str = "") -> None:
         self.base = base
+        self.database = database
         self.http = httpx.Client(base_url=base, timeout=10)
+
+    def seed_sessions(self, texts: list[str]) -> list[str]:
+        """One session per text (a user message), written straight into the server's database
+        with the Python API: much faster than REST for hundreds. Dashboards are not told."""
+
+        async def seed() -> list[str]:
+            ids = []
+            async with sessionhub.open(self.database) as hub:
+                for text in texts:
+                    s = await hub.create_session()
+                    await hub.add_message(s.id, "user", text)
+                    ids.append(s.id)
+            return ids
+
+        # in a thread: Playwright's sync API keeps an event loop running in this one
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, seed()).result()
 
     def call(self, method: str, path: str, **kw: Any) -> Any:
         r = self.http.request(method, path, **kw)
@@ -140,6 +162,8 @@ def run_server(tmp: Path, config: str = CONFIG, database: str | None = None) -> 
         "--config",
         str(config_file),
     ]
+    database = database or f"sqlite:///{tmp / 'db.sqlite'}"
+    cmd[cmd.index("--database") + 1] = database
     env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONHUB_")}
     log = (tmp / "server.log").open("w")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp)
@@ -155,7 +179,7 @@ def run_server(tmp: Path, config: str = CONFIG, database: str | None = None) -> 
             proc.kill()
             pytest.fail(f"the server did not start: {(tmp / 'server.log').read_text()}")
         time.sleep(0.1)
-    srv = Server(base)
+    srv = Server(base, database)
     try:
         yield srv
     finally:

@@ -108,13 +108,7 @@ def test_fork_of_an_old_session_keeps_groups_in_order(server: Server, page: Any)
 def test_pages_append_to_a_bounded_list_and_live_updates_keep_it(server: Server, page: Any) -> None:
     """140 sessions: pages of 50 are appended as the list scrolls, the DOM keeps fewer than 60
     rows, and a message in a session far down moves only that row (nothing reloaded, no jump)."""
-    seeded = []
-    for i in range(140):
-        s = server.call("POST", "/api/sessions", json={})
-        server.call(
-            "POST", f"/api/sessions/{s['id']}/messages", json={"role": "user", "content": f"bulk {i}"}
-        )
-        seeded.append(s)
+    seeded = [{"id": sid} for sid in server.seed_sessions([f"bulk {i}" for i in range(140)])]
     page.reload()
     listing = page.locator("#session-list")
     page.wait_for_function(

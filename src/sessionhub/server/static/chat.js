@@ -4,7 +4,7 @@
 
 import { api } from "./api.js";
 import { historyChanged } from "./hooks.js";
-import { announce, forgetRendered, initMessages, markAnnounced, renderMessages } from "./messages.js";
+import { announce, initMessages, markAnnounced, renderMessages } from "./messages.js";
 import { displayTitle, refreshList, refreshSession, restoreSession, startRename, updateSession } from "./sidebar.js";
 import { entry, lastSeq, mergeMessages, nextLocalId, peek, persist, setActive, state, tick } from "./state.js";
 import { loadAround, loadLatest, loadNewer, loadOlder, mergeHistory, PAGE, refreshTail } from "./timeline.js";
@@ -15,6 +15,7 @@ const els = {};
 let openToken = 0;
 let renderQueued = false;
 let paging = false;
+let opening = 0; // > 0 while a session (or a window around a hit) is being fetched
 
 export function initChat(context) {
   ctx = context;
@@ -82,7 +83,7 @@ function distanceFromBottom() {
 function onScroll() {
   updateToBottom();
   const e = peek(state.activeId);
-  if (!e || paging) return;
+  if (!e || paging || opening) return;
   if (e.hasMore && els["messages-scroll"].scrollTop < EDGE) pageOlder();
   else if (e.hasNewer && distanceFromBottom() < EDGE) pageNewer();
 }
@@ -180,7 +181,6 @@ function scheduleRender() {
 export function showNewChat() {
   openToken++;
   setActive(null);
-  forgetRendered();
   ctx.routeTo(null);
   renderHeader();
   draw();
@@ -194,26 +194,21 @@ export function showNewChat() {
  */
 export async function openSession(id, { seq = null, fromRoute = false } = {}) {
   const token = ++openToken;
-  const switching = id !== state.activeId;
   setActive(id);
   if (!fromRoute) ctx.routeTo(id);
   const e = entry(id);
   if (!e.session) e.session = state.list.find((s) => s.id === id) || null;
-  if (switching) forgetRendered();
   for (const m of e.messages) markAnnounced(m.id);
   renderHeader();
   if (seq == null && (e.loaded || e.fromStorage) && !e.hasNewer) draw({ toBottom: true });
-  else {
-    els.messages.replaceChildren();
-    forgetRendered();
-  }
+  else els.messages.replaceChildren();
   refreshSidebarActive();
   ctx.closeDrawer();
   if (e.session && e.session.status !== "archived") switchLive(id);
+  opening++;
   try {
     const sessionP = api.getSession(id);
     if (seq != null) await loadAround(e, id, seq);
-    else if (e.loaded && !e.hasNewer && switching === false) await refreshTail(e, id);
     else if (e.loaded && !e.hasNewer) await refreshTail(e, id);
     else await loadLatest(e, id);
     const session = await sessionP;
@@ -234,6 +229,8 @@ export async function openSession(id, { seq = null, fromRoute = false } = {}) {
       showNewChat();
       refreshList();
     } else toastError(err, "Opening the session failed");
+  } finally {
+    opening--;
   }
 }
 
@@ -334,7 +331,6 @@ async function ensureSession() {
   e.loaded = true;
   setActive(s.id);
   ctx.routeTo(s.id);
-  forgetRendered();
   renderHeader();
   updateSession(s);
   refreshSidebarActive();

@@ -107,9 +107,16 @@ DOMPurify.addHook("afterSanitizeAttributes", (node) => {
   }
 });
 
+// Text with nothing markdown could act on (no markup characters, no line breaks, no list or
+// heading start, no bare link): one escaped paragraph, without the parser and the sanitizer.
+const PLAIN = /^(?!\s*(?:[-+]|\d+[.)])\s)[^*_`#>[\]!|<&~\\\n@=]*$/;
+const LINKISH = /https?:|www\.|mailto:/i;
+
 /** Markdown text as sanitized HTML (a string). */
 export function renderMarkdown(text) {
-  const html = marked.parse(String(text ?? ""), { async: false });
+  text = String(text ?? "");
+  if (text.trim() && PLAIN.test(text) && !LINKISH.test(text)) return `<p>${escapeHtml(text.trim())}</p>`;
+  const html = marked.parse(text, { async: false });
   return DOMPurify.sanitize(html, { ...PURIFY, ADD_ATTR: ["target", "rel"] });
 }
 

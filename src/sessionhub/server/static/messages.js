@@ -7,10 +7,23 @@ import { extraActions, fillBranchSlot } from "./hooks.js";
 import { icon } from "./icons.js";
 import { copyText, renderInto } from "./markdown.js";
 import { peek, state } from "./state.js";
-import { fullTime, h, shortTime, toast } from "./ui.js";
+import { fullTime, h, shortTime } from "./ui.js";
 
-const rendered = new Map(); // message id -> {sig, body, el}
+// message id -> {sig, body, el}, one map per session for the few most recent ones: switching
+// back to a session reuses its nodes instead of rendering its markdown again
+const bySession = new Map();
+const KEEP_SESSIONS = 6;
+let rendered = new Map();
 let els;
+
+function mapFor(id) {
+  let m = bySession.get(id);
+  if (m) bySession.delete(id);
+  else m = new Map();
+  bySession.set(id, m);
+  while (bySession.size > KEEP_SESSIONS) bySession.delete(bySession.keys().next().value);
+  return m;
+}
 let handlers;
 
 export function initMessages(elements, callbacks) {
@@ -37,6 +50,7 @@ export function initMessages(elements, callbacks) {
   });
 }
 
+/** Drop the drawn nodes of the open session (its window was replaced). */
 export function forgetRendered() {
   rendered.clear();
 }
@@ -190,9 +204,9 @@ export function renderMessages() {
   const e = state.activeId ? peek(state.activeId) : null;
   if (!e) {
     els.messages.replaceChildren();
-    rendered.clear();
     return 0;
   }
+  rendered = mapFor(state.activeId);
   const results = toolResults(e);
   const consumed = new Set();
   const items = [...e.messages, ...e.notes].sort((a, b) => orderOf(a) - orderOf(b) || (a._n || 0) - (b._n || 0));
@@ -234,6 +248,3 @@ export function renderMessages() {
   return shown.length;
 }
 
-export function copiedToast() {
-  toast("Copied", "info");
-}

@@ -112,11 +112,16 @@ async function loadMore() {
   try {
     const page = await api.listSessions(query({ cursor: state.nextCursor, limit: PAGE }));
     if (token !== listToken) return;
+    const got = performance.now();
     const seen = new Set(state.list.map((s) => s.id));
     state.list.push(...page.sessions.filter((s) => !seen.has(s.id)));
     state.nextCursor = page.next_cursor;
     renderList();
-    listEl.dispatchEvent(new CustomEvent("pageloaded", { detail: { rows: state.list.length } }));
+    // for measurements (bench/dashboard.py): from the page's arrival to the frame that shows it
+    requestAnimationFrame(() => {
+      listEl.dataset.drawMs = (performance.now() - got).toFixed(1);
+      listEl.dispatchEvent(new CustomEvent("pageloaded", { detail: { rows: state.list.length } }));
+    });
   } catch (err) {
     toastError(err, "Loading more sessions failed");
   } finally {
@@ -220,6 +225,7 @@ export function renderList() {
   }
   listEl.dataset.count = String(state.list.length);
   listEl.dataset.top = state.list[0]?.id || "";
+  listEl.dataset.more = state.nextCursor ? "1" : "0";
   vlist.setItems(items);
 }
 

@@ -16,6 +16,7 @@ function keepers(e, incoming) {
 }
 
 function replaceWindow(e, messages, hasMore, hasNewer) {
+  e.gen = (e.gen || 0) + 1; // a page fetched for the window before this one must not merge in
   const keep = hasNewer ? [] : keepers(e, messages);
   e.messages = [];
   mergeMessages(e, messages);
@@ -45,7 +46,9 @@ export async function loadAround(e, id, seq) {
 export async function loadOlder(e, id) {
   const oldest = firstSeq(e);
   if (!e.hasMore || !Number.isFinite(oldest)) return 0;
+  const gen = e.gen;
   const page = await api.messages(id, { limit: PAGE, before_seq: oldest });
+  if (gen !== e.gen) return 0;
   mergeMessages(e, page.messages);
   e.hasMore = page.has_more;
   const stored = e.messages.filter((m) => m.seq != null && !m.local);
@@ -60,7 +63,9 @@ export async function loadOlder(e, id) {
 /** One page newer (a window opened around a hit); past MAX_WINDOW the oldest are dropped. */
 export async function loadNewer(e, id) {
   if (!e.hasNewer) return 0;
+  const gen = e.gen;
   const page = await api.messages(id, { limit: PAGE, after_seq: lastSeq(e) });
+  if (gen !== e.gen) return 0;
   mergeMessages(e, page.messages);
   e.hasNewer = page.has_more;
   const stored = e.messages.filter((m) => m.seq != null && !m.local);
@@ -81,7 +86,9 @@ export async function refreshTail(e, id) {
   if (e.hasNewer) return;
   const last = lastSeq(e);
   if (!last) return loadLatest(e, id);
+  const gen = e.gen;
   const page = await api.messages(id, { limit: TAIL_CHECK, after_seq: last - 1 });
+  if (gen !== e.gen) return undefined; // replaced meanwhile (a jump, a reload): that one wins
   const mine = e.messages.find((m) => m.seq === last && !m.local);
   const first = page.messages[0];
   if (!first || first.seq !== last || (mine && mine.id !== first.id) || page.has_more) {

@@ -3,6 +3,7 @@
 // a list of 2,000 costs the same as to a list of 50, and the DOM stays around 60 nodes.
 
 const OVERSCAN = 8; // items drawn beyond each edge of the viewport
+const PREFETCH = 1500; // px: the next page is asked for this far before the end
 
 export class VirtualList {
   /**
@@ -100,7 +101,7 @@ export class VirtualList {
       else this.inner.insertBefore(el, cursor);
     }
     if (refocus) this.nodes.get(refocus.k)?.el.querySelector(`.${refocus.cls}`)?.focus({ preventScroll: true });
-    if (!n || bottom >= this.offsets[n] - 600) this.onScrollEnd();
+    if (!n || bottom >= this.offsets[n] - PREFETCH) this.onScrollEnd();
   }
 
   /** Scroll so that the item with this key is visible; returns its node once drawn. */
