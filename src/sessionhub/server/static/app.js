@@ -14,6 +14,8 @@ import { clearCache, forget, setActive, state } from "./state.js";
 import { initTheme } from "./theme.js";
 import { closeMenu, initMenuKeys, toast, toastError } from "./ui.js";
 import { Live } from "./ws.js";
+// Modules that extend the conversation through hooks.js (branches.js: regenerate, edit,
+// "‹ 1/2 ›") are imported here, after the modules above.
 
 const conn = document.getElementById("conn");
 let lostShown = false; // "connection lost" was said: "restored" may follow, once

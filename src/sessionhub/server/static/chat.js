@@ -464,11 +464,12 @@ export function handleEvent(evt) {
     case "delta": {
       const sid = sessionOf(evt);
       const e = entry(sid);
+      state.stream = { sessionId: sid, messageId: evt.message_id };
+      if (state.awaiting === sid) state.awaiting = null;
+      if (e.hasNewer) return updateStreamingUi(); // reading older history: the tail comes on the way down
       const m = streamingMessage(e, sid, evt.message_id);
       m.content = (m.content || "") + (evt.text || "");
       m.status = "streaming";
-      state.stream = { sessionId: sid, messageId: evt.message_id };
-      if (state.awaiting === sid) state.awaiting = null;
       if (sid === state.activeId) {
         updateStreamingUi();
         scheduleRender();
@@ -479,6 +480,7 @@ export function handleEvent(evt) {
     case "tool_result": {
       const sid = sessionOf(evt);
       const e = entry(sid);
+      if (e.hasNewer) return;
       const messageId = evt.message_id || state.stream?.messageId || nextLocalId("tool");
       const m = streamingMessage(e, sid, messageId);
       m.parts = [...(m.parts || [])];
