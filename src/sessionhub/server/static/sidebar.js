@@ -117,6 +117,7 @@ async function loadMore() {
     state.list.push(...page.sessions.filter((s) => !seen.has(s.id)));
     state.nextCursor = page.next_cursor;
     renderList();
+    listEl.dataset.scriptMs = (performance.now() - got).toFixed(2);
     // for measurements (bench/dashboard.py): from the page's arrival to the frame that shows it
     requestAnimationFrame(() => {
       listEl.dataset.drawMs = (performance.now() - got).toFixed(1);
