@@ -151,7 +151,7 @@ function messageEl(m, e, results, consumed) {
   const li = h(`li.msg.${m.role}`, { dataset: { id: m.id, seq: m.seq ?? "", status: m.status || "" } },
     h("div.msg-head", {}, h("span.role", {}, role),
       m.created_at ? h("time", { datetime: m.created_at, title: fullTime(m.created_at) }, shortTime(m.created_at)) : null,
-      ...badges, slot),
+      ...badges, h("span.msg-head-gap"), slot, actions),
     body,
   );
   if (m.role === "tool" && !calls.length) {
@@ -167,7 +167,6 @@ function messageEl(m, e, results, consumed) {
     }
   }
   if (m.status === "error") li.append(errorBox(m, e));
-  li.append(actions);
   return { el: li, body };
 }
 
