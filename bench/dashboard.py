@@ -303,7 +303,7 @@ async def fig_dashboard(ctx: Any) -> Figure:
             f"with its request: median {_ms(pages)}",
             why="drawing is a virtual list (~25 rows exist whatever the length) and its script takes the time in the "
             "table's 'of which script' line, flat from the first page to the 40th; the rest is the wait for the next "
-            "frame, which on this machine (load average in the Machine table, above the 2 cores) is the browser "
+            "frame, which on a machine loaded above its cores (see the load average of the run) is the browser "
             "waiting for CPU",
         ),
         Verdict(

@@ -152,7 +152,10 @@ export function placeSession(s) {
   const i = state.list.findIndex((x) => x.id === s.id);
   const old = i >= 0 ? state.list[i] : null;
   if (i >= 0) state.list.splice(i, 1);
-  if (belongs(s)) {
+  // an empty session made elsewhere waits for its first message (the server lists only the
+  // newest empty one); one made here is the open one and shows at once
+  const emptyElsewhere = !old && !s.message_count && s.id !== state.activeId;
+  if (belongs(s) && !emptyElsewhere) {
     const merged = old ? { ...old, ...s } : s;
     let at = state.list.findIndex((x) => before(merged, x));
     if (at < 0) at = state.nextCursor ? -1 : state.list.length; // beyond the loaded pages: not drawn yet
