@@ -520,8 +520,10 @@ export function handleEvent(evt) {
       const e = entry(sid);
       const m = e.messages.find((x) => x.id === evt.message_id);
       if (m) m.status = evt.status || "complete";
-      if (evt.status === "error" && evt.message_id) {
-        e.errors[evt.message_id] = lastError && Date.now() - lastError.at < 60000 ? lastError.text : "the provider failed";
+      if (evt.status === "error") {
+        const reason = lastError && Date.now() - lastError.at < 60000 ? lastError.text : "the provider failed";
+        if (m) e.errors[m.id] = reason; // shown on the failed reply, with Retry
+        else if (sid === state.activeId) toast(`The reply failed: ${reason}`, "error"); // no reply to show it on
         lastError = null;
       }
       if (!state.stream || state.stream.messageId === evt.message_id) state.stream = null;
