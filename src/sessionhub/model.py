@@ -196,6 +196,9 @@ class Session:
     metadata: Mapping[str, JSON]
     owner: str = "default"
     group: str | None = None
+    # When the session last moved (a message, a fork, an import): the list is sorted by it and
+    # its ``group`` is computed from it, so the two never disagree. None for hand-built values.
+    activity_at: datetime | None = None
 
     def to_dict(self) -> dict[str, JSON]:
         return {
@@ -215,6 +218,7 @@ class Session:
             "created_at": isoformat(self.created_at),
             "updated_at": isoformat(self.updated_at),
             "last_message_at": isoformat(self.last_message_at),
+            "activity_at": isoformat(self.activity_at or self.last_message_at or self.created_at),
             "message_count": self.message_count,
             "preview": self.preview,
             "stats": self.stats.to_dict(),

@@ -43,7 +43,7 @@ def test_usage_page_draws_what_the_api_sums(server: Server, pages: Pages) -> Non
         api["rows"][-1]["key"],
     ]
     link = page.locator("#usage-session a", has_text="Costly chat")
-    expect(link).to_have_attribute("href", f"/?session={s['id']}")
+    expect(link).to_have_attribute("href", f"/s/{s['id']}")
     expect(page.locator("#usage-model td").first).to_have_text("echo")
     page.screenshot(path=str(SCREENSHOTS / "usage.png"), full_page=True)
 

@@ -113,6 +113,11 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
     async def usage_page() -> FileResponse:
         return FileResponse(STATIC_DIR / "usage.html", headers={"Cache-Control": "no-cache"})
 
+    @app.get("/s/{session_id}", include_in_schema=False)
+    async def dashboard_session(session_id: str) -> FileResponse:
+        """A session's own URL (deep links, back/forward): the same page, which opens it."""
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
     app.mount("/docs/assets", StaticFiles(packages=[("fastapi_offline", "static")]), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)

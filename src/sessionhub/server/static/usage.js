@@ -94,7 +94,7 @@ function drawTop(id, label, report) {
     const tr = el("tr");
     const name = el("td", { title: r.key });
     if (report.group_by === "session") {
-      name.append(el("a", { href: `/?session=${encodeURIComponent(r.key)}` }, r.title || r.key));
+      name.append(el("a", { href: `/s/${encodeURIComponent(r.key)}` }, r.title || r.key));
     } else {
       name.textContent = r.key;
     }
