@@ -153,6 +153,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
+            proc.wait(10)
+            log.close()
             pytest.fail(f"the server did not start: {(tmp / 'server.log').read_text()}")
         time.sleep(0.1)
     srv = Server(base)
