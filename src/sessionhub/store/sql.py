@@ -6,6 +6,8 @@ docstring (store/__init__.py).
 
 from __future__ import annotations
 
+from .adk_sql import AdkSQLMixin
+from .chatkit_sql import ChatKitSQLMixin
 from .context_sql import ContextSQLMixin
 from .idempotency_sql import IdempotencySQLMixin
 from .interface import Store
@@ -13,15 +15,19 @@ from .lifecycle_sql import LifecycleSQLMixin
 from .routing_sql import RoutingSQLMixin
 from .search_sql import SearchSQLMixin
 from .turns_sql import TurnsSQLMixin
+from .usage_sql import UsageSQLMixin
 
 
 class SQLStore(
+    AdkSQLMixin,
+    ChatKitSQLMixin,
     RoutingSQLMixin,
     IdempotencySQLMixin,
     TurnsSQLMixin,
     LifecycleSQLMixin,
     SearchSQLMixin,
     ContextSQLMixin,
+    UsageSQLMixin,
     Store,
 ):
     """SQLite or PostgreSQL through one code path; dialect branches only for search and locking."""
