@@ -181,6 +181,8 @@ def run_server(tmp: Path, config: str = CONFIG, database: str | None = None) -> 
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
+            proc.wait(10)
+            log.close()
             pytest.fail(f"the server did not start: {(tmp / 'server.log').read_text()}")
         time.sleep(0.1)
     srv = Server(base, database)
