@@ -77,6 +77,18 @@ class CommandSettings:
         return False
 
 
+SEARCH_MODES = ("auto", "keyword", "semantic", "hybrid")
+
+
+@dataclass(frozen=True, slots=True)
+class SearchSettings:
+    """``[search]``: the default mode, whether messages are embedded, the semantic cut-off."""
+
+    mode: str = "auto"  # auto: hybrid when the semantic extra is installed (and no encryption)
+    semantic: bool = True  # embed messages in the background when the extra is installed
+    min_similarity: float = 0.45  # cosine below which a semantic neighbour is no hit
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str | None = None
@@ -94,6 +106,7 @@ class Settings:
     retention: Mapping[str, Any] = field(default_factory=dict)
     encryption: Mapping[str, Any] = field(default_factory=dict)
     commands: CommandSettings = field(default_factory=CommandSettings)
+    search: SearchSettings = field(default_factory=SearchSettings)
     source: Path | None = None
 
     def agent(self, agent_id: str) -> AgentSettings | None:
@@ -235,7 +248,7 @@ def settings_from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None
     env = os.environ if env is None else env
     known = {
         "database", "server", "session", "agents", "providers", "dispatch", "tasks",
-        "triggers", "retention", "encryption", "limits", "channels", "commands",
+        "triggers", "retention", "encryption", "limits", "channels", "commands", "search",
     }  # fmt: skip
     for key in data:
         if key not in known:
@@ -302,7 +315,24 @@ def settings_from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None
         retention=dict(_table(data, "retention")),
         encryption=encryption,
         commands=_commands(_table(data, "commands")),
+        search=_search(_table(data, "search"), env),
     )
+
+
+def _search(raw: Mapping[str, Any], env: Mapping[str, str]) -> SearchSettings:
+    mode = env.get("SESSIONHUB_SEARCH_MODE", raw.get("mode", "auto"))
+    if mode not in SEARCH_MODES:
+        raise ConfigError(f"search.mode: must be one of {', '.join(SEARCH_MODES)}")
+    semantic = raw.get("semantic", True)
+    if not isinstance(semantic, bool):
+        raise ConfigError("search.semantic: must be true or false")
+    sim = raw.get("min_similarity", 0.45)
+    if isinstance(sim, bool) or not isinstance(sim, int | float) or not -1.0 <= sim <= 1.0:
+        raise ConfigError("search.min_similarity: must be a number between -1 and 1")
+    for key in raw:
+        if key not in ("mode", "semantic", "min_similarity"):
+            raise ConfigError(f"search.{key}: unknown key")
+    return SearchSettings(mode=mode, semantic=semantic, min_similarity=float(sim))
 
 
 def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:

@@ -296,6 +296,8 @@ class SearchHit:
     seq: int | None
     snippet: str
     score: float
+    count: int = 1  # group="session": how many hits the session has (its title counts as one)
+    match: str = "keyword"  # keyword | semantic | both: which ranking found it
 
     def to_dict(self) -> dict[str, JSON]:
         return {
@@ -304,6 +306,8 @@ class SearchHit:
             "seq": self.seq,
             "snippet": self.snippet,
             "score": self.score,
+            "count": self.count,
+            "match": self.match,
         }
 
 

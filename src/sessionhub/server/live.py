@@ -77,6 +77,7 @@ class Live:
         self.recovery_interval = recovery_interval
         self._recovery: asyncio.Task[None] | None = None
         self._recover_fn: Any = None
+        self._semantic: asyncio.Task[None] | None = None
 
     async def notify(self, owner: str, session_id: str) -> None:
         """``sessions_changed {session_id}`` to every dashboard of ``owner``, on every replica."""
@@ -93,7 +94,18 @@ class Live:
                 self._recovery = asyncio.create_task(self._recover_forever(), name="sessionhub-recovery")
         await self.bus.start()
         await self.scheduler.start()
+        # Semantic search: a backlog of messages without vectors (an upgrade, an import, a
+        # restart) is embedded in the background from now on; with none, embedding starts
+        # at the first semantic or hybrid search (hub/search.py).
+        self._semantic = asyncio.create_task(self._start_semantic(), name="sessionhub-semantic")
         self.started = True
+
+    async def _start_semantic(self) -> None:
+        try:
+            if await self.hub.store.needs_embedding():
+                await self.hub.start_semantic()
+        except Exception as exc:  # semantic search stays available on demand
+            log.warning("semantic search: background embedding not started: %s", exc)
 
     async def _recover(self, *, starting: bool) -> None:
         assert self._recover_fn is not None
@@ -111,6 +123,10 @@ class Live:
                 log.warning("crash recovery failed, retrying: %s", exc)
 
     async def aclose(self) -> None:
+        if self._semantic is not None:
+            self._semantic.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._semantic
         if self._recovery is not None:
             self._recovery.cancel()
             with contextlib.suppress(asyncio.CancelledError):

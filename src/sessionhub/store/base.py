@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from ..errors import InvalidInput
 from ..model import Message, NewMessage, Session, Stats
+from ..searchquery import Query
 from .context_base import ContextStore
 from .history_base import HistoryStore
 
@@ -105,6 +106,19 @@ class RawHit:
     seq: int | None
     snippet: str
     score: float
+    count: int = 1  # group="session": the session's hits (its title counts as one)
+
+
+@dataclass(frozen=True, slots=True)
+class VectorHit:
+    """A semantic search hit: a message near the query in meaning (``similarity``: cosine)."""
+
+    session: Session
+    message_id: str
+    seq: int
+    snippet: str
+    similarity: float
+    count: int = 1  # group="session": the session's hits above the cut-off
 
 
 Check = Callable[[Session], None]
@@ -184,8 +198,42 @@ class Store(HistoryStore, ContextStore, ABC):
 
     @abstractmethod
     async def search(
-        self, owner: str, terms: Sequence[str], limit: int, view: View, agent: str | None, channel: str | None
+        self,
+        owner: str,
+        query: Query,
+        limit: int,
+        view: View,
+        agent: str | None,
+        channel: str | None,
+        group: bool = False,
     ) -> list[RawHit]: ...
+
+    # -- semantic search (store/vectors_sql.py) ----------------------------------------------
+
+    @property
+    @abstractmethod
+    def encrypted(self) -> bool:
+        """True when text is sealed at rest (no semantic vectors then)."""
+
+    @abstractmethod
+    def start_embedding(self, embedder: Any, *, background: bool = True) -> None: ...
+
+    @property
+    @abstractmethod
+    def embedding(self) -> bool: ...
+
+    @abstractmethod
+    async def needs_embedding(self) -> bool:
+        """True when some message waits for its vector (never on an encrypted database)."""
+
+    @abstractmethod
+    async def embed_pending(self, limit: int | None = None) -> int: ...
+
+    @abstractmethod
+    async def semantic_search(
+        self, owner: str, query: str, limit: int, view: View, agent: str | None, channel: str | None,
+        min_similarity: float, group: bool,
+    ) -> list[VectorHit]: ...  # fmt: skip
 
     @abstractmethod
     async def counts(self, owner: str, today_start_us: int, week_start_us: int) -> Stats: ...

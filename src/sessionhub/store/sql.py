@@ -11,8 +11,8 @@ from .context_sql import ContextSQLMixin
 from .idempotency_sql import IdempotencySQLMixin
 from .lifecycle_sql import LifecycleSQLMixin
 from .routing_sql import RoutingSQLMixin
-from .search_sql import SearchSQLMixin
 from .turns_sql import TurnsSQLMixin
+from .vectors_sql import VectorSQLMixin
 
 
 class SQLStore(
@@ -20,7 +20,7 @@ class SQLStore(
     IdempotencySQLMixin,
     TurnsSQLMixin,
     LifecycleSQLMixin,
-    SearchSQLMixin,
+    VectorSQLMixin,
     ContextSQLMixin,
     Store,
 ):
