@@ -86,7 +86,7 @@ class SearchSettings:
 
     mode: str = "auto"  # auto: hybrid when the semantic extra is installed (and no encryption)
     semantic: bool = True  # embed messages in the background when the extra is installed
-    min_similarity: float = 0.45  # cosine below which a semantic neighbour is no hit
+    min_similarity: float = 0.3  # cosine below which a semantic neighbour is no hit
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,7 +326,7 @@ def _search(raw: Mapping[str, Any], env: Mapping[str, str]) -> SearchSettings:
     semantic = raw.get("semantic", True)
     if not isinstance(semantic, bool):
         raise ConfigError("search.semantic: must be true or false")
-    sim = raw.get("min_similarity", 0.45)
+    sim = raw.get("min_similarity", 0.3)
     if isinstance(sim, bool) or not isinstance(sim, int | float) or not -1.0 <= sim <= 1.0:
         raise ConfigError("search.min_similarity: must be a number between -1 and 1")
     for key in raw:

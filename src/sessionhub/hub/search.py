@@ -22,6 +22,11 @@ from ..semantic import available
 MODES = ("keyword", "semantic", "hybrid")
 GROUPS = ("message", "session")
 RRF_K = 60
+HYBRID_SEMANTIC_ONLY = 0.45
+"""In hybrid mode a hit that only semantic search found needs at least this cosine (or
+``[search] min_similarity`` when higher): all-MiniLM-L6-v2 gives 0.35-0.40 to pairs that
+share a topic word and little else ("kubernetes deployment" / "deployment of the cake
+recipe": 0.38), and a keyword search should not fill up with those."""
 
 
 def semantic_refusal(settings: Settings, encrypted: bool) -> str | None:
@@ -75,9 +80,15 @@ def _key(hit: SearchHit, grouped: bool) -> tuple[str, str | None]:
 
 
 def fuse_hits(
-    keyword: Sequence[SearchHit], semantic: Sequence[SearchHit], limit: int, grouped: bool
+    keyword: Sequence[SearchHit],
+    semantic: Sequence[SearchHit],
+    limit: int,
+    grouped: bool,
+    semantic_only_min: float = HYBRID_SEMANTIC_ONLY,
 ) -> list[SearchHit]:
     """Reciprocal rank fusion of two best-first lists; the score is the fused one."""
+    keys = {_key(h, grouped) for h in keyword}
+    semantic = [h for h in semantic if _key(h, grouped) in keys or h.score >= semantic_only_min]
     scores: dict[tuple[str, str | None], float] = {}
     found: dict[tuple[str, str | None], list[SearchHit]] = {}
     for ranking in (keyword, semantic):
@@ -97,4 +108,13 @@ def fuse_hits(
     return out[:limit]
 
 
-__all__ = ["GROUPS", "MODES", "check_group", "fuse_hits", "load_model", "resolve_mode", "semantic_refusal"]
+__all__ = [
+    "GROUPS",
+    "HYBRID_SEMANTIC_ONLY",
+    "MODES",
+    "check_group",
+    "fuse_hits",
+    "load_model",
+    "resolve_mode",
+    "semantic_refusal",
+]

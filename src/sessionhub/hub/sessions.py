@@ -21,7 +21,7 @@ from ..text import collapse
 from ..timeutil import local_day_starts, to_us, zone
 from ..validation import check_session_text, check_text
 from ._core import HubCore, check_limit, check_metadata, check_seq
-from .search import check_group, fuse_hits, load_model, resolve_mode, semantic_refusal
+from .search import HYBRID_SEMANTIC_ONLY, check_group, fuse_hits, load_model, resolve_mode, semantic_refusal
 from .turn_gate import turn_stopped
 
 HISTORY_FORMATS = ("messages", "json", "markdown", "text")
@@ -366,7 +366,12 @@ class SessionOps(HubCore):
             return keyword
         if how == "semantic":
             return semantic[:limit]
-        return fuse_hits(keyword, semantic, limit, grouped)
+        floor = max(HYBRID_SEMANTIC_ONLY, self.settings.search.min_similarity)
+        return fuse_hits(keyword, semantic, limit, grouped, floor)
+
+    def semantic_refusal(self) -> str | None:
+        """Why semantic search cannot run on this hub (encrypted, extra missing, turned off), or None."""
+        return semantic_refusal(self.settings, self.store.encrypted)
 
     async def start_semantic(self, *, background: bool = True) -> bool:
         """Start embedding messages in the background (once per store); False when it cannot run."""

@@ -102,7 +102,7 @@ class Live:
 
     async def _start_semantic(self) -> None:
         try:
-            if await self.hub.store.needs_embedding():
+            if self.hub.semantic_refusal() is None and await self.hub.store.needs_embedding():
                 await self.hub.start_semantic()
         except Exception as exc:  # semantic search stays available on demand
             log.warning("semantic search: background embedding not started: %s", exc)

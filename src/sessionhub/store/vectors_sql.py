@@ -81,6 +81,8 @@ class VectorSQLMixin(SearchSQLMixin):
     async def close(self) -> None:
         if self._embed_stop is not None and self._embed_thread is not None:
             self._embed_stop.set()
+            if self._embed_kick is not None:
+                self._embed_kick.set()
             self._embed_thread.join(timeout=30)
         await super().close()
 
