@@ -287,7 +287,8 @@ async def _search_sets(url: str, key: str | None) -> dict[str, set[tuple[str, in
         # semantic search; the blind index matches whole words, so no query here ends in a
         # word that is only a prefix of a stored one).
         return {
-            q: {(h.session.title, h.seq) for h in await hub.search(q, limit=50, mode="keyword")} for q in QUERIES
+            q: {(h.session.title, h.seq) for h in await hub.search(q, limit=50, mode="keyword")}
+            for q in QUERIES
         }
 
 

@@ -8,9 +8,9 @@ index (whole words, Chinese and Japanese by character) and refuse semantic searc
 from __future__ import annotations
 
 import pytest
+from tests._util import eventually
 
 from sessionhub import Hub, InvalidInput
-from tests._util import eventually
 
 MESSAGES = {
     "zh": "我喜欢吃苹果，你呢？",
@@ -163,4 +163,3 @@ async def test_background_embedding_catches_up(hub: Hub) -> None:
 
 async def _none_pending(hub: Hub) -> bool:
     return not await hub.store.needs_embedding()
-

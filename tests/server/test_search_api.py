@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
 
 import httpx
-from click.testing import CliRunner
-
-from sessionhub.cli import main
-from sessionhub.hub import Hub
 from tests.server.util import assert_error
+
+import sessionhub
+from sessionhub.hub import Hub
 
 
 async def test_search_mode_group_and_scripts(client: httpx.AsyncClient, hub: Hub) -> None:
@@ -37,12 +40,28 @@ async def test_search_mode_group_and_scripts(client: httpx.AsyncClient, hub: Hub
     ).json()
     assert near["results"][0]["session"]["id"] == b.id and near["results"][0]["match"] == "semantic"
 
-    db = str(hub.store.location)  # type: ignore[attr-defined]
-    out = CliRunner().invoke(
-        main,
-        ["sessions", "search", "苹果", "--mode", "keyword", "--group", "session", "--json", "--database", db],
+
+def test_cli_search_mode_and_group(
+    tmp_path: Path, cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    """`sessionhub sessions search --mode keyword --group session` prints one hit per session with its count."""
+    db = f"sqlite:///{tmp_path}/cli.db"
+
+    async def seed() -> tuple[str, str]:
+        async with sessionhub.open(db) as hub:
+            a = await hub.create_session(title="notes")
+            await hub.add_messages(a.id, [{"role": "user", "content": f"我喜欢吃苹果 {i}"} for i in range(3)])
+            b = await hub.create_session(title="more")
+            await hub.add_message(b.id, "user", "苹果和香蕉")
+            return a.id, b.id
+
+    a, b = asyncio.run(seed())
+    out = cli(
+        "sessions", "search", "苹果", "--mode", "keyword", "--group", "session", "--json", "--database", db
     )
-    assert out.exit_code == 0, out.output
-    assert {h["session"]["id"]: h["count"] for h in json.loads(out.output)["results"]} == {a.id: 3, b.id: 1}
-    bad = CliRunner().invoke(main, ["sessions", "search", "苹果", "--mode", "fuzzy", "--database", db])
-    assert bad.exit_code != 0
+    assert out.returncode == 0, out.stderr
+    assert {h["session"]["id"]: h["count"] for h in json.loads(out.stdout)["results"]} == {a: 3, b: 1}
+    table = cli("sessions", "search", "苹果", "--mode", "keyword", "--group", "session", "--database", db)
+    assert table.returncode == 0 and "hits" in table.stdout
+    bad = cli("sessions", "search", "苹果", "--mode", "fuzzy", "--database", db)
+    assert bad.returncode != 0 and "fuzzy" in bad.stderr
