@@ -18,7 +18,7 @@ def _not_fts(name: str | None, type_: str, _parents: object) -> bool:
     """Full-text objects (word and trigram indexes) are a dialect branch made by raw SQL in the migrations."""
     shadows = ("", "_data", "_idx", "_docsize", "_config", "_content")
     return not (name or "").endswith(
-        tuple(f"{base}{s}" for base in ("_fts", "_tri") for s in shadows) + ("_tri_v",)
+        (*tuple(f"{base}{s}" for base in ("_fts", "_tri") for s in shadows), "_tri_v")
     )
 
 
