@@ -33,7 +33,7 @@ from .search_sql import SearchSQLMixin, search_filters
 
 POLL_SECONDS = 1.0
 BATCH = 64
-CATCH_UP = 256  # pending messages a search embeds itself before it runs
+CATCH_UP = 64  # pending messages a search embeds itself before it runs (about 0.3 s at most)
 _CHUNK = 500
 
 

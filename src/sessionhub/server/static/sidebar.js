@@ -4,6 +4,7 @@
 import { api } from "./api.js";
 import { icon } from "./icons.js";
 import { sanitizeSnippet } from "./markdown.js";
+import { moreInSession, resultsLabel, SEARCH_DEBOUNCE_MS, searchSessions } from "./searchbox.js";
 import { entry, state } from "./state.js";
 import { closeMenu, confirmDialog, download, h, openMenu, shortTime, sourceBadge, toast, toastError } from "./ui.js";
 
@@ -46,7 +47,7 @@ export function initSidebar(context) {
   let debounce;
   searchInput.addEventListener("input", () => {
     clearTimeout(debounce);
-    debounce = setTimeout(runSearch, 200);
+    debounce = setTimeout(runSearch, SEARCH_DEBOUNCE_MS);
   });
   searchInput.addEventListener("keydown", (ev) => {
     if (ev.key === "Escape") {
@@ -354,7 +355,7 @@ async function runSearch() {
     return;
   }
   try {
-    const { results } = await api.search(q, { limit: 20, view: "all" });
+    const { results } = await searchSessions(q, { limit: 20, view: "all" });
     if (token !== searchToken) return;
     listEl.hidden = true;
     resultsEl.hidden = false;
@@ -364,12 +365,13 @@ async function runSearch() {
           r.session.status === "archived" ? h("span.tag", {}, "archived") : null),
         h("span.result-snippet", {}, sanitizeSnippet(r.snippet)),
         h("span.result-meta", {}, r.seq != null ? `message #${r.seq}` : "title", " · ", shortTime(r.session.last_message_at || r.session.created_at)),
+        moreInSession(r) ? h("span.result-more", {}, moreInSession(r)) : null,
       );
       btn.addEventListener("click", () => ctx.openSession(r.session.id, { seq: r.seq ?? null }));
       return h("li", {}, btn);
     });
     resultsEl.replaceChildren(
-      h("p.results-count", { role: "status" }, results.length ? `${results.length} result${results.length === 1 ? "" : "s"}` : "No results"),
+      h("p.results-count", { role: "status" }, resultsLabel(results)),
       h("ul.results", {}, items),
     );
   } catch (err) {
