@@ -296,7 +296,7 @@ class SearchHit:
     seq: int | None
     snippet: str
     score: float
-    count: int = 1  # group="session": how many hits the session has (its title counts as one)
+    count: int = 1  # group="session": the session's message hits (1 when only its title matches)
     match: str = "keyword"  # keyword | semantic | both: which ranking found it
 
     def to_dict(self) -> dict[str, JSON]:

@@ -55,7 +55,14 @@ def match_spans(
     wanted = {_fold(w) for w in words}
     pre = _fold(prefix) if prefix else None
     spans: list[tuple[int, int]] = []
-    if wanted or pre:
+    if (wanted or pre) and text.isascii() and all(w.isascii() for w in wanted) and (pre or "").isascii():
+        # The common case, one regular expression instead of folding every word.
+        alts = [re.escape(w) + r"(?![^\W_])" for w in sorted(wanted, key=len, reverse=True)]
+        if pre:
+            alts.append(re.escape(pre) + r"[^\W_]*")
+        pattern = re.compile(r"(?<![^\W_])(?:" + "|".join(alts) + ")", re.IGNORECASE)
+        spans.extend(m.span() for m in pattern.finditer(text))
+    elif wanted or pre:
         for m in _WORD.finditer(text):
             folded = _fold(m.group())
             if folded in wanted or (pre is not None and folded.startswith(pre)):

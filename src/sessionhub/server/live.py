@@ -94,15 +94,15 @@ class Live:
                 self._recovery = asyncio.create_task(self._recover_forever(), name="sessionhub-recovery")
         await self.bus.start()
         await self.scheduler.start()
-        # Semantic search: a backlog of messages without vectors (an upgrade, an import, a
-        # restart) is embedded in the background from now on; with none, embedding starts
-        # at the first semantic or hybrid search (hub/search.py).
+        # Semantic search: the model loads and the embedding thread starts in the background;
+        # a backlog of messages without vectors (an upgrade, an import, a restart) is caught
+        # up from now on, and every new message is embedded after its append.
         self._semantic = asyncio.create_task(self._start_semantic(), name="sessionhub-semantic")
         self.started = True
 
     async def _start_semantic(self) -> None:
         try:
-            if self.hub.semantic_refusal() is None and await self.hub.store.needs_embedding():
+            if self.hub.semantic_refusal() is None:
                 await self.hub.start_semantic()
         except Exception as exc:  # semantic search stays available on demand
             log.warning("semantic search: background embedding not started: %s", exc)

@@ -106,7 +106,7 @@ class RawHit:
     seq: int | None
     snippet: str
     score: float
-    count: int = 1  # group="session": the session's hits (its title counts as one)
+    count: int = 1  # group="session": the session's message hits (1 for a title-only match)
 
 
 @dataclass(frozen=True, slots=True)

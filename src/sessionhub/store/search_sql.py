@@ -123,10 +123,12 @@ class SearchSQLMixin(CryptoSQLMixin):
                 if seen is None:
                     by_session[h.session.id] = h
                     continue
-                best, other = (h, seen) if h.score > seen.score else (seen, h)
-                count = best.count + other.count
+                # One title hit and one (best) message hit per session: the message is shown
+                # (a place to jump to) with the better of the two scores, and the count is of
+                # message hits (a session found by its title alone has count 1).
+                msg = h if h.message_id is not None else seen
                 by_session[h.session.id] = RawHit(
-                    best.session, best.message_id, best.seq, best.snippet, best.score, count
+                    msg.session, msg.message_id, msg.seq, msg.snippet, max(h.score, seen.score), msg.count
                 )
             hits = list(by_session.values())
         hits.sort(key=lambda h: h.score, reverse=True)
@@ -327,11 +329,21 @@ class SearchSQLMixin(CryptoSQLMixin):
                     continue
                 hit = RawHit(session_of(r.spk), mr.id, mr.seq, snip(content), 1.0 + recency)
             hits.append(hit)
-            counts[r.spk] = counts.get(r.spk, 0) + 1
-            best.setdefault(r.spk, hit)
+            if hit.message_id is not None:
+                counts[r.spk] = counts.get(r.spk, 0) + 1
+                if best.get(r.spk) is None or best[r.spk].message_id is None:  # a message over the title
+                    best[r.spk] = RawHit(
+                        hit.session,
+                        hit.message_id,
+                        hit.seq,
+                        hit.snippet,
+                        max(hit.score, best[r.spk].score) if r.spk in best else hit.score,
+                    )
+            else:
+                best.setdefault(r.spk, hit)
         if group:
             hits = [
-                RawHit(h.session, h.message_id, h.seq, h.snippet, h.score, counts[spk])
+                RawHit(h.session, h.message_id, h.seq, h.snippet, h.score, counts.get(spk, 1))
                 for spk, h in best.items()
             ]
         hits.sort(key=lambda h: h.score, reverse=True)

@@ -204,11 +204,14 @@ class VectorSQLMixin(SearchSQLMixin):
         assert self._owner_indexes is not None
         index = self._owner_indexes.setdefault(owner, OwnerIndex())
         with index.lock:
+            # Driven by the vectors' id (new since the last look), not by the owner's sessions:
+            # SQLite's CROSS JOIN fixes that order; PostgreSQL plans it from the statistics.
+            join = "CROSS JOIN" if self.dialect == "sqlite" else "JOIN"
             rows = conn.execute(
                 text(
-                    "SELECT v.id, v.message_pk, v.vector FROM message_vectors v "
-                    "JOIN messages m ON m.pk = v.message_pk JOIN sessions s ON s.pk = m.session_pk "
-                    "WHERE s.owner = :owner AND v.id > :last ORDER BY v.id"
+                    f"SELECT v.id, v.message_pk, v.vector FROM message_vectors v "
+                    f"{join} messages m ON m.pk = v.message_pk {join} sessions s ON s.pk = m.session_pk "
+                    "WHERE v.id > :last AND s.owner = :owner ORDER BY v.id"
                 ),
                 {"owner": owner, "last": index.last_id},
             ).all()
