@@ -324,6 +324,11 @@ def _search(raw: Mapping[str, Any], env: Mapping[str, str]) -> SearchSettings:
     if mode not in SEARCH_MODES:
         raise ConfigError(f"search.mode: must be one of {', '.join(SEARCH_MODES)}")
     semantic = raw.get("semantic", True)
+    if "SESSIONHUB_SEARCH_SEMANTIC" in env:
+        flag = env["SESSIONHUB_SEARCH_SEMANTIC"].strip().lower()
+        if flag not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
+            raise ConfigError("SESSIONHUB_SEARCH_SEMANTIC: must be 1 or 0 (true or false)")
+        semantic = flag in ("1", "true", "yes", "on")
     if not isinstance(semantic, bool):
         raise ConfigError("search.semantic: must be true or false")
     sim = raw.get("min_similarity", 0.3)

@@ -19,6 +19,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -88,6 +90,11 @@ class VectorSQLMixin(SearchSQLMixin):
 
     def _embed_loop(self) -> None:
         assert self._embed_stop is not None and self._embed_kick is not None
+        # Lowest CPU priority for this thread (Linux: a thread is a schedulable task), so
+        # requests and appends keep the cores when both want them; the model releases the
+        # GIL while it runs.
+        with contextlib.suppress(AttributeError, OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
         while not self._embed_stop.is_set():
             try:
                 done = self._embed_some(BATCH, self._submit)
