@@ -33,12 +33,21 @@ def pack(vectors: Any) -> list[bytes]:
     return [row.tobytes() for row in q]
 
 
+def _int8(blobs: Sequence[bytes]) -> Any:
+    return np.frombuffer(b"".join(blobs), dtype=np.int8).reshape(len(blobs), DIMENSIONS)
+
+
+def _unit(m: Any) -> Any:
+    f = m.astype(np.float32)
+    f /= np.clip(np.sqrt(np.einsum("ij,ij->i", f, f))[:, None], 1e-12, None)
+    return f
+
+
 def unpack(blobs: Sequence[bytes]) -> Any:
     """int8 bytes -> unit float32 vectors, ``(n, 384)``."""
     if not blobs:
         return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    m = np.frombuffer(b"".join(blobs), dtype=np.int8).reshape(len(blobs), DIMENSIONS).astype(np.float32)
-    return m / np.clip(np.linalg.norm(m, axis=1, keepdims=True), 1e-12, None)
+    return _unit(_int8(blobs))
 
 
 def _bits(m: Any) -> Any:
@@ -66,11 +75,13 @@ class OwnerIndex:
         """Add ``(vector id, message pk, vector bytes)`` rows, in id order."""
         if not rows:
             return
-        m = unpack([r[2] for r in rows])
-        self._pks = np.concatenate([self._pks, np.fromiter((r[1] for r in rows), dtype=np.int64)])
-        self._bits = np.concatenate([self._bits, _bits(m)])
+        raw = _int8([r[2] for r in rows])
+        self._pks = np.concatenate(
+            [self._pks, np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))]
+        )
+        self._bits = np.concatenate([self._bits, _bits(raw)])  # the signs: no float conversion
         if self._full is not None:
-            self._full = np.concatenate([self._full, m]) if len(self._pks) <= EXACT_MAX else None
+            self._full = np.concatenate([self._full, _unit(raw)]) if len(self._pks) <= EXACT_MAX else None
         self.last_id = rows[-1][0]
 
     def nearest(self, query: Any, k: int) -> tuple[list[int], list[float] | None]:

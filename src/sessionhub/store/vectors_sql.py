@@ -25,10 +25,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, insert, text
+from sqlalchemy import Connection, bindparam, insert, text
 
 from ..snippets import highlight
-from ._rows import session_from_row
+from ._rows import session_from_row, sqlite_cursor
 from .base import VectorHit, View
 from .schema import message_vectors
 from .search_sql import SearchSQLMixin, search_filters
@@ -214,15 +214,17 @@ class VectorSQLMixin(SearchSQLMixin):
             # Driven by the vectors' id (new since the last look), not by the owner's sessions:
             # SQLite's CROSS JOIN fixes that order; PostgreSQL plans it from the statistics.
             join = "CROSS JOIN" if self.dialect == "sqlite" else "JOIN"
-            rows = conn.execute(
-                text(
-                    f"SELECT v.id, v.message_pk, v.vector FROM message_vectors v "
-                    f"{join} messages m ON m.pk = v.message_pk {join} sessions s ON s.pk = m.session_pk "
-                    "WHERE v.id > :last AND s.owner = :owner ORDER BY v.id"
-                ),
-                {"owner": owner, "last": index.last_id},
-            ).all()
-            index.add([(int(r[0]), int(r[1]), bytes(r[2])) for r in rows])
+            sql = (
+                f"SELECT v.id, v.message_pk, v.vector FROM message_vectors v "
+                f"{join} messages m ON m.pk = v.message_pk {join} sessions s ON s.pk = m.session_pk "
+                "WHERE v.id > :last AND s.owner = :owner ORDER BY v.id"
+            )
+            args = {"owner": owner, "last": index.last_id}
+            if self.dialect == "sqlite":  # the driver's rows: a million of them load in seconds
+                rows: Any = sqlite_cursor(conn).execute(sql, args).fetchall()
+            else:
+                rows = [(r[0], r[1], bytes(r[2])) for r in conn.execute(text(sql), args)]
+            index.add(rows)
         return index
 
     def _semantic(
@@ -273,21 +275,17 @@ class VectorSQLMixin(SearchSQLMixin):
         return out[:limit]
 
     def _rows_of(self, conn: Connection, pks: list[int], where: str, params: dict[str, Any]) -> list[Any]:
+        """The candidates' rows that pass the filters (messages first: SQLite's CROSS JOIN keeps that order)."""
+        join = "CROSS JOIN" if self.dialect == "sqlite" else "JOIN"
+        stmt = text(
+            "SELECT s.*, m.pk AS message_pk, m.id AS message_id, m.seq AS message_seq, m.content, "
+            f"v.vector FROM messages m {join} sessions s ON s.pk = m.session_pk "
+            f"{join} message_vectors v ON v.message_pk = m.pk "
+            f"WHERE m.pk IN :pks AND {where}"
+        ).bindparams(bindparam("pks", expanding=True))
         rows: list[Any] = []
         for i in range(0, len(pks), _CHUNK):
-            chunk = pks[i : i + _CHUNK]
-            marks = ", ".join(f":p{j}" for j in range(len(chunk)))
-            rows.extend(
-                conn.execute(
-                    text(
-                        "SELECT s.*, m.pk AS message_pk, m.id AS message_id, m.seq AS message_seq, m.content, "
-                        "v.vector FROM messages m JOIN sessions s ON s.pk = m.session_pk "
-                        "JOIN message_vectors v ON v.message_pk = m.pk "
-                        f"WHERE m.pk IN ({marks}) AND {where}"
-                    ),
-                    {**params, **{f"p{j}": pk for j, pk in enumerate(chunk)}},
-                ).all()
-            )
+            rows.extend(conn.execute(stmt, {**params, "pks": pks[i : i + _CHUNK]}).all())
         return rows
 
 
