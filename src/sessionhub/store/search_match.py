@@ -38,6 +38,7 @@ class Match:
     title_score: str  # SQL of a title match's score (lower is better)
     score: str  # PostgreSQL: SQL of a message's score over ``m`` (lower is better)
     params: dict[str, Any] = field(default_factory=dict)
+    title_from: str = "sessions s"  # the FROM clause of the title query
 
 
 def _fts_quote(term: str) -> str:
@@ -107,14 +108,13 @@ def build_sqlite(conn: Connection, query: Query) -> Match | None:
     params.update(wq=words, gq=grams)
     verify = _verify(query, "instr", "m.content", params, "g")
     title_verify = _verify(query, "instr", "s.title", params, "tg")
-    if words:
-        title = f"s.pk IN (SELECT rowid FROM sessions_fts WHERE sessions_fts MATCH :wq) AND {title_verify}"
-        title_score = (
-            "(SELECT bm25(sessions_fts) FROM sessions_fts WHERE sessions_fts MATCH :wq AND rowid = s.pk)"
-        )
+    if words:  # driven by the title index: only matching titles are joined to their sessions
+        title_from = "sessions_fts CROSS JOIN sessions s ON s.pk = sessions_fts.rowid"
+        title = f"sessions_fts MATCH :wq AND {title_verify}"
+        title_score = "bm25(sessions_fts)"
     else:
-        title, title_score = title_verify, "-1.0"
-    return Match(source, verify, title, title_score, "", params)
+        title_from, title, title_score = "sessions s", title_verify, "-1.0"
+    return Match(source, verify, title, title_score, "", params, title_from)
 
 
 def _tsquery(query: Query) -> str:

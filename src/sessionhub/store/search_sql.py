@@ -83,7 +83,7 @@ class SearchSQLMixin(CryptoSQLMixin):
             params.update(match.params)
             title_rows = conn.execute(
                 text(
-                    f"SELECT s.*, s.title AS snip_text, {match.title_score} AS score FROM sessions s "
+                    f"SELECT s.*, s.title AS snip_text, {match.title_score} AS score FROM {match.title_from} "
                     f"WHERE {where} AND {match.title} ORDER BY score LIMIT :limit"
                 ),
                 params,
