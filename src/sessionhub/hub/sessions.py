@@ -342,26 +342,33 @@ class SessionOps(HubCore):
         grouped = check_group(group)
         how = resolve_mode(mode, self.settings, self.store.encrypted)
         with_group = self._grouper(None)
-        keyword: list[SearchHit] = []
-        semantic: list[SearchHit] = []
         pool = limit if how == "keyword" else max(limit, 20)
-        if how != "semantic" and not q.empty:
+
+        async def by_words() -> list[SearchHit]:
+            if how == "semantic" or q.empty:
+                return []
             raw = await self.store.search(self.owner, q, pool, v, agent, channel, grouped)
-            keyword = [
+            return [
                 SearchHit(with_group(h.session), h.message_id, h.seq, h.snippet, h.score, h.count)
                 for h in raw
             ]
-        if how != "keyword":
+
+        async def by_meaning() -> list[SearchHit]:
+            if how == "keyword":
+                return []
             await self.start_semantic()
             near = await self.store.semantic_search(
                 self.owner, query, pool, v, agent, channel, self.settings.search.min_similarity, grouped
             )
-            semantic = [
+            return [
                 SearchHit(
                     with_group(h.session), h.message_id, h.seq, h.snippet, h.similarity, h.count, "semantic"
                 )
                 for h in near
             ]
+
+        # Hybrid: both run at once (each on its own worker thread).
+        keyword, semantic = await asyncio.gather(by_words(), by_meaning())
         if how == "keyword":
             return keyword
         if how == "semantic":
