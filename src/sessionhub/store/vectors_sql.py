@@ -85,7 +85,7 @@ class VectorSQLMixin(SearchSQLMixin):
             self._embed_stop.set()
             if self._embed_kick is not None:
                 self._embed_kick.set()
-            self._embed_thread.join(timeout=30)
+            self._embed_thread.join(timeout=5)  # a batch in flight is dropped (re-embedded next start)
         await super().close()
 
     def _embed_loop(self) -> None:
