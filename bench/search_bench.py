@@ -164,6 +164,7 @@ async def quality(url: str) -> list[list[str]]:
                 [{"role": "user" if j % 2 == 0 else "assistant", "content": c} for j, c in enumerate(convo)],
             )
             targets.append(s.id)
+        await hub.start_semantic(background=False)  # measured in this task, not a background thread
         t0 = time.perf_counter()
         n = await hub.embed_pending()
         rate = n / (time.perf_counter() - t0)

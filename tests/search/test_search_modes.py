@@ -134,6 +134,7 @@ async def test_semantic_and_hybrid_find_meaning(hub: Hub) -> None:
             await hub.add_message(s.id, "user", f"{text} ({i})")
     target = await hub.create_session()
     await hub.add_message(target.id, "assistant", "we rolled back the deployment")
+    await hub.embed_pending()  # every message has its vector (a search catches up only a little)
     assert await hub.search("revert the release", mode="keyword") == []
     hits = await hub.search("revert the release", mode="semantic", limit=5)
     assert hits[0].session.id == target.id and hits[0].match == "semantic"

@@ -35,6 +35,7 @@ async def test_search_mode_group_and_scripts(client: httpx.AsyncClient, hub: Hub
     for bad in ({"mode": "fuzzy"}, {"group": "thread"}, {"mode": ""}):
         assert_error(await client.get("/api/sessions/search", params={"q": "苹果", **bad}), 422)
     await hub.add_message(b.id, "assistant", "we rolled back the deployment")
+    await hub.embed_pending()
     near = (
         await client.get("/api/sessions/search", params={"q": "revert the release", "mode": "semantic"})
     ).json()

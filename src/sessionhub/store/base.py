@@ -227,7 +227,7 @@ class Store(HistoryStore, ContextStore, ABC):
         """True when some message waits for its vector (never on an encrypted database)."""
 
     @abstractmethod
-    async def embed_pending(self, limit: int | None = None) -> int: ...
+    async def embed_pending(self, limit: int | None = None, *, wait: bool = True) -> int: ...
 
     @abstractmethod
     async def semantic_search(

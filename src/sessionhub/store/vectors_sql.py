@@ -35,6 +35,7 @@ from .search_sql import SearchSQLMixin, search_filters
 
 POLL_SECONDS = 1.0
 BATCH = 64
+BACKGROUND_BATCH = 16  # short rounds: a search or an explicit catch-up waits less for the thread
 CATCH_UP = 64  # pending messages a search embeds itself before it runs (about 0.3 s at most)
 _CHUNK = 500
 
@@ -90,14 +91,14 @@ class VectorSQLMixin(SearchSQLMixin):
 
     def _embed_loop(self) -> None:
         assert self._embed_stop is not None and self._embed_kick is not None
-        # Lowest CPU priority for this thread (Linux: a thread is a schedulable task), so
+        # A low CPU priority (nice 10) for this thread (Linux: a thread is a schedulable task), so
         # requests and appends keep the cores when both want them; the model releases the
         # GIL while it runs.
         with contextlib.suppress(AttributeError, OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
         while not self._embed_stop.is_set():
             try:
-                done = self._embed_some(BATCH, self._submit)
+                done = self._embed_some(BACKGROUND_BATCH, self._submit)
             except Exception:  # the database went away or is closing: try again next poll
                 done = 0
             if done == 0:
@@ -107,10 +108,14 @@ class VectorSQLMixin(SearchSQLMixin):
     def _submit(self, fn: Callable[..., Any], *args: Any) -> Any:
         return self._pool().submit(self._guarded, fn, *args).result()
 
-    def _embed_some(self, n: int, call: Callable[..., Any]) -> int:
-        """Embed up to ``n`` pending messages; how many were embedded."""
+    def _embed_some(self, n: int, call: Callable[..., Any], wait: bool = True) -> int:
+        """Embed up to ``n`` pending messages; how many were embedded (0 without ``wait`` when busy)."""
         assert self._embed_lock is not None
-        with self._embed_lock:  # one embedding round at a time (thread and catch-up)
+        # One embedding round at a time (thread and catch-up). A search does not wait for the
+        # thread's round (``wait=False``): that round is embedding the same messages anyway.
+        if not self._embed_lock.acquire(blocking=wait):
+            return 0
+        try:
             rows, mark = call(self._pending, self._embed_mark, n)
             if rows:
                 vectors = self._embedder.embed([r[1] for r in rows])
@@ -118,6 +123,8 @@ class VectorSQLMixin(SearchSQLMixin):
                 self.embedded_total += len(rows)
             self._embed_mark = mark
             return len(rows)
+        finally:
+            self._embed_lock.release()
 
     def _pending(self, mark: int, n: int) -> tuple[list[tuple[int, str]], int]:
         with self._read() as conn:
@@ -174,14 +181,14 @@ class VectorSQLMixin(SearchSQLMixin):
                 is not None
             )
 
-    async def embed_pending(self, limit: int | None = None) -> int:
+    async def embed_pending(self, limit: int | None = None, *, wait: bool = True) -> int:
         """Embed pending messages now (all of them, or up to ``limit``); how many were embedded."""
         if not self.embedding:
             return 0
         done = 0
         while limit is None or done < limit:
             step = BATCH if limit is None else min(BATCH, limit - done)
-            n = await self._run_unlocked(self._embed_some, step, self._submit)
+            n = await self._run_unlocked(self._embed_some, step, self._submit, wait)
             done += n
             if n < step:
                 break
@@ -199,7 +206,7 @@ class VectorSQLMixin(SearchSQLMixin):
         min_similarity: float, group: bool,
     ) -> list[VectorHit]:  # fmt: skip
         """The messages nearest in meaning to ``query`` (best first), above ``min_similarity``."""
-        await self.embed_pending(CATCH_UP)
+        await self.embed_pending(CATCH_UP, wait=False)
         vector = (await self._run_unlocked(self._embedder.embed, [query]))[0]
         return await self._run(
             self._semantic, owner, vector, limit, view, agent, channel, min_similarity, group
