@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, TypeAlias, get_args
+from typing import Any, Literal, TypeAlias, cast, get_args
 
 from .clock import isoformat
 from .errors import InvalidInput
@@ -196,6 +196,9 @@ class Session:
     metadata: Mapping[str, JSON]
     owner: str = "default"
     group: str | None = None
+    # When the session last moved (a message, a fork, an import): the list is sorted by it and
+    # its ``group`` is computed from it, so the two never disagree. None for hand-built values.
+    activity_at: datetime | None = None
 
     def to_dict(self) -> dict[str, JSON]:
         return {
@@ -215,6 +218,7 @@ class Session:
             "created_at": isoformat(self.created_at),
             "updated_at": isoformat(self.updated_at),
             "last_message_at": isoformat(self.last_message_at),
+            "activity_at": isoformat(self.activity_at or self.last_message_at or self.created_at),
             "message_count": self.message_count,
             "preview": self.preview,
             "stats": self.stats.to_dict(),
@@ -245,7 +249,7 @@ class Checkpoint:
         }
 
 
-SummaryMethod = Literal["llm", "extractive"]
+SummaryMethod = Literal["model", "extractive"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,8 +265,10 @@ class SummaryRecord:
     created_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        if self.method not in ("llm", "extractive"):
-            raise InvalidInput(f"summary method must be 'llm' or 'extractive', not {self.method!r}")
+        if cast(str, self.method) == "llm":  # what versions before 2026-12 wrote for a model's summary
+            object.__setattr__(self, "method", "model")
+        if self.method not in ("model", "extractive"):
+            raise InvalidInput(f"summary method must be 'model' or 'extractive', not {self.method!r}")
         if self.covers_until_seq < 0:
             raise InvalidInput("covers_until_seq must be >= 0")
 

@@ -98,6 +98,9 @@ class SessionModel(_Out):
     created_at: datetime
     updated_at: datetime
     last_message_at: datetime | None
+    activity_at: datetime | None = Field(
+        None, description="last activity (a message, a fork, an import): the list's order and `group`"
+    )
     message_count: int
     preview: str
     stats: SessionStatsModel

@@ -6,22 +6,28 @@ docstring (store/__init__.py).
 
 from __future__ import annotations
 
-from .base import Store
+from .adk_sql import AdkSQLMixin
+from .chatkit_sql import ChatKitSQLMixin
 from .context_sql import ContextSQLMixin
 from .idempotency_sql import IdempotencySQLMixin
+from .interface import Store
 from .lifecycle_sql import LifecycleSQLMixin
 from .routing_sql import RoutingSQLMixin
 from .turns_sql import TurnsSQLMixin
+from .usage_sql import UsageSQLMixin
 from .vectors_sql import VectorSQLMixin
 
 
 class SQLStore(
+    AdkSQLMixin,
+    ChatKitSQLMixin,
     RoutingSQLMixin,
     IdempotencySQLMixin,
     TurnsSQLMixin,
     LifecycleSQLMixin,
     VectorSQLMixin,
     ContextSQLMixin,
+    UsageSQLMixin,
     Store,
 ):
     """SQLite or PostgreSQL through one code path; dialect branches only for search and locking."""

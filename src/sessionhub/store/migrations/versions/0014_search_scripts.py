@@ -11,7 +11,7 @@
   grows with every write so a reader can load what is new since its last look).
 
 Revision ID: 0014_search_scripts
-Revises: 0008_stream_owner
+Revises: 0013_adk_chatkit
 Create Date: 2026-12-06
 """
 
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_search_scripts"
-down_revision = "0008_stream_owner"
+down_revision = "0013_adk_chatkit"
 branch_labels = None
 depends_on = None
 
