@@ -302,6 +302,8 @@ class SearchHit:
     seq: int | None
     snippet: str
     score: float
+    count: int = 1  # group="session": the session's message hits (1 when only its title matches)
+    match: str = "keyword"  # keyword | semantic | both: which ranking found it
 
     def to_dict(self) -> dict[str, JSON]:
         return {
@@ -310,6 +312,8 @@ class SearchHit:
             "seq": self.seq,
             "snippet": self.snippet,
             "score": self.score,
+            "count": self.count,
+            "match": self.match,
         }
 
 

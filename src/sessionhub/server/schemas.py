@@ -178,6 +178,8 @@ class SearchResult(_Out):
     seq: int | None
     snippet: str = Field(description="HTML-escaped text with <mark> around the matched words")
     score: float
+    count: int = Field(description="group=session: the session's number of hits; else 1")
+    match: Literal["keyword", "semantic", "both"] = Field(description="which ranking found the hit")
 
 
 class SearchResponse(_Out):

@@ -23,6 +23,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -261,6 +262,18 @@ search_terms = Table(
 Index("ix_search_terms_token", search_terms.c.token, search_terms.c.session_pk, search_terms.c.message_pk)
 Index("ix_search_terms_message", search_terms.c.message_pk)
 Index("ix_search_terms_session", search_terms.c.session_pk)
+
+# One embedding per message for semantic search (0014), written in the background after the
+# append commits (store/vectors_sql.py). ``id`` grows with every write, so an in-memory index
+# loads only what is new since its last look; ``vector`` is int8 (see semantic/vectors.py).
+message_vectors = Table(
+    "message_vectors",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("message_pk", PK, ForeignKey("messages.pk", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("model", String(64), nullable=False),
+    Column("vector", LargeBinary, nullable=False),
+)
 
 # -- framework adapters (0013): Google ADK state scopes, OpenAI ChatKit ids -----------------
 

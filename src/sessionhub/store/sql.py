@@ -13,9 +13,9 @@ from .idempotency_sql import IdempotencySQLMixin
 from .interface import Store
 from .lifecycle_sql import LifecycleSQLMixin
 from .routing_sql import RoutingSQLMixin
-from .search_sql import SearchSQLMixin
 from .turns_sql import TurnsSQLMixin
 from .usage_sql import UsageSQLMixin
+from .vectors_sql import VectorSQLMixin
 
 
 class SQLStore(
@@ -25,7 +25,7 @@ class SQLStore(
     IdempotencySQLMixin,
     TurnsSQLMixin,
     LifecycleSQLMixin,
-    SearchSQLMixin,
+    VectorSQLMixin,
     ContextSQLMixin,
     UsageSQLMixin,
     Store,

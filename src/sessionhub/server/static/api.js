@@ -117,8 +117,8 @@ export const api = {
   deleteSession: (id) => request("DELETE", `/api/sessions/${enc(id)}`),
   messages: (id, { limit = 50, before_seq = null, after_seq = null } = {}) =>
     request("GET", `/api/sessions/${enc(id)}/messages`, { query: { limit, before_seq, after_seq } }),
-  search: (q, { limit = 20, view = "all" } = {}) =>
-    request("GET", "/api/sessions/search", { query: { q, limit, view } }),
+  search: (q, { limit = 20, view = "all", group, mode } = {}) =>
+    request("GET", "/api/sessions/search", { query: { q, limit, view, group, mode } }),
   agents: () => request("GET", "/api/agents"),
   checkpoints: (id) => request("GET", `/api/sessions/${enc(id)}/checkpoints`),
   saveCheckpoint: (id, name, description) =>

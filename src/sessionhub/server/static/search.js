@@ -2,8 +2,8 @@
 // opens its session at that message (a window around it, chat.js). The results are drawn by
 // `renderResults`, kept apart so that another grouping (one row per session) can replace it.
 
-import { api } from "./api.js";
 import { sanitizeSnippet } from "./markdown.js";
+import { moreInSession, resultsLabel, SEARCH_DEBOUNCE_MS, searchSessions } from "./searchbox.js";
 import { displayTitle } from "./sidebar.js";
 import { h, shortTime, sourceBadge, toastError } from "./ui.js";
 
@@ -21,7 +21,7 @@ export function initSearch(context) {
   let debounce;
   searchInput.addEventListener("input", () => {
     clearTimeout(debounce);
-    debounce = setTimeout(runSearch, 200);
+    debounce = setTimeout(runSearch, SEARCH_DEBOUNCE_MS);
   });
   searchInput.addEventListener("keydown", (ev) => {
     if (ev.key === "Escape") {
@@ -59,6 +59,7 @@ function resultItem(r) {
       r.session.status === "archived" ? h("span.tag", {}, "archived") : null),
     h("span.result-snippet", {}, sanitizeSnippet(r.snippet)),
     h("span.result-meta", {}, r.seq != null ? `message #${r.seq}` : "title", " · ", shortTime(r.session.last_message_at || r.session.created_at)),
+    moreInSession(r) ? h("span.result-more", {}, moreInSession(r)) : null,
   );
   btn.addEventListener("click", () => ctx.openSession(r.session.id, { seq: r.seq ?? null }));
   return h("li", {}, btn);
@@ -67,7 +68,7 @@ function resultItem(r) {
 /** Draw a search answer (`{results}` of GET /api/sessions/search). */
 export function renderResults(results) {
   resultsEl.replaceChildren(
-    h("p.results-count", { role: "status" }, results.length ? `${results.length} result${results.length === 1 ? "" : "s"}` : "No results"),
+    h("p.results-count", { role: "status" }, resultsLabel(results)),
     h("ul.results", {}, results.map(resultItem)),
   );
 }
@@ -82,7 +83,7 @@ async function runSearch() {
     return;
   }
   try {
-    const { results } = await api.search(q, { limit: 20, view: "all" });
+    const { results } = await searchSessions(q, { limit: 20, view: "all" });
     if (token !== searchToken) return;
     listEl.hidden = true;
     resultsEl.hidden = false;

@@ -15,7 +15,7 @@ change after it is created), so a query needs no join. Rows that fall to zero me
 deleted. Existing messages are summed in once, here.
 
 Revision ID: 0015_usage_rollup
-Revises: 0013_adk_chatkit
+Revises: 0014_search_scripts
 Create Date: 2026-12-06
 """
 
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_usage_rollup"
-down_revision = "0013_adk_chatkit"
+down_revision = "0014_search_scripts"
 branch_labels = None
 depends_on = None
 
