@@ -165,6 +165,22 @@ class Store(HistoryStore, ContextStore, ABC):
         """A bounded page, oldest first, and whether more exist in the read direction."""
 
     @abstractmethod
+    async def find_message(self, owner: str, session_id: str, message_id: str) -> Message | None:
+        """The message of the session's visible history with this id (O(log n)), or None."""
+
+    @abstractmethod
+    async def append_items(
+        self, owner: str, session_id: str, items: Sequence[NewMessage], auto: AutoText | None
+    ) -> list[Message]:
+        """``append`` where items may carry their own ids: an id already in the session's
+        history, or given twice, raises ``DuplicateItem`` (``InvalidInput``) and stores nothing."""
+
+    @abstractmethod
+    async def delete_message(self, owner: str, session_id: str, message_id: str) -> Message | None:
+        """Delete one message anywhere in the history (later ones move down a seq); the
+        deleted message, or None when the session has none with this id."""
+
+    @abstractmethod
     async def clear(self, owner: str, session_id: str) -> None:
         """Delete every message (and checkpoint) of the session, keep the session."""
 

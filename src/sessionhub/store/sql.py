@@ -9,6 +9,7 @@ from __future__ import annotations
 from .base import Store
 from .context_sql import ContextSQLMixin
 from .idempotency_sql import IdempotencySQLMixin
+from .items_sql import ItemsSQLMixin
 from .lifecycle_sql import LifecycleSQLMixin
 from .routing_sql import RoutingSQLMixin
 from .search_sql import SearchSQLMixin
@@ -18,6 +19,7 @@ from .turns_sql import TurnsSQLMixin
 class SQLStore(
     RoutingSQLMixin,
     IdempotencySQLMixin,
+    ItemsSQLMixin,
     TurnsSQLMixin,
     LifecycleSQLMixin,
     SearchSQLMixin,
