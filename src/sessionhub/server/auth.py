@@ -1,6 +1,7 @@
 """Bearer-token authentication and per-user isolation.
 
-With ``[server] tokens`` (or ``SESSIONHUB_TOKEN``) configured, every ``/api`` request needs
+With ``[server] tokens`` (or ``SESSIONHUB_TOKEN``) configured, every ``/api`` and ``/v1``
+(the OpenAI Conversations API, where the token is the client's API key) request needs
 ``Authorization: Bearer <token>``; the token maps to a user name and the request works on
 ``hub.as_user(user)``, so another user's session is simply not found (404). Without tokens
 every request is user ``default`` (the server then binds to loopback only, see ``run.py``).
@@ -76,13 +77,22 @@ class AuthMiddleware:
         state = scope.setdefault("state", {})
         if not self.table:
             state["user"] = DEFAULT_USER
-        elif path.startswith("/api") and path not in OPEN_PATHS:
+        elif path.startswith(("/api", "/v1")) and path not in OPEN_PATHS:
             token = bearer_token(scope.get("headers", []))
             user = self.table.user_for(token) if token is not None else None
             # Webhooks may instead carry the platform's signature (checked by the route).
             if user is None and not any(path.startswith(p) for p in self.open_prefixes):
                 message = "missing bearer token" if token is None else "invalid bearer token"
-                response = error_response(401, "unauthorized", message, {"WWW-Authenticate": "Bearer"})
+                if path.startswith("/v1"):
+                    message = (
+                        "You didn't provide an API key. You need to provide your API key in an "
+                        "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+                        if token is None
+                        else "Incorrect API key provided."
+                    )
+                response = error_response(
+                    401, "unauthorized", message, {"WWW-Authenticate": "Bearer"}, path=path
+                )
                 await response(scope, receive, send)
                 return
             state["user"] = user

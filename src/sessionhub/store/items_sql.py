@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 
 from ..errors import InvalidInput
 from ..model import Message, NewMessage
@@ -57,7 +57,7 @@ def _visible_where(segs: Segments) -> Any:
 class ItemsSQLMixin(MessagesSQLMixin):
     """``find_message``, ``append_items`` and ``delete_message`` of ``SQLStore``."""
 
-    def _locate(self, conn: Connection, segs: Segments, ids: Iterable[str]) -> dict[str, Row[Any]]:
+    def _locate(self, conn: Connection, segs: Segments, ids: Iterable[str]) -> dict[str, Any]:
         """The visible rows (``MESSAGE_COLUMNS`` and ``session_pk``) carrying these ids, by id."""
         wanted = list(dict.fromkeys(ids))
         if not wanted or not any(first <= last for _pk, first, last in segs):
@@ -69,7 +69,7 @@ class ItemsSQLMixin(MessagesSQLMixin):
         ).all()
         return {r.id: r for r in found}
 
-    def _open(self, conn: Connection, row: Any, found: Row[Any], session_id: str) -> Message:
+    def _open(self, conn: Connection, row: Any, found: Any, session_id: str) -> Message:
         key = self._row_key(row) if found.session_pk == row.pk else self._key_of(conn, found.session_pk)
         return self.codec.message(found, session_id, key)
 
@@ -187,7 +187,9 @@ class ItemsSQLMixin(MessagesSQLMixin):
                 )
             return gone
 
-    def _read_after(self, conn: Connection, row: Any, segs: Segments, s: int, session_id: str) -> list[Message]:
+    def _read_after(
+        self, conn: Connection, row: Any, segs: Segments, s: int, session_id: str
+    ) -> list[Message]:
         """The visible messages ``s+1..n``, oldest first, decrypted."""
         out: list[tuple[int, Message]] = []
         for pk, first, last in segs:
@@ -205,7 +207,9 @@ class ItemsSQLMixin(MessagesSQLMixin):
 
     def _shift_after(self, conn: Connection, session_pk: int, s: int) -> None:
         """Checkpoints after the deleted seq ``s`` move down one; summaries covering it go."""
-        conn.execute(delete(summaries).where(summaries.c.session_pk == session_pk, summaries.c.covers_until_seq >= s))
+        conn.execute(
+            delete(summaries).where(summaries.c.session_pk == session_pk, summaries.c.covers_until_seq >= s)
+        )
         conn.execute(
             update(checkpoints)
             .where(checkpoints.c.session_pk == session_pk, checkpoints.c.at_seq >= s)
