@@ -35,7 +35,7 @@ async def test_given_ids_pages_and_duplicates(hub: Hub) -> None:
     assert (await hub.get_item(s.id, LONG_ID)).parts[0].name == "f"  # type: ignore[union-attr]
     assert (await hub.get_item(s.id, "msg_mine")).content == "three"  # decrypted when encrypted
 
-    with pytest.raises(DuplicateItem, match="^Duplicate item found with id msg_mine"):
+    with pytest.raises(DuplicateItem, match=r"^Duplicate item found with id msg_mine"):
         await hub.add_items(s.id, [user("again"), user("dup", id="msg_mine")])
     with pytest.raises(DuplicateItem):
         await hub.add_items(s.id, [user("a", id="twice"), user("b", id="twice")])
