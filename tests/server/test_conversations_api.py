@@ -405,3 +405,21 @@ async def test_async_client(server: str) -> None:
     with pytest.raises(NotFoundError):
         await c.conversations.items.list(conv.id)
     await c.close()
+
+
+def test_idempotency_key_on_items_create(server: str) -> None:
+    """A retried items.create with the same Idempotency-Key stores once and answers the same items."""
+    c = client(server)
+    conv = c.conversations.create()
+    items: Any = [{"role": "user", "content": "once"}, {"role": "assistant", "content": "only once"}]
+    first = c.conversations.items.with_raw_response.create(
+        conv.id, items=items, extra_headers={"Idempotency-Key": "retry-1"}
+    )
+    again = c.conversations.items.with_raw_response.create(
+        conv.id, items=items, extra_headers={"Idempotency-Key": "retry-1"}
+    )
+    assert first.headers["idempotent-replayed"] == "false" and again.headers["idempotent-replayed"] == "true"
+    assert [i.id for i in again.parse().data] == [i.id for i in first.parse().data]
+    assert len(c.conversations.items.list(conv.id).data) == 2
+    with pytest.raises(openai.ConflictError):
+        c.conversations.items.create(conv.id, items=items[:1], extra_headers={"Idempotency-Key": "retry-1"})

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from ..errors import InvalidInput, NotFound
 from ..model import Message, NewMessage
 from ..openai_items import item_to_message
+from ..store.base import Appended, IdempotencyKey
 from ..store.schema import MAX_MESSAGE_ID
 from ._core import check_limit
 from .history import HistoryOps
@@ -43,8 +44,19 @@ def check_item_id(value: object, name: str = "id") -> str:
 class ItemOps(HistoryOps):
     """A session's messages as OpenAI items (see the module docstring)."""
 
-    async def add_items(self, session_id: str, items: Sequence[Mapping[str, Any]]) -> list[Message]:
-        """Append OpenAI items (dicts, as the API takes them) in one transaction."""
+    async def add_items(
+        self, session_id: str, items: Sequence[Mapping[str, Any]], *, idempotency_key: str | None = None
+    ) -> list[Message]:
+        """Append OpenAI items (dicts, as the API takes them) in one transaction.
+
+        With ``idempotency_key``: once per key, as ``append_once`` (see ``add_items_once``)."""
+        return (await self.add_items_once(session_id, items, idempotency_key)).messages
+
+    async def add_items_once(
+        self, session_id: str, items: Sequence[Mapping[str, Any]], idempotency_key: str | None
+    ) -> Appended:
+        """``add_items``; with a key, a retry (same user, session, items, within 24 hours)
+        stores nothing and gives the first call's items (``replayed=True``)."""
         sid = self._session_id(session_id)
         if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Sequence):
             raise InvalidInput("items must be a list")
@@ -73,7 +85,8 @@ class ItemOps(HistoryOps):
             batch.append(
                 NewMessage(new.role, new.content, new.parts, new.status, new.usage, new.metadata, id=given)
             )
-        return await self.store.append_items(self.owner, sid, batch, self._auto(batch))
+        key = None if idempotency_key is None else IdempotencyKey.of(idempotency_key, batch)
+        return await self.store.append_items(self.owner, sid, batch, self._auto(batch), key)
 
     async def get_item(self, session_id: str, item_id: str) -> Message:
         """The session's message with this id; ``NotFound`` when it has none."""

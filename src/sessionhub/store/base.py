@@ -170,10 +170,16 @@ class Store(HistoryStore, ContextStore, ABC):
 
     @abstractmethod
     async def append_items(
-        self, owner: str, session_id: str, items: Sequence[NewMessage], auto: AutoText | None
-    ) -> list[Message]:
+        self,
+        owner: str,
+        session_id: str,
+        items: Sequence[NewMessage],
+        auto: AutoText | None,
+        key: IdempotencyKey | None = None,
+    ) -> Appended:
         """``append`` where items may carry their own ids: an id already in the session's
-        history, or given twice, raises ``DuplicateItem`` (``InvalidInput``) and stores nothing."""
+        history, or given twice, raises ``DuplicateItem`` (``InvalidInput``) and stores nothing.
+        With ``key``: once per key, as ``append_once``."""
 
     @abstractmethod
     async def delete_message(self, owner: str, session_id: str, message_id: str) -> Message | None:

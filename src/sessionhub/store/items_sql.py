@@ -27,9 +27,9 @@ from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 from ..errors import InvalidInput
 from ..model import Message, NewMessage
 from ._rows import MESSAGE_COLUMNS, to_us
-from .base import AutoText
+from .base import Appended, AutoText, IdempotencyKey
 from .codec import message_values
-from .messages_sql import MessagesSQLMixin
+from .idempotency_sql import IdempotencySQLMixin
 from .schema import checkpoints, messages, sessions, summaries
 
 Segments = Sequence[tuple[int, int, int]]
@@ -54,8 +54,9 @@ def _visible_where(segs: Segments) -> Any:
     )
 
 
-class ItemsSQLMixin(MessagesSQLMixin):
-    """``find_message``, ``append_items`` and ``delete_message`` of ``SQLStore``."""
+class ItemsSQLMixin(IdempotencySQLMixin):
+    """``find_message``, ``append_items`` (with an optional ``Idempotency-Key``) and
+    ``delete_message`` of ``SQLStore``."""
 
     def _locate(self, conn: Connection, segs: Segments, ids: Iterable[str]) -> dict[str, Any]:
         """The visible rows (``MESSAGE_COLUMNS`` and ``session_pk``) carrying these ids, by id."""
@@ -87,13 +88,27 @@ class ItemsSQLMixin(MessagesSQLMixin):
     # -- append with given ids --------------------------------------------------------------
 
     async def append_items(
-        self, owner: str, session_id: str, items: Sequence[NewMessage], auto: AutoText | None
-    ) -> list[Message]:
-        return await self._run(self._append_items, owner, session_id, items, auto)
+        self,
+        owner: str,
+        session_id: str,
+        items: Sequence[NewMessage],
+        auto: AutoText | None,
+        key: IdempotencyKey | None = None,
+    ) -> Appended:
+        done = await self._run(self._append_items, owner, session_id, items, auto, key)
+        if isinstance(done, list):
+            return Appended(done, False)
+        # A known Idempotency-Key: read its messages back after the commit that made it visible.
+        return Appended(await self._run(self._replay, owner, session_id, done), True)
 
     def _append_items(
-        self, owner: str, session_id: str, items: Sequence[NewMessage], auto: AutoText | None
-    ) -> list[Message]:
+        self,
+        owner: str,
+        session_id: str,
+        items: Sequence[NewMessage],
+        auto: AutoText | None,
+        key: IdempotencyKey | None,
+    ) -> Any:
         given = [m.id for m in items if m.id is not None]
         seen: set[str] = set()
         for item_id in given:
@@ -102,10 +117,16 @@ class ItemsSQLMixin(MessagesSQLMixin):
             seen.add(item_id)
         with self._write() as conn:
             row = self._lock_writable(conn, owner, session_id)
-            if given:
-                taken = self._locate(conn, self._segments(conn, row), given)
-                if taken:
-                    raise DuplicateItem(next(i for i in given if i in taken))
+
+            def unique() -> None:
+                if given:
+                    taken = self._locate(conn, self._segments(conn, row), given)
+                    if taken:
+                        raise DuplicateItem(next(i for i in given if i in taken))
+
+            if key is not None:  # joins this transaction; a known key replays instead
+                return self._append_once(owner, session_id, items, auto, key, unique)
+            unique()
             return self._append(owner, session_id, items, auto)  # joins this transaction
 
     # -- delete one -------------------------------------------------------------------------

@@ -18,8 +18,8 @@ from .turns_sql import TurnsSQLMixin
 
 class SQLStore(
     RoutingSQLMixin,
-    IdempotencySQLMixin,
     ItemsSQLMixin,
+    IdempotencySQLMixin,
     TurnsSQLMixin,
     LifecycleSQLMixin,
     SearchSQLMixin,

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from typing import Any, Literal, cast
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
 
-from ...errors import InvalidInput
+from ...errors import IdempotencyKeyReused, InvalidInput
 from ...hub import Hub
 from ...hub.items import MAX_ITEMS_PAGE
 from ...openai_items import conversation_item
+from ...store.base import MAX_IDEMPOTENCY_KEY
 from ..auth import current_hub
 from ..openai_errors import InvalidParam
 from ..v1_shapes import (
@@ -35,8 +37,17 @@ router = api_router("/v1/conversations/{conversation_id}/items", "conversations 
 
 @router.post("")
 async def create_items(
-    conversation_id: str, request: Request, hub: Hub = Depends(current_hub)
-) -> dict[str, Any]:
+    conversation_id: str,
+    request: Request,
+    idempotency_key: str | None = Header(
+        None,
+        min_length=1,
+        max_length=MAX_IDEMPOTENCY_KEY,
+        description="a retry with the same key and items within 24 hours returns the first result "
+        "(header `Idempotent-Replayed: true`) without storing twice",
+    ),
+    hub: Hub = Depends(current_hub),
+) -> JSONResponse:
     """Add up to 20 items in one transaction → the list of the items created, in the order given."""
     includes(request)
     body = await json_body(request)
@@ -51,10 +62,13 @@ async def create_items(
         )
     async with conversation_errors(conversation_id):
         try:
-            created = await hub.add_items(session_id_of(conversation_id), items)
+            done = await hub.add_items_once(session_id_of(conversation_id), items, idempotency_key)
+        except IdempotencyKeyReused:
+            raise
         except InvalidInput as exc:
             raise as_param(exc, "items") from None
-    return item_list(created, False)
+    headers = None if idempotency_key is None else {"Idempotent-Replayed": str(done.replayed).lower()}
+    return JSONResponse(item_list(done.messages, False), headers=headers)
 
 
 def _limit(raw: str | None) -> int:
