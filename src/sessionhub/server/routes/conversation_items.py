@@ -20,6 +20,7 @@ from ...openai_items import conversation_item
 from ...store.base import MAX_IDEMPOTENCY_KEY
 from ..auth import current_hub
 from ..openai_errors import InvalidParam
+from ..v1_schemas import V1_ERRORS, Conversation, ItemList
 from ..v1_shapes import (
     as_param,
     check_items,
@@ -33,9 +34,10 @@ from ..v1_shapes import (
 from . import api_router
 
 router = api_router("/v1/conversations/{conversation_id}/items", "conversations (OpenAI)")
+router.responses.update(V1_ERRORS)
 
 
-@router.post("")
+@router.post("", response_model=ItemList)
 async def create_items(
     conversation_id: str,
     request: Request,
@@ -96,7 +98,7 @@ def _limit(raw: str | None) -> int:
     return value
 
 
-@router.get("")
+@router.get("", response_model=ItemList)
 async def list_items(
     conversation_id: str, request: Request, hub: Hub = Depends(current_hub)
 ) -> dict[str, Any]:
@@ -120,7 +122,7 @@ async def list_items(
     return item_list(msgs, has_more)
 
 
-@router.get("/{item_id}")
+@router.get("/{item_id}", response_model=dict[str, Any])
 async def get_item(
     conversation_id: str, item_id: str, request: Request, hub: Hub = Depends(current_hub)
 ) -> dict[str, Any]:
@@ -130,7 +132,7 @@ async def get_item(
         return conversation_item(await hub.get_item(session_id_of(conversation_id), item_id))
 
 
-@router.delete("/{item_id}")
+@router.delete("/{item_id}", response_model=Conversation)
 async def delete_item(conversation_id: str, item_id: str, hub: Hub = Depends(current_hub)) -> dict[str, Any]:
     """Delete an item → the conversation."""
     sid = session_id_of(conversation_id)

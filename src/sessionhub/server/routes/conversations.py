@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from ...errors import InvalidInput
 from ...hub import Hub
 from ..auth import current_hub
+from ..v1_schemas import V1_ERRORS, Conversation, ConversationDeleted
 from ..v1_shapes import (
     as_param,
     check_items,
@@ -28,9 +29,10 @@ from ..v1_shapes import (
 from . import api_router
 
 router = api_router("/v1/conversations", "conversations (OpenAI)")
+router.responses.update(V1_ERRORS)
 
 
-@router.post("")
+@router.post("", response_model=Conversation)
 async def create_conversation(request: Request, hub: Hub = Depends(current_hub)) -> dict[str, Any]:
     """Create a conversation: `{"items"?: [≤ 20 items], "metadata"?: {≤ 16 string pairs}}`."""
     body = await json_body(request)
@@ -49,14 +51,14 @@ async def create_conversation(request: Request, hub: Hub = Depends(current_hub))
     return conversation_object(session)
 
 
-@router.get("/{conversation_id}")
+@router.get("/{conversation_id}", response_model=Conversation)
 async def get_conversation(conversation_id: str, hub: Hub = Depends(current_hub)) -> dict[str, Any]:
     """Retrieve a conversation."""
     async with conversation_errors(conversation_id):
         return conversation_object(await hub.get_session(session_id_of(conversation_id)))
 
 
-@router.post("/{conversation_id}")
+@router.post("/{conversation_id}", response_model=Conversation)
 async def update_conversation(
     conversation_id: str, request: Request, hub: Hub = Depends(current_hub)
 ) -> dict[str, Any]:
@@ -67,7 +69,7 @@ async def update_conversation(
         return conversation_object(await hub.set_metadata(session_id_of(conversation_id), metadata))
 
 
-@router.delete("/{conversation_id}")
+@router.delete("/{conversation_id}", response_model=ConversationDeleted)
 async def delete_conversation(conversation_id: str, hub: Hub = Depends(current_hub)) -> dict[str, Any]:
     """Delete a conversation and its items for good."""
     async with conversation_errors(conversation_id):
