@@ -117,8 +117,12 @@ async def test_lookup_by_id_uses_the_index(hub: Hub) -> None:
     engine = hub.store.engine  # type: ignore[attr-defined]
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
-            plan = conn.execute(text("EXPLAIN QUERY PLAN SELECT seq FROM messages WHERE id = 'x'")).all()
+            plan = conn.execute(
+                text("EXPLAIN QUERY PLAN SELECT seq FROM messages WHERE id = 'x' AND session_pk IN (1, 2)")
+            ).all()
         else:
             conn.execute(text("SET enable_seqscan = off"))
-            plan = conn.execute(text("EXPLAIN SELECT seq FROM messages WHERE id = 'x'")).all()
+            plan = conn.execute(
+                text("EXPLAIN SELECT seq FROM messages WHERE id = 'x' AND session_pk IN (1, 2)")
+            ).all()
     assert "ix_messages_id" in " ".join(str(r) for r in plan)

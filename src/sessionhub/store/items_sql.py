@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from ..errors import InvalidInput
 from ..model import Message, NewMessage
@@ -43,17 +43,6 @@ class DuplicateItem(InvalidInput):
         self.item_id = item_id
 
 
-def _visible_where(segs: Segments) -> Any:
-    """Rows of the visible history: ``(session_pk = p AND seq BETWEEN first AND last) OR …``."""
-    return or_(
-        *(
-            and_(messages.c.session_pk == pk, messages.c.seq >= first, messages.c.seq <= last)
-            for pk, first, last in segs
-            if first <= last
-        )
-    )
-
-
 class ItemsSQLMixin(IdempotencySQLMixin):
     """``find_message``, ``append_items`` (with an optional ``Idempotency-Key``) and
     ``delete_message`` of ``SQLStore``."""
@@ -61,14 +50,22 @@ class ItemsSQLMixin(IdempotencySQLMixin):
     def _locate(self, conn: Connection, segs: Segments, ids: Iterable[str]) -> dict[str, Any]:
         """The visible rows (``MESSAGE_COLUMNS`` and ``session_pk``) carrying these ids, by id."""
         wanted = list(dict.fromkeys(ids))
-        if not wanted or not any(first <= last for _pk, first, last in segs):
+        ranges = {pk: (first, last) for pk, first, last in segs if first <= last}
+        if not wanted or not ranges:
             return {}
+        # (id, session_pk) equalities only: each is one probe of ix_messages_id, whatever the
+        # history's length (a seq range in SQL would let the planner scan the session instead).
         found = conn.execute(
             select(*MESSAGE_COLUMNS, messages.c.session_pk).where(
-                messages.c.id.in_(wanted), _visible_where(segs)
+                messages.c.id.in_(wanted), messages.c.session_pk.in_(list(ranges))
             )
         ).all()
-        return {r.id: r for r in found}
+        out: dict[str, Any] = {}
+        for r in found:
+            first, last = ranges[r.session_pk]
+            if first <= r.seq <= last:
+                out[r.id] = r
+        return out
 
     def _open(self, conn: Connection, row: Any, found: Any, session_id: str) -> Message:
         key = self._row_key(row) if found.session_pk == row.pk else self._key_of(conn, found.session_pk)

@@ -142,7 +142,7 @@ Index(
     postgresql_where=messages.c.status == "streaming",
 )
 # Messages by public id (the /v1 item lookups); not unique: filtered by conversation (0012).
-Index("ix_messages_id", messages.c.id)
+Index("ix_messages_id", messages.c.id, messages.c.session_pk)
 Index(
     "ix_messages_keep",
     messages.c.session_pk,
