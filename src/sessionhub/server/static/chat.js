@@ -273,6 +273,8 @@ function toolStrip(call, result) {
 }
 
 const ROLE_LABEL = { user: "You", assistant: "Assistant", tool: "Tool", system: "System" };
+// OpenAI item types shown as ordinary messages and tool strips; any other type is a labelled strip.
+const OPENAI_MAPPED = new Set(["message", "function_call", "function_call_output"]);
 
 function messageEl(m, e, results, consumed) {
   if (m.kind === "note") {
@@ -301,6 +303,14 @@ function messageEl(m, e, results, consumed) {
       ...badges, fork),
     body,
   );
+  const item = m.metadata?.openai_item;
+  if (item && typeof item.type === "string" && !OPENAI_MAPPED.has(item.type)) {
+    // An OpenAI item kept as it came (reasoning, web search, MCP, compaction, …): a labelled strip.
+    body.innerHTML = renderMarkdown(m.content || "");
+    li.append(h("details.tool.openai-item", {}, h("summary", {}, icon("tool"), " ", h("span.tool-name", {}, item.type),
+      h("span.tool-state", {}, "OpenAI item")), h("pre.tool-result", {}, JSON.stringify(item, null, 2))));
+    return li;
+  }
   if (m.role === "tool" && !calls.length) {
     const callId = ownResults[0]?.tool_call_id || m.metadata?.tool_call_id;
     li.replaceChild(h("div.msg-body"), body);
