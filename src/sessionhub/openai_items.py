@@ -231,7 +231,7 @@ def _derived(m: Message) -> dict[str, Any]:
     """The item of a message written without an item (``/api``, the agent runtime, imports)."""
     calls = [p for p in m.parts if isinstance(p, ToolCall)]
     results = [p for p in m.parts if isinstance(p, ToolResult)]
-    status = "completed" if m.status == "complete" else "incomplete"
+    status = {"complete": "completed", "streaming": "in_progress"}.get(m.status, "incomplete")
     if m.role == "tool" and results:
         r = results[0]
         return {

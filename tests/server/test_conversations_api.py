@@ -132,6 +132,8 @@ def test_conversation_lifecycle(server: str) -> None:
         assert roles == ["system", "user", "assistant"]
         hits = h.get("/api/sessions/search", params={"q": "hello there"}).json()["results"]
         assert sid in [hit["session"]["id"] for hit in hits]
+        exported = h.get(f"/api/sessions/{sid}/export", params={"format": "json"}).text
+        assert "be brief" in exported and "hello there" in exported
 
     deleted = c.conversations.delete(conv.id)
     assert (deleted.id, deleted.object, deleted.deleted) == (conv.id, "conversation.deleted", True)
@@ -282,6 +284,9 @@ def test_limits_are_400_with_param_and_write_nothing(server: str) -> None:
     conv = c.conversations.create(metadata={"keep": "me"})
     refused("items", c.conversations.items.create, conv.id, items=many)
     refused("metadata", c.conversations.update, conv.id, metadata={f"k{n}": "v" for n in range(17)})
+    with httpx.Client(base_url=server, headers={"Authorization": f"Bearer {ALICE_KEY}"}) as h:
+        missing = h.post(f"/v1/conversations/{conv.id}", json={})
+    assert missing.status_code == 400 and missing.json()["error"]["param"] == "metadata"
     assert c.conversations.retrieve(conv.id).metadata == {"keep": "me"}
     assert "<= 100" in refused("limit", c.conversations.items.list, conv.id, limit=101)
     assert ">= 1" in refused("limit", c.conversations.items.list, conv.id, limit=0)

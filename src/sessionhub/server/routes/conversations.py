@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from ...errors import InvalidInput
 from ...hub import Hub
 from ..auth import current_hub
+from ..openai_errors import InvalidParam
 from ..v1_schemas import V1_ERRORS, Conversation, ConversationDeleted
 from ..v1_shapes import (
     as_param,
@@ -64,7 +65,11 @@ async def update_conversation(
 ) -> dict[str, Any]:
     """Update a conversation: `{"metadata": {...}}` replaces its metadata (no merge)."""
     body = await json_body(request)
-    metadata = check_metadata(body.get("metadata"))
+    if "metadata" not in body:
+        raise InvalidParam(
+            "Missing required parameter: 'metadata'.", "metadata", "missing_required_parameter"
+        )
+    metadata = check_metadata(body["metadata"])
     async with conversation_errors(conversation_id):
         return conversation_object(await hub.set_metadata(session_id_of(conversation_id), metadata))
 
