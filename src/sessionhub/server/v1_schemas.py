@@ -44,6 +44,24 @@ class ItemList(BaseModel):
     has_more: bool
 
 
+def json_body_doc(schema: dict[str, Any]) -> dict[str, Any]:
+    """``openapi_extra`` of a route that reads its JSON body itself (OpenAI's wording of errors)."""
+    return {"requestBody": {"required": False, "content": {"application/json": {"schema": schema}}}}
+
+
+_ITEMS = {"type": "array", "maxItems": 20, "items": {"type": "object"}, "description": "input items"}
+_METADATA = {
+    "type": ["object", "null"],
+    "maxProperties": 16,
+    "additionalProperties": {"type": "string", "maxLength": 512},
+    "description": "up to 16 string pairs; keys up to 64 characters",
+}
+CREATE_BODY = json_body_doc({"type": "object", "properties": {"items": _ITEMS, "metadata": _METADATA}})
+UPDATE_BODY = json_body_doc(
+    {"type": "object", "required": ["metadata"], "properties": {"metadata": _METADATA}}
+)
+ITEMS_BODY = json_body_doc({"type": "object", "required": ["items"], "properties": {"items": _ITEMS}})
+
 _DESCRIPTIONS = {
     400: "Invalid request (OpenAI's wording, with `param`)",
     401: "Missing or wrong API key (a configured token)",

@@ -20,7 +20,7 @@ from ...openai_items import conversation_item
 from ...store.base import MAX_IDEMPOTENCY_KEY
 from ..auth import current_hub
 from ..openai_errors import InvalidParam
-from ..v1_schemas import V1_ERRORS, Conversation, ItemList
+from ..v1_schemas import ITEMS_BODY, V1_ERRORS, Conversation, ItemList
 from ..v1_shapes import (
     as_param,
     check_items,
@@ -37,7 +37,7 @@ router = api_router("/v1/conversations/{conversation_id}/items", "conversations 
 router.responses.update(V1_ERRORS)
 
 
-@router.post("", response_model=ItemList)
+@router.post("", response_model=ItemList, openapi_extra=ITEMS_BODY)
 async def create_items(
     conversation_id: str,
     request: Request,

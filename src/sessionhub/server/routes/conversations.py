@@ -16,7 +16,7 @@ from ...errors import InvalidInput
 from ...hub import Hub
 from ..auth import current_hub
 from ..openai_errors import InvalidParam
-from ..v1_schemas import V1_ERRORS, Conversation, ConversationDeleted
+from ..v1_schemas import CREATE_BODY, UPDATE_BODY, V1_ERRORS, Conversation, ConversationDeleted
 from ..v1_shapes import (
     as_param,
     check_items,
@@ -33,7 +33,7 @@ router = api_router("/v1/conversations", "conversations (OpenAI)")
 router.responses.update(V1_ERRORS)
 
 
-@router.post("", response_model=Conversation)
+@router.post("", response_model=Conversation, openapi_extra=CREATE_BODY)
 async def create_conversation(request: Request, hub: Hub = Depends(current_hub)) -> dict[str, Any]:
     """Create a conversation: `{"items"?: [≤ 20 items], "metadata"?: {≤ 16 string pairs}}`."""
     body = await json_body(request)
@@ -59,7 +59,7 @@ async def get_conversation(conversation_id: str, hub: Hub = Depends(current_hub)
         return conversation_object(await hub.get_session(session_id_of(conversation_id)))
 
 
-@router.post("/{conversation_id}", response_model=Conversation)
+@router.post("/{conversation_id}", response_model=Conversation, openapi_extra=UPDATE_BODY)
 async def update_conversation(
     conversation_id: str, request: Request, hub: Hub = Depends(current_hub)
 ) -> dict[str, Any]:
