@@ -62,6 +62,10 @@ delay_ms = 40
 type = "echo"
 words_per_chunk = 1
 delay_ms = 250
+
+[pricing."echo"]
+input_per_million = 2
+output_per_million = 8
 """
 
 

@@ -27,6 +27,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from ..errors import ConfigError
 from ..routing.settings import DispatchRule, DispatchSettings, ResetSettings, SessionSettings
 from ..section import Section, fail
+from ..usage import Price
 from .agents import (
     BUILTIN_PROVIDERS,
     DEFAULT_OPENAI_URL,
@@ -98,6 +99,8 @@ class Settings(Section):
     encryption: EncryptionSettings = EncryptionSettings()
     limits: LimitsSettings = LimitsSettings()
     commands: CommandSettings = CommandSettings()
+    # [pricing."MODEL"]: cost per million input and output tokens, for usage reports.
+    pricing: dict[str, Price] = Field(default_factory=dict)
     # The file these settings were read from (not a key of the file).
     source: Path | None = Field(default=None, exclude=True)
 

@@ -29,6 +29,7 @@ from .auth import AuthMiddleware
 from .errors import install_error_handlers
 from .limits import BodyLimitMiddleware
 from .live import ChangeMiddleware, Live
+from .mcp import install_mcp
 from .routes import (
     COMMON_ERRORS,
     agents,
@@ -42,6 +43,7 @@ from .routes import (
     sessions,
     tasks,
     triggers,
+    usage,
 )
 from .schemas import Health
 from .security import RequestGuard
@@ -71,7 +73,8 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await live.start()
         try:
-            yield
+            async with mcp_running:
+                yield
         finally:
             await live.aclose()
             if close_hub:
@@ -97,12 +100,15 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
         """Liveness: the database kind and the version (no token needed)."""
         return Health(status="ok", database=hub.database, version=__version__)
 
-    for module in (sessions, maintenance, messages, checkpoints, agents, inbound, triggers, chat, tasks):
+    for module in (
+        sessions, maintenance, messages, checkpoints, agents, inbound, triggers, chat, tasks, usage,
+    ):  # fmt: skip
         app.include_router(module.router, responses=COMMON_ERRORS)
     # OpenAI's Conversations API: the official clients work against /v1 by base_url alone.
     for module in (conversations, conversation_items):
         app.include_router(module.router)
     app.add_api_websocket_route("/ws", websocket_endpoint)
+    mcp_running = install_mcp(app, live)  # /mcp: the sessions for MCP clients
 
     # The dashboard: static files using the same REST API and WebSocket as every client.
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -110,6 +116,10 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
     @app.get("/", include_in_schema=False)
     async def dashboard() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/usage", include_in_schema=False)
+    async def usage_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "usage.html", headers={"Cache-Control": "no-cache"})
 
     app.mount("/docs/assets", StaticFiles(packages=[("fastapi_offline", "static")]), name="docs-assets")
 

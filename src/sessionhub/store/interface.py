@@ -9,6 +9,7 @@ part                   module               used by
 ``RoutingStore``       routing_base.py      ``hub/routing.py``, ``integrations/_keyed.py``
 ``StreamStore``        turns_base.py        ``agents/runtime.py``, ``server/live.py``
 ``TaskRunStore``       turns_base.py        ``scheduler.py``
+``UsageStore``         usage_base.py        ``hub/usage.py``
 ``ItemStore``          items_base.py        ``hub/items.py`` (the ``/v1`` Conversations API)
 =====================  ===================  ===============================================
 
@@ -27,10 +28,19 @@ from .history_base import HistoryStore
 from .items_base import ItemStore
 from .routing_base import RoutingStore
 from .turns_base import StreamStore, TaskRunStore
+from .usage_base import UsageStore
 
 
 class Store(
-    SessionStore, HistoryStore, ContextStore, RoutingStore, StreamStore, TaskRunStore, ItemStore, Protocol
+    SessionStore,
+    HistoryStore,
+    ContextStore,
+    RoutingStore,
+    StreamStore,
+    TaskRunStore,
+    UsageStore,
+    ItemStore,
+    Protocol,
 ):
     """Everything the hub, the agent runtime, the scheduler and the server need from a store."""
 
@@ -44,4 +54,5 @@ __all__ = [
     "Store",
     "StreamStore",
     "TaskRunStore",
+    "UsageStore",
 ]

@@ -355,3 +355,25 @@ chatkit_attachments = Table(
     Column("wrapped_key", Text),
     Column("created_at", BigInteger, nullable=False),
 )
+
+# Usage per session and quarter hour, kept by triggers on messages (migration 0015): sums per
+# local day are exact in every time zone (offsets are multiples of 15 minutes).
+USAGE_BUCKET_US = 900_000_000
+usage_rollup = Table(
+    "usage_rollup",
+    metadata,
+    Column("session_pk", PK, primary_key=True),
+    Column("bucket", BigInteger, primary_key=True),
+    Column("owner", String(200), nullable=False),
+    Column("agent", String(200), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("messages", Integer, nullable=False),
+    Column("input_tokens", BigInteger, nullable=False),
+    Column("output_tokens", BigInteger, nullable=False),
+)
+Index(
+    "ix_usage_rollup_owner",
+    *(usage_rollup.c[name] for name in ("owner", "bucket", "model", "agent", "channel", "session_pk")),
+    *(usage_rollup.c[name] for name in ("messages", "input_tokens", "output_tokens")),
+)

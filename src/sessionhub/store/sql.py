@@ -16,6 +16,7 @@ from .lifecycle_sql import LifecycleSQLMixin
 from .routing_sql import RoutingSQLMixin
 from .search_sql import SearchSQLMixin
 from .turns_sql import TurnsSQLMixin
+from .usage_sql import UsageSQLMixin
 
 
 class SQLStore(
@@ -28,6 +29,7 @@ class SQLStore(
     LifecycleSQLMixin,
     SearchSQLMixin,
     ContextSQLMixin,
+    UsageSQLMixin,
     Store,
 ):
     """SQLite or PostgreSQL through one code path; dialect branches only for search and locking."""
