@@ -341,7 +341,8 @@ class Stats:
 
 @dataclass(frozen=True, slots=True)
 class NewMessage:
-    """A message to append, validated; the store assigns id, seq and time."""
+    """A message to append, validated; the store assigns seq, time (unless given) and id
+    (unless given: an item created through ``/v1`` with its own ``id`` keeps it)."""
 
     role: Role
     content: str
@@ -350,3 +351,4 @@ class NewMessage:
     usage: Usage = field(default_factory=Usage)
     metadata: Mapping[str, JSON] = field(default_factory=dict)
     created_at: datetime | None = None
+    id: str | None = None

@@ -160,6 +160,42 @@ def test_tool_call_strip_and_chat_command(server: Server, page: Any) -> None:
     expect(page.locator(".msg.note").last).to_contain_text("/new", timeout=10_000)
 
 
+def test_openai_items_show_as_labelled_strips(server: Server, page: Any) -> None:
+    """Items of other types written through /v1 (reasoning, web search) read as labelled strips."""
+    conv = server.call(
+        "POST",
+        "/v1/conversations",
+        json={
+            "items": [
+                {"role": "user", "content": "find the weather"},
+                {
+                    "type": "reasoning",
+                    "id": "rs_1",
+                    "summary": [{"type": "summary_text", "text": "I should search"}],
+                },
+                {
+                    "type": "web_search_call",
+                    "id": "ws_1",
+                    "status": "completed",
+                    "action": {"type": "search"},
+                },
+                {"role": "assistant", "content": "Sunny."},
+            ]
+        },
+    )
+    s = server.call("GET", "/api/sessions/ses_" + conv["id"].removeprefix("conv_"))
+    page.reload()
+    row(page, s).click()
+    strips = page.locator("details.openai-item")
+    expect(strips).to_have_count(2, timeout=10_000)
+    expect(strips.nth(0).locator(".tool-name")).to_have_text("reasoning")
+    expect(strips.nth(1).locator(".tool-name")).to_have_text("web_search_call")
+    expect(page.locator('.msg[data-seq="2"]')).to_contain_text("I should search")
+    strips.nth(1).locator("summary").click()
+    expect(strips.nth(1).locator("pre")).to_contain_text('"ws_1"')
+    expect(page.locator('.msg[data-seq="4"]')).to_contain_text("Sunny.")
+
+
 def test_rename_by_double_click(server: Server, page: Any) -> None:
     """Double-clicking a title edits it inline; Enter saves a user title, Escape cancels."""
     s = server.session("rename me please")

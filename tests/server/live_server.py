@@ -25,15 +25,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(settings: Settings, url: str, **app_state: Any) -> Iterator[tuple[str, Any]]:
-    """Yield ``(base_url, app)`` of a server on ``url``'s database; stopped on exit."""
+def running_server(
+    settings: Settings, url: str, *, encryption_key: str | None = None, **app_state: Any
+) -> Iterator[tuple[str, Any]]:
+    """Yield ``(base_url, app)`` of a server on ``url``'s database (encrypted with
+    ``encryption_key`` when given); stopped on exit."""
     port = free_port()
     holder: dict[str, Any] = {}
     ready = threading.Event()
 
     def run() -> None:
         async def main() -> None:
-            hub = await sessionhub.open(url, settings=settings)
+            hub = await sessionhub.open(url, settings=settings, encryption_key=encryption_key)
             app = create_app(settings, hub, close_hub=True)
             holder["app"] = app
             holder["loop"] = asyncio.get_running_loop()

@@ -8,7 +8,8 @@ The parts, one module each, stacked on one real base (``_core.HubCore``: store, 
 clock, owner, routing state, turn gate, shared input checks):
 ``sessions.py`` (sessions, messages, listings) → ``history.py`` (checkpoints, forks,
 export, import, cleanup, retention) and ``routing.py`` (inbound messages, keys, resets),
-``context.py`` (context windows, compaction) → ``commands.py`` (chat commands, which use
+``context.py`` (context windows, compaction), ``items.py`` (messages as OpenAI items, for
+``/v1``; on ``history.py``) → ``commands.py`` (chat commands, which use
 all of them) → ``Hub`` here (lifecycle and ``as_user``), and ``open()``.
 """
 

@@ -16,8 +16,10 @@ the SDK's conversation id, kept under the session key
 writes from several processes end in one session). ``session_id`` stays the string given.
 
 Mapping, one SDK item per sessionhub message, lossless: the item's JSON is kept as it is
-in ``metadata["openai_item"]`` and ``get_items`` returns exactly that. The message also
-gets a readable role, content and parts for the dashboard, search and exports:
+in ``metadata["openai_item"]`` and ``get_items`` returns exactly that. The mapping is
+``sessionhub.openai_items``, shared with the server's ``/v1`` Conversations API (an item
+written by either is the same row). The message also gets a readable role, content and
+parts for the dashboard, search and exports:
 
 - a message (``role`` user/assistant/system/developer): that role (developer → system)
   and the text of its content (text parts joined; images and files as ``[image]`` /
@@ -39,7 +41,6 @@ items: user/assistant/system text messages, ``function_call`` for tool_call part
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
@@ -55,7 +56,9 @@ try:  # SessionSettings is newer than the Session protocol; HubSession works wit
 except ImportError:  # pragma: no cover - older SDKs
     _SessionSettings = None  # type: ignore[assignment,misc]
 
-from ..model import Message, ToolCall, ToolResult
+from .. import openai_items
+from ..model import Message
+from ..openai_items import ITEM_KEY, item_to_message
 from ._keyed import KeyedSession
 
 if TYPE_CHECKING:
@@ -64,10 +67,9 @@ if TYPE_CHECKING:
 
     from ..hub import Hub
 
-__all__ = ["HubSession", "item_to_message", "message_to_items"]
+__all__ = ["ITEM_KEY", "HubSession", "item_to_message", "message_to_items"]
 
 INTEGRATION = "openai-agents"
-ITEM_KEY = "openai_item"
 
 
 class HubSession:
@@ -144,135 +146,6 @@ def _settings_limit(settings: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-# -- mapping --------------------------------------------------------------------------------
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
-
-
-def _content_text(content: object) -> str:
-    """Readable text of a message's content: a string, or a list of content parts."""
-    if isinstance(content, str):
-        return content
-    if not isinstance(content, list):
-        return ""
-    out: list[str] = []
-    for part in content:
-        if isinstance(part, str):
-            out.append(part)
-        elif isinstance(part, Mapping):
-            kind = str(part.get("type", ""))
-            if isinstance(part.get("text"), str):
-                out.append(part["text"])
-            elif isinstance(part.get("refusal"), str):
-                out.append(part["refusal"])
-            elif "image" in kind:
-                out.append("[image]")
-            elif "file" in kind:
-                name = part.get("filename")
-                out.append(f"[file {name}]" if isinstance(name, str) and name else "[file]")
-            elif "audio" in kind:
-                out.append("[audio]")
-            elif kind:
-                out.append(f"[{kind}]")
-    return "\n".join(s for s in out if s)
-
-
-def _arguments(raw: object) -> dict[str, Any]:
-    if isinstance(raw, Mapping):
-        return dict(raw)
-    if isinstance(raw, str):
-        try:
-            parsed = json.loads(raw) if raw.strip() else {}
-        except ValueError:
-            return {"_raw": raw}
-        return dict(parsed) if isinstance(parsed, dict) else {"_raw": raw}
-    return {} if raw is None else {"_raw": raw}
-
-
-def _call_id(item: Mapping[str, Any]) -> str:
-    for name in ("call_id", "id"):
-        value = item.get(name)
-        if isinstance(value, str) and value:
-            return value
-    return "unknown"
-
-
-def item_to_message(item: Mapping[str, Any], max_chars: int = 200_000) -> dict[str, Any]:
-    """One SDK input item as the ``hub.add_messages`` dict that keeps it whole."""
-    if not isinstance(item, Mapping):
-        raise TypeError(f"an SDK item must be a dict, not {type(item).__name__}")
-    kind = item.get("type")
-    role = item.get("role")
-    meta = {ITEM_KEY: dict(item)}
-    parts: list[dict[str, Any]] = []
-    if (kind is None or kind == "message") and isinstance(role, str):
-        hub_role = {"developer": "system"}.get(role, role)
-        if hub_role not in ("user", "assistant", "system"):
-            hub_role = "user"
-        text = _content_text(item.get("content"))
-    elif kind == "function_call":
-        hub_role, text = "assistant", ""
-        name = item.get("name") if isinstance(item.get("name"), str) and item.get("name") else "function"
-        parts.append(ToolCall(_call_id(item), cast(str, name), _arguments(item.get("arguments"))).to_dict())
-    elif kind == "function_call_output":
-        hub_role = "tool"
-        output = item.get("output")
-        text = output if isinstance(output, str) else _content_text(output)
-        parts.append(ToolResult(_call_id(item), _cut(text, max_chars)).to_dict())
-    elif kind == "reasoning":
-        hub_role = "assistant"
-        text = _content_text(item.get("summary")) or _content_text(item.get("content")) or "[reasoning]"
-    elif isinstance(kind, str) and kind.endswith("_output"):
-        hub_role = "tool"
-        output = item.get("output")
-        text = output if isinstance(output, str) else _content_text(output) or f"[{kind}]"
-        parts.append(ToolResult(_call_id(item), _cut(text, max_chars)).to_dict())
-    elif isinstance(kind, str) and kind.endswith("_call"):
-        hub_role, text = "assistant", ""
-        name = item.get("name")
-        args: dict[str, Any] = {}
-        if isinstance(item.get("arguments"), str | Mapping):
-            args = _arguments(item.get("arguments"))
-        elif isinstance(item.get("input"), str):
-            args = {"input": item["input"]}
-        label = name if isinstance(name, str) and name else kind
-        parts.append(ToolCall(_call_id(item), label, args).to_dict())
-    else:
-        hub_role = "assistant"
-        text = f"[{kind if isinstance(kind, str) and kind else 'item'}]"
-    text = _cut(text, max_chars)
-    if not text.strip() and not parts:
-        text = f"[{kind if isinstance(kind, str) and kind else 'empty ' + str(role or 'message')}]"
-    return {"role": hub_role, "content": text, "parts": parts, "metadata": meta}
-
-
 def message_to_items(m: Message) -> list[TResponseInputItem]:
-    """A stored message as SDK items: its kept item, or one derived from role/content/parts."""
-    kept = m.metadata.get(ITEM_KEY)
-    if isinstance(kept, Mapping):
-        return [cast("TResponseInputItem", dict(kept))]
-    out: list[dict[str, Any]] = []
-    if m.role == "tool":
-        for p in m.parts:
-            if isinstance(p, ToolResult):
-                out.append({"type": "function_call_output", "call_id": p.tool_call_id, "output": p.content})
-        if not out and m.content:
-            out.append({"role": "user", "content": m.content})
-    else:
-        if m.content:
-            out.append({"role": m.role, "content": m.content})
-        for p in m.parts:
-            if isinstance(p, ToolCall):
-                out.append(
-                    {
-                        "type": "function_call",
-                        "call_id": p.id,
-                        "name": p.name,
-                        "arguments": json.dumps(dict(p.arguments)),
-                    }
-                )
-            else:
-                out.append({"type": "function_call_output", "call_id": p.tool_call_id, "output": p.content})
-    return cast("list[TResponseInputItem]", out)
+    """A stored message as SDK items (``sessionhub.openai_items.message_to_items``)."""
+    return cast("list[TResponseInputItem]", openai_items.message_to_items(m))

@@ -35,6 +35,8 @@ from .routes import (
     agents,
     chat,
     checkpoints,
+    conversation_items,
+    conversations,
     inbound,
     maintenance,
     messages,
@@ -54,6 +56,9 @@ The session layer for AI assistants. Every error is `{"error": {"code", "message
 
 With `[server] tokens` configured every `/api` call needs `Authorization: Bearer <token>`
 (except `GET /api/health`); each token is a user, and another user's session is a 404.
+
+`/v1` speaks OpenAI's Conversations API (a conversation is a session, `conv_X` ↔ `ses_X`),
+with OpenAI's error shape `{"error": {"message", "type", "param", "code"}}`.
 
 Request bodies are JSON (`Content-Type: application/json`, else 415), except the platform
 webhooks and triggers. A POST, PUT, PATCH or DELETE whose `Origin` is neither the server's
@@ -99,6 +104,9 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
         sessions, maintenance, messages, checkpoints, agents, inbound, triggers, chat, tasks, usage,
     ):  # fmt: skip
         app.include_router(module.router, responses=COMMON_ERRORS)
+    # OpenAI's Conversations API: the official clients work against /v1 by base_url alone.
+    for module in (conversations, conversation_items):
+        app.include_router(module.router)
     app.add_api_websocket_route("/ws", websocket_endpoint)
     mcp_running = install_mcp(app, live)  # /mcp: the sessions for MCP clients
 

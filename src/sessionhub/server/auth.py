@@ -1,6 +1,7 @@
 """Bearer-token authentication and per-user isolation.
 
-With ``[server] tokens`` (or ``SESSIONHUB_TOKEN``) configured, every ``/api`` and ``/mcp`` request needs
+With ``[server] tokens`` (or ``SESSIONHUB_TOKEN``) configured, every ``/api``, ``/mcp`` and
+``/v1`` (the OpenAI Conversations API, where the token is the client's API key) request needs
 ``Authorization: Bearer <token>``; the token maps to a user name and the request works on
 ``hub.as_user(user)``, so another user's session is simply not found (404). Without tokens
 every request is user ``default`` (the server then binds to loopback only, see ``run.py``).
@@ -29,7 +30,7 @@ from .errors import error_response
 
 OPEN_PATHS = frozenset({"/api/health"})
 # Paths that need a bearer token when the server has tokens (the dashboard's files do not).
-PROTECTED_PREFIXES = ("/api", "/mcp")
+PROTECTED_PREFIXES = ("/api", "/mcp", "/v1")
 DEFAULT_USER = "default"
 
 
@@ -85,7 +86,16 @@ class AuthMiddleware:
             # Webhooks may instead carry the platform's signature (checked by the route).
             if user is None and not any(path.startswith(p) for p in self.open_prefixes):
                 message = "missing bearer token" if token is None else "invalid bearer token"
-                response = error_response(401, "unauthorized", message, {"WWW-Authenticate": "Bearer"})
+                if path.startswith("/v1"):
+                    message = (
+                        "You didn't provide an API key. You need to provide your API key in an "
+                        "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+                        if token is None
+                        else "Incorrect API key provided."
+                    )
+                response = error_response(
+                    401, "unauthorized", message, {"WWW-Authenticate": "Bearer"}, path=path
+                )
                 await response(scope, receive, send)
                 return
             state["user"] = user

@@ -20,7 +20,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.routing import Match, Mount
 
-from ..errors import SessionhubError
+from ..errors import InvalidInput, SessionhubError
+from .openai_errors import PARSE_ERROR, InvalidParam, is_v1, openai_error_body
 
 log = logging.getLogger("sessionhub.server")
 
@@ -40,9 +41,23 @@ _HTTP_CODES = {
 
 
 def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, *, path: str = ""
 ) -> JSONResponse:
+    """The error answer; under ``/v1`` in OpenAI's shape (``openai_errors.py``)."""
+    if is_v1(path):
+        return JSONResponse(openai_error_body(status, message), status_code=status, headers=headers)
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+def _v1_validation(errors: list[Any]) -> JSONResponse:
+    """A refused ``/v1`` request value as OpenAI words it: 400 with ``param``."""
+    first = errors[0] if errors else {}
+    if first.get("type") == "json_invalid":
+        return JSONResponse(openai_error_body(400, PARSE_ERROR), status_code=400)
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    param = ".".join(loc) or None
+    message = f"Invalid '{param}': {first.get('msg', 'invalid value')}." if param else _describe(errors)
+    return JSONResponse(openai_error_body(400, message, param), status_code=400)
 
 
 def _describe(errors: list[Any]) -> str:
@@ -81,27 +96,35 @@ def allowed_methods(request: Request) -> str | None:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SessionhubError)
-    async def _core(_request: Request, exc: SessionhubError) -> JSONResponse:
+    async def _core(request: Request, exc: SessionhubError) -> JSONResponse:
         if exc.status_code >= 500:
             log.error("%s: %s", exc.code, exc.message)
+        if is_v1(request.url.path):
+            status = 400 if isinstance(exc, InvalidInput) else exc.status_code
+            param = exc.param if isinstance(exc, InvalidParam) else None
+            code = exc.error_code if isinstance(exc, InvalidParam) else None
+            return JSONResponse(openai_error_body(status, exc.message, param, code), status_code=status)
         return error_response(exc.status_code, exc.code, exc.message)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if is_v1(request.url.path):
+            return _v1_validation(list(exc.errors()))
         return error_response(422, "invalid_input", _describe(list(exc.errors())))
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        v1 = is_v1(request.url.path)
         if exc.status_code == 404 and message == "Not Found":
-            message = "no such endpoint"
+            message = f"Invalid URL ({request.method} {request.url.path})" if v1 else "no such endpoint"
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
-        return error_response(exc.status_code, code, message, headers=headers or None)
+        return error_response(exc.status_code, code, message, headers=headers or None, path=request.url.path)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal", "internal server error")
+        return error_response(500, "internal", "internal server error", path=request.url.path)

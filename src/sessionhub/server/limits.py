@@ -64,11 +64,15 @@ class BodyLimitMiddleware:
                 except ValueError:
                     declared = -1
                 if declared < 0:
-                    await error_response(400, "bad_request", "invalid Content-Length")(scope, receive, send)
+                    await error_response(400, "bad_request", "invalid Content-Length", path=scope["path"])(
+                        scope, receive, send
+                    )
                     return
                 if declared > limit:
                     too_large = BodyTooLarge(limit)
-                    await error_response(413, too_large.code, too_large.detail)(scope, receive, send)
+                    await error_response(413, too_large.code, too_large.detail, path=scope["path"])(
+                        scope, receive, send
+                    )
                     return
                 has_body = declared > 0
         if not has_body:  # neither Content-Length nor chunked: nothing to count or to wait for
@@ -107,7 +111,8 @@ class BodyLimitMiddleware:
             if started:
                 raise
             headers = dict(exc.headers or {})
-            await error_response(exc.status_code, exc.code, str(exc.detail), headers)(scope, receive, send)
+            response = error_response(exc.status_code, exc.code, str(exc.detail), headers, path=scope["path"])
+            await response(scope, receive, send)
         finally:
             deadline.cancel()
 

@@ -44,6 +44,8 @@ log = logging.getLogger("sessionhub.server")
 
 RECOVERY_INTERVAL = 2.0
 _SESSION_PATH = re.compile(r"^/api/sessions/(ses_[A-Za-z0-9_-]{1,64})(?:/|$)")
+# The Conversations API (/v1): a conversation conv_X is the session ses_X.
+_CONVERSATION_PATH = re.compile(r"^/v1/conversations/conv_([A-Za-z0-9_-]{1,64})(?:/|$)")
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Routes that publish their own events (or change nothing a dashboard lists).
 _SELF_PUBLISHING = ("/api/inbound", "/api/channels/", "/api/tasks", "/api/maintenance/cleanup")
@@ -137,6 +139,8 @@ def _ids_in(body: Any) -> list[str]:
     value = body.get("id")
     if isinstance(value, str) and value.startswith("ses_"):
         found.append(value)
+    elif isinstance(value, str) and value.startswith("conv_") and body.get("object") == "conversation":
+        found.append("ses_" + value.removeprefix("conv_"))
     value = body.get("session_id")
     if isinstance(value, str):
         found.append(value)
@@ -158,13 +162,16 @@ class ChangeMiddleware:
         if (
             scope["type"] != "http"
             or scope["method"] not in _WRITE_METHODS
-            or not path.startswith("/api/")
+            or not path.startswith(("/api/", "/v1/conversations"))
             or path.endswith("/chat")
             or path.startswith(_SELF_PUBLISHING)
         ):
             await self.app(scope, receive, send)
             return
         match = _SESSION_PATH.match(path)
+        if match is None and path.startswith("/v1/"):
+            conv = _CONVERSATION_PATH.match(path)
+            match = None if conv is None else _SESSION_PATH.match(f"/api/sessions/ses_{conv.group(1)}")
         status = 0
         sniff: list[bytes] = []
         sniffing = match is None

@@ -139,7 +139,7 @@ class RequestGuard:
 
         if refusal is not None:
             status, code, text = refusal
-            await error_response(status, code, text)(scope, receive, send_with_headers)
+            await error_response(status, code, text, path=scope["path"])(scope, receive, send_with_headers)
             return
         await self.app(scope, receive, send_with_headers)
 

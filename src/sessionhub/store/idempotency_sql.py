@@ -25,7 +25,7 @@ keys (foreign key, ``ON DELETE CASCADE``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -81,7 +81,10 @@ class IdempotencySQLMixin(MessagesSQLMixin):
         items: Sequence[NewMessage],
         auto: AutoText | None,
         key: IdempotencyKey,
+        before_append: Callable[[], None] | None = None,
     ) -> list[Message] | _Stored:
+        """``before_append``: a check that runs in the transaction when the key is new
+        (``append_items`` refuses item ids already in the session there)."""
         now = self._now_us()
         cutoff = now - _TTL_US
         with self._write() as conn:
@@ -101,6 +104,8 @@ class IdempotencySQLMixin(MessagesSQLMixin):
             if found is not None:
                 conn.execute(delete(idempotency_keys).where(*where))
             self._forget_expired_keys(conn, cutoff)
+            if before_append is not None:
+                before_append()
             out = self._append(owner, session_id, items, auto)
             conn.execute(
                 insert(idempotency_keys).values(

@@ -10,6 +10,7 @@ part                   module               used by
 ``StreamStore``        turns_base.py        ``agents/runtime.py``, ``server/live.py``
 ``TaskRunStore``       turns_base.py        ``scheduler.py``
 ``UsageStore``         usage_base.py        ``hub/usage.py``
+``ItemStore``          items_base.py        ``hub/items.py`` (the ``/v1`` Conversations API)
 =====================  ===================  ===============================================
 
 ``SQLStore`` (sql.py) declares that it implements ``Store``, so mypy checks every signature
@@ -24,13 +25,22 @@ from typing import Protocol
 from .base import SessionStore
 from .context_base import ContextStore
 from .history_base import HistoryStore
+from .items_base import ItemStore
 from .routing_base import RoutingStore
 from .turns_base import StreamStore, TaskRunStore
 from .usage_base import UsageStore
 
 
 class Store(
-    SessionStore, HistoryStore, ContextStore, RoutingStore, StreamStore, TaskRunStore, UsageStore, Protocol
+    SessionStore,
+    HistoryStore,
+    ContextStore,
+    RoutingStore,
+    StreamStore,
+    TaskRunStore,
+    UsageStore,
+    ItemStore,
+    Protocol,
 ):
     """Everything the hub, the agent runtime, the scheduler and the server need from a store."""
 
@@ -38,6 +48,7 @@ class Store(
 __all__ = [
     "ContextStore",
     "HistoryStore",
+    "ItemStore",
     "RoutingStore",
     "SessionStore",
     "Store",

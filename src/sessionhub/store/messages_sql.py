@@ -73,7 +73,7 @@ class MessagesSQLMixin(SessionsSQLMixin):
                 seq += 1
                 created = to_us(m.created_at) if m.created_at is not None else now
                 last_at = created
-                msg_id = new_message_id()
+                msg_id = m.id or new_message_id()
                 rows.append(
                     {"session_pk": row.pk, **message_values(self.codec, key, msg_id, seq, m, created)}
                 )

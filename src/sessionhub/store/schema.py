@@ -5,8 +5,9 @@ Layout choices (see docs/operations.md for the distribution notes):
 - ``sessions`` carries denormalised counters, preview and ``activity_at`` so every listing
   is one index range scan; ``message_count`` is also the last ``seq`` (seq is 1..N).
 - ``messages`` rows reference their session by the integer ``session_pk`` (small rows and
-  a small ``(session_pk, seq)`` index); the public ``msg_`` id is kept in the row but needs
-  no index: every lookup is by session and seq.
+  a small ``(session_pk, seq)`` index); history reads are by session and seq. The public
+  id (``msg_…``, or an OpenAI item's own id given through ``/v1``) has its own index
+  (``ix_messages_id``, migration 0012) for the Conversations API's lookups by item id.
 - Full-text search is a dialect branch created by the migrations: an FTS5 external-content
   table kept in step by triggers on SQLite, an expression GIN index on PostgreSQL.
 - Timestamps are integer microseconds since the epoch (UTC): identical on both backends,
@@ -37,6 +38,10 @@ metadata = MetaData()
 
 # INTEGER PRIMARY KEY on SQLite (the rowid), BIGINT identity on PostgreSQL.
 PK = BigInteger().with_variant(Integer(), "sqlite")
+# A message id: ``msg_…`` (29 characters) or an item id given through /v1 (up to 128).
+# SQLite does not enforce the length and keeps the declared 32 (0012 widened PostgreSQL only).
+MAX_MESSAGE_ID = 128
+MESSAGE_ID = String(32).with_variant(String(MAX_MESSAGE_ID), "postgresql")
 
 sessions = Table(
     "sessions",
@@ -115,7 +120,7 @@ messages = Table(
     Column("pk", PK, primary_key=True, autoincrement=True),
     Column("session_pk", PK, ForeignKey("sessions.pk", ondelete="CASCADE"), nullable=False),
     Column("seq", Integer, nullable=False),
-    Column("id", String(32), nullable=False),
+    Column("id", MESSAGE_ID, nullable=False),
     Column("role", String(16), nullable=False),
     Column("content", Text, nullable=False),
     Column("parts", Text),
@@ -138,6 +143,8 @@ Index(
     sqlite_where=messages.c.status == "streaming",
     postgresql_where=messages.c.status == "streaming",
 )
+# Messages by public id (the /v1 item lookups); not unique: filtered by conversation (0012).
+Index("ix_messages_id", messages.c.id, messages.c.session_pk)
 Index(
     "ix_messages_keep",
     messages.c.session_pk,
@@ -221,7 +228,7 @@ summaries = Table(
     Column("method", String(16), nullable=False),
     Column("token_count", Integer, nullable=False),
     Column("created_at", BigInteger, nullable=False),
-    Column("covers_until_id", String(32)),  # id of the message at covers_until_seq (0003)
+    Column("covers_until_id", MESSAGE_ID),  # id of the message at covers_until_seq (0003)
     UniqueConstraint("session_pk", "covers_until_seq", name="uq_summaries_session_seq"),
 )
 

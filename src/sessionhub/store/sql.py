@@ -11,6 +11,7 @@ from .chatkit_sql import ChatKitSQLMixin
 from .context_sql import ContextSQLMixin
 from .idempotency_sql import IdempotencySQLMixin
 from .interface import Store
+from .items_sql import ItemsSQLMixin
 from .lifecycle_sql import LifecycleSQLMixin
 from .routing_sql import RoutingSQLMixin
 from .turns_sql import TurnsSQLMixin
@@ -22,6 +23,7 @@ class SQLStore(
     AdkSQLMixin,
     ChatKitSQLMixin,
     RoutingSQLMixin,
+    ItemsSQLMixin,
     IdempotencySQLMixin,
     TurnsSQLMixin,
     LifecycleSQLMixin,

@@ -125,6 +125,9 @@ function errorBox(m, e) {
   return h("div.msg-error", { role: "note" }, h("span.msg-error-text", {}, `Error: ${reason}`), retry);
 }
 
+// OpenAI item types shown as ordinary messages and tool strips; any other type is a labelled strip.
+const OPENAI_MAPPED = new Set(["message", "function_call", "function_call_output"]);
+
 function messageEl(m, e, results, consumed) {
   const calls = (m.parts || []).filter((p) => p.type === "tool_call");
   const ownResults = (m.parts || []).filter((p) => p.type === "tool_result");
@@ -154,6 +157,14 @@ function messageEl(m, e, results, consumed) {
       ...badges, h("span.msg-head-gap"), slot, actions),
     body,
   );
+  const item = m.metadata?.openai_item;
+  if (item && typeof item.type === "string" && !OPENAI_MAPPED.has(item.type)) {
+    // An OpenAI item kept as it came (reasoning, web search, MCP, compaction, …): a labelled strip.
+    renderInto(body, m.content || "");
+    li.append(h("details.tool.openai-item", {}, h("summary", {}, icon("tool"), " ", h("span.tool-name", {}, item.type),
+      h("span.tool-state", {}, "OpenAI item")), h("pre.tool-result", {}, JSON.stringify(item, null, 2))));
+    return { el: li, body };
+  }
   if (m.role === "tool" && !calls.length) {
     const callId = ownResults[0]?.tool_call_id || m.metadata?.tool_call_id;
     li.append(h("details.tool", {}, h("summary", {}, icon("tool"), " ", h("span.tool-name", {}, m.metadata?.tool_name || m.metadata?.name || "Tool result"), callId ? h("span.tool-state", {}, callId) : null),

@@ -10,7 +10,7 @@ keeps attachments. JSON columns are sealed like session fields when encryption i
 state row carries its own wrapped data key).
 
 Revision ID: 0013_adk_chatkit
-Revises: 0008_stream_owner
+Revises: 0012_item_ids
 Create Date: 2026-12-06
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_adk_chatkit"
-down_revision = "0008_stream_owner"
+down_revision = "0012_item_ids"
 branch_labels = None
 depends_on = None
 
