@@ -22,6 +22,16 @@ On disk: ``~/.openclaw/agents/<agentId>/sessions/`` with ``sessions.json`` and o
     {"type": "model_change", "provider", "modelId"}   {"type": "thinking_level_change", ...}
     {"type": "compaction", ...}  {"type": "custom", ...}  {"type": "session_info", "name"?} ...
 
+Reset archives: ``/new`` renames the transcript to ``<sessionId>.jsonl.reset.<ts>``; it
+imports as an archived session (of its key when ``sessions.json`` still names its id).
+``*.jsonl.deleted.<ts>`` / ``*.jsonl.bak.<ts>`` (deleted sessions, compaction backups) are
+reported, not imported. Lines that are not JSON (a write cut by a crash) are left out and
+reported, as OpenClaw's own reader skips them.
+
+Keys and origin: the index key (``agent:main:telegram:group:-100…:topic:42``) is the source
+key; for ``agent:<a>:main`` / per-peer keys the chat comes from the entry's
+``deliveryContext`` (``channel``, ``to``, ``accountId``, ``threadId``) or ``last*`` fields.
+
 Entries form a tree (``id``/``parentId``, version >= 2): the active branch is the path from
 the last entry back to the root; entries on abandoned branches are reported as skipped.
 Mapping: ``toolCall`` blocks -> ``ToolCall`` parts; a ``toolResult`` message -> role ``tool``
@@ -37,8 +47,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import re
+
 from ...errors import InvalidInput
 from ...model import MessageStatus, NewMessage, Part, Role, ToolCall, ToolResult, Usage
+from ...routing.legacy import Origin, is_legacy_key, parse_legacy_key
 from ..imported import ImportedSession, Skipped
 from ._common import (
     expect_dict,
@@ -60,6 +73,12 @@ INDEX = "sessions.json"
 MAX_VERSION = 3
 _ROLES: dict[str, Role] = {"user": "user", "assistant": "assistant", "toolResult": "tool", "system": "system"}
 _STATUS: dict[str, MessageStatus] = {"error": "error", "aborted": "interrupted"}
+_ARCHIVE = re.compile(r"\.jsonl\.(reset|deleted|bak)\.[^/]+$")
+_TOPIC = re.compile(r"-topic-([^.]+)\.jsonl")
+
+
+def _is_transcript(p: Path) -> bool:
+    return p.is_file() and (p.suffix == ".jsonl" or bool(re.search(r"\.jsonl\.reset\.", p.name)))
 
 
 def _is_header(obj: dict[str, Any] | None) -> bool:
@@ -87,7 +106,20 @@ def discover(path: Path) -> Iterator[Path]:
         yield path
         return
     for d in _session_dirs(path):
-        yield from sorted(p for p in d.glob("*.jsonl") if p.is_file())
+        yield from sorted(p for p in d.iterdir() if _is_transcript(p))
+
+
+def ignored(path: Path) -> Iterator[Skipped]:
+    """Archived files not imported, with the reason (nothing is skipped silently)."""
+    if path.is_file():
+        return
+    for d in _session_dirs(path):
+        for p in sorted(d.iterdir()):
+            m = _ARCHIVE.search(p.name)
+            if m and m.group(1) == "deleted":
+                yield Skipped(str(p), "a session deleted in OpenClaw (its archived transcript)")
+            elif m and m.group(1) == "bak":
+                yield Skipped(str(p), "a backup OpenClaw made before compacting (the transcript is imported)")
 
 
 def _index_entry(path: Path, session_id: str) -> tuple[str | None, dict[str, Any]]:
@@ -191,8 +223,46 @@ def _message(entry: dict[str, Any], n: int, skipped: list[Skipped]) -> NewMessag
     )
 
 
+def _origin(key: str | None, entry: dict[str, Any], topic: str | None) -> Origin | None:
+    """The chat of a session: from its key when the key names one, else from the entry's
+    delivery context (``agent:<a>:main`` gathers every DM: the last one is the chat)."""
+    legacy: Origin | None = None
+    if key and is_legacy_key(key):
+        try:
+            legacy = parse_legacy_key(key)
+        except InvalidInput:
+            legacy = None
+    if legacy is not None and legacy.kind == "chat":
+        return legacy if topic is None or legacy.topic else Origin(**{**_fields(legacy), "topic": topic})
+    ctx = entry.get("deliveryContext") if isinstance(entry.get("deliveryContext"), dict) else {}
+    channel = ctx.get("channel") or entry.get("lastChannel") or entry.get("channel")
+    to = ctx.get("to") or entry.get("lastTo")
+    if not isinstance(channel, str) or not isinstance(to, str | int) or isinstance(to, bool):
+        return legacy
+    chat = str(to)
+    for prefix in (f"{channel}:", "user:", "chat:", "group:", "channel:"):
+        chat = chat.removeprefix(prefix)
+    account = ctx.get("accountId") or entry.get("lastAccountId") or "default"
+    thread = ctx.get("threadId") or entry.get("lastThreadId") or topic
+    kind = entry.get("chatType") if entry.get("chatType") in ("group", "channel") else "direct"
+    return Origin(
+        agent=legacy.agent if legacy is not None else None,
+        channel=channel,
+        account=str(account),
+        chat=chat,
+        chat_type=kind,
+        topic=None if thread in (None, "") else str(thread),
+        sender=chat if kind == "direct" else None,
+    )
+
+
+def _fields(o: Origin) -> dict[str, Any]:
+    return {name: getattr(o, name) for name in Origin.__slots__}
+
+
 def read(path: Path) -> ImportedSession:
-    lines = list(iter_jsonl(path))
+    lenient: list[Skipped] = []
+    lines = list(iter_jsonl(path, lenient))
     if not lines or not _is_header(lines[0][1]):
         raise InvalidInput(f"{path}: not an OpenClaw transcript (first line is not a session header)")
     header = lines[0][1]
@@ -200,7 +270,7 @@ def read(path: Path) -> ImportedSession:
     if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= MAX_VERSION:
         raise InvalidInput(f"{path}: unsupported transcript version {version!r} (reads 1..{MAX_VERSION})")
     session_id = expect_str(header.get("id"), f"{path}: header id")
-    skipped: list[Skipped] = []
+    skipped: list[Skipped] = lenient
     entries = _active_branch([e for _, e in lines[1:]], skipped)
     numbers = {id(e): n for n, e in lines[1:]}
     messages: list[NewMessage] = []
@@ -238,6 +308,11 @@ def read(path: Path) -> ImportedSession:
     if isinstance(index.get("channel"), str):
         metadata["channel"] = index["channel"]
     agent = path.parent.parent.name if path.parent.name == "sessions" else None
+    archived = ".jsonl.reset." in path.name
+    if archived and key is None:
+        skipped.append(Skipped("session key", "reset archive no longer named in sessions.json; kept archived on its own"))
+    topic_match = _TOPIC.search(path.name)
+    topic = topic_match.group(1) if topic_match else None
     created = parse_time(header.get("timestamp"), f"{path}: header timestamp")
     updated = parse_time(index.get("updatedAt"), f"{path}: index updatedAt") if index else None
     return ImportedSession(
@@ -254,4 +329,7 @@ def read(path: Path) -> ImportedSession:
         model=model,
         metadata={"openclaw": metadata},
         skipped=tuple(skipped),
+        source_key=key,
+        origin=_origin(key, index, topic),
+        archived=archived,
     )
