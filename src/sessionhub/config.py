@@ -78,6 +78,15 @@ class CommandSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ImportSettings:
+    """``[import]``: sessions migrated from other assistants (CONTRACT 11.2)."""
+
+    # The agent that answers in an imported session whose provider is not configured
+    # (None: the default agent).
+    chat_agent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str | None = None
     server: ServerSettings = field(default_factory=ServerSettings)
@@ -94,6 +103,7 @@ class Settings:
     retention: Mapping[str, Any] = field(default_factory=dict)
     encryption: Mapping[str, Any] = field(default_factory=dict)
     commands: CommandSettings = field(default_factory=CommandSettings)
+    imports: ImportSettings = field(default_factory=ImportSettings)
     source: Path | None = None
 
     def agent(self, agent_id: str) -> AgentSettings | None:
@@ -205,6 +215,18 @@ def _commands(raw: Mapping[str, Any]) -> CommandSettings:
     )
 
 
+def _imports(raw: Mapping[str, Any], agents: tuple[AgentSettings, ...]) -> ImportSettings:
+    unknown = set(raw) - {"chat_agent"}
+    if unknown:
+        raise ConfigError(f"import.{sorted(unknown)[0]}: unknown key")
+    chat_agent = raw.get("chat_agent")
+    if chat_agent is not None:
+        _str(chat_agent, "import.chat_agent")
+        if all(a.id != chat_agent for a in agents):
+            raise ConfigError(f"import.chat_agent: no such agent {chat_agent!r}")
+    return ImportSettings(chat_agent=chat_agent)
+
+
 def _tokens(raw: Any) -> dict[str, str]:
     if not isinstance(raw, Mapping):
         raise ConfigError('server.tokens: must be a table of token = "user"')
@@ -226,6 +248,8 @@ def _channels(raw: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         for key in ("signing_secret", "secret_token", "user", "bot_id", "account"):
             if key in table:
                 _str(table[key], f"channels.{name}.{key}")
+        if not isinstance(table.get("pin_sessions", False), bool):
+            raise ConfigError(f"channels.{name}.pin_sessions: must be true or false")
         out[name] = dict(table)
     return out
 
@@ -235,7 +259,7 @@ def settings_from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None
     env = os.environ if env is None else env
     known = {
         "database", "server", "session", "agents", "providers", "dispatch", "tasks",
-        "triggers", "retention", "encryption", "limits", "channels", "commands",
+        "triggers", "retention", "encryption", "limits", "channels", "commands", "import",
     }  # fmt: skip
     for key in data:
         if key not in known:
@@ -279,10 +303,14 @@ def settings_from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None
     )
     providers = _table(data, "providers")
     triggers = _table(data, "triggers")
+    for name, spec in triggers.items():
+        if isinstance(spec, Mapping) and not isinstance(spec.get("pin", False), bool):
+            raise ConfigError(f"triggers.{name}.pin: must be true or false")
     tasks = data.get("tasks", [])
     if not isinstance(tasks, list) or not all(isinstance(t, Mapping) for t in tasks):
         raise ConfigError("tasks: must be an array of tables ([[tasks]])")
     encryption = dict(_table(data, "encryption"))
+    agents = _agents(data.get("agents"))
     if env.get("SESSIONHUB_ENCRYPTION_KEY_ENV"):
         encryption["key_env"] = env["SESSIONHUB_ENCRYPTION_KEY_ENV"]
     return Settings(
@@ -292,7 +320,7 @@ def settings_from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None
         max_message_chars=_int(
             limits.get("max_message_chars", 200_000), "limits.max_message_chars", 1, 50_000_000
         ),
-        agents=_agents(data.get("agents")),
+        agents=agents,
         providers={k: dict(v) for k, v in providers.items() if isinstance(v, Mapping)},
         session=dict(session),
         dispatch=dict(_table(data, "dispatch")),
@@ -302,6 +330,7 @@ def settings_from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None
         retention=dict(_table(data, "retention")),
         encryption=encryption,
         commands=_commands(_table(data, "commands")),
+        imports=_imports(_table(data, "import"), agents),
     )
 
 

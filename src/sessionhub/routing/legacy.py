@@ -59,7 +59,7 @@ class Origin:
 
     def to_dict(self) -> dict[str, str]:
         """The known fields (for ``metadata.origin`` of an imported session)."""
-        out = {"chat_type": self.chat_type} if self.kind == "chat" else {"kind": self.kind}
+        out: dict[str, str] = {"chat_type": self.chat_type} if self.kind == "chat" else {"kind": self.kind}
         for name in ("channel", "account", "chat", "topic", "space", "sender", "peer"):
             value = getattr(self, name)
             if value is not None:
@@ -125,7 +125,7 @@ def origin_key(policy: RoutingPolicy, origin: Origin, agents: Collection[str]) -
     """
 
     def agent_of(routed: str) -> str:
-        return origin.agent if origin.agent in agents else routed
+        return origin.agent if origin.agent is not None and origin.agent in agents else routed
 
     if origin.kind == "main":
         return format_key(KeyParts(agent_of(policy.default_agent), "main"))
@@ -154,8 +154,8 @@ def origin_key(policy: RoutingPolicy, origin: Origin, agents: Collection[str]) -
     if origin.sender is None and uses_sender:
         dims: tuple[Dimension, ...] = tuple(d for d in r.dimensions if d != "sender") or ("chat",)
         return format_key(key_parts(agent, msg, dimensions=dims))
-    peer = policy.identity(msg.channel, msg.sender)
-    return format_key(key_parts(agent, msg, dimensions=r.dimensions or ("chat",), scope=r.scope, peer=peer))
+    linked = policy.identity(msg.channel, msg.sender)
+    return format_key(key_parts(agent, msg, dimensions=r.dimensions or ("chat",), scope=r.scope, peer=linked))
 
 
 def _canonical(policy: RoutingPolicy, peer: str, channel: str | None) -> str | None:

@@ -23,7 +23,7 @@ raises ``ConfigError`` naming ``providers.NAME.KEY``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from ...errors import ConfigError
@@ -91,7 +91,7 @@ def _openai(name: str, table: Mapping[str, Any], env: Mapping[str, str], where: 
             raise ConfigError(f"{where}.api_key_env: must be the name of an environment variable")
         api_key = env.get(key_env)
         if not api_key:
-            raise ConfigError(f"{where}.api_key_env: environment variable {key_env} is not set")
+            raise MissingAPIKey(f"{where}.api_key_env: environment variable {key_env} is not set")
     include_usage = table.get("include_usage", True)
     if not isinstance(include_usage, bool):
         raise ConfigError(f"{where}.include_usage: must be true or false")
@@ -110,6 +110,10 @@ def _openai(name: str, table: Mapping[str, Any], env: Mapping[str, str], where: 
         headers=_str_table(table, "headers", where),
         extra_body=extra_body,
     )
+
+
+class MissingAPIKey(ConfigError):
+    """A provider's API key variable is not set (a warning for providers no agent uses)."""
 
 
 def build_provider(
@@ -158,10 +162,23 @@ class ProviderSet:
             self._built[name] = build_provider(name, self._tables, self._env)
         return self._built[name]
 
-    def check(self, names: list[str] | None = None) -> None:
-        """Build every configured provider (and ``names``) now, so a bad value stops start-up."""
+    def check(
+        self, names: list[str] | None = None, *, lenient: Collection[str] = ()
+    ) -> list[tuple[str, str]]:
+        """Build every configured provider (and ``names``) now, so a bad value stops start-up.
+
+        A provider in ``lenient`` (one no agent uses) whose API key is missing does not stop
+        it: it is returned as ``(name, problem)`` for the caller to warn about.
+        """
+        problems: list[tuple[str, str]] = []
         for name in [*self._tables, *(names or [])]:
-            self.get(name)
+            try:
+                self.get(name)
+            except MissingAPIKey as exc:
+                if name not in lenient:
+                    raise
+                problems.append((name, exc.message))
+        return problems
 
     async def aclose(self) -> None:
         for provider in self._built.values():
@@ -171,6 +188,7 @@ class ProviderSet:
 __all__ = [
     "Done",
     "EchoProvider",
+    "MissingAPIKey",
     "OpenAIProvider",
     "Provider",
     "ProviderError",

@@ -42,15 +42,15 @@ skipped with a reason.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import re
-
 from ...errors import InvalidInput
 from ...model import MessageStatus, NewMessage, Part, Role, ToolCall, ToolResult, Usage
+from ...routing.inbound import ChatType
 from ...routing.legacy import Origin, is_legacy_key, parse_legacy_key
 from ..imported import ImportedSession, Skipped
 from ._common import (
@@ -234,7 +234,8 @@ def _origin(key: str | None, entry: dict[str, Any], topic: str | None) -> Origin
             legacy = None
     if legacy is not None and legacy.kind == "chat":
         return legacy if topic is None or legacy.topic else Origin(**{**_fields(legacy), "topic": topic})
-    ctx = entry.get("deliveryContext") if isinstance(entry.get("deliveryContext"), dict) else {}
+    raw_ctx = entry.get("deliveryContext")
+    ctx: dict[str, Any] = raw_ctx if isinstance(raw_ctx, dict) else {}
     channel = ctx.get("channel") or entry.get("lastChannel") or entry.get("channel")
     to = ctx.get("to") or entry.get("lastTo")
     if not isinstance(channel, str) or not isinstance(to, str | int) or isinstance(to, bool):
@@ -244,7 +245,9 @@ def _origin(key: str | None, entry: dict[str, Any], topic: str | None) -> Origin
         chat = chat.removeprefix(prefix)
     account = ctx.get("accountId") or entry.get("lastAccountId") or "default"
     thread = ctx.get("threadId") or entry.get("lastThreadId") or topic
-    kind = entry.get("chatType") if entry.get("chatType") in ("group", "channel") else "direct"
+    kind: ChatType = "group" if entry.get("chatType") == "group" else "direct"
+    if entry.get("chatType") == "channel":
+        kind = "channel"
     return Origin(
         agent=legacy.agent if legacy is not None else None,
         channel=channel,
@@ -310,7 +313,9 @@ def read(path: Path) -> ImportedSession:
     agent = path.parent.parent.name if path.parent.name == "sessions" else None
     archived = ".jsonl.reset." in path.name
     if archived and key is None:
-        skipped.append(Skipped("session key", "reset archive no longer named in sessions.json; kept archived on its own"))
+        skipped.append(
+            Skipped("session key", "reset archive no longer named in sessions.json; kept archived on its own")
+        )
     topic_match = _TOPIC.search(path.name)
     topic = topic_match.group(1) if topic_match else None
     created = parse_time(header.get("timestamp"), f"{path}: header timestamp")

@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ...errors import InvalidInput
 from ...model import CHANNELS, NewMessage, Part, ToolCall, ToolResult
 from ...routing.legacy import Origin, is_legacy_key
 from ..imported import ImportedSession, Skipped
@@ -73,7 +74,7 @@ def _legacy_doc(p: Path) -> bool:
     """A pre-JSONL PicoClaw session file: an object with ``key`` and ``messages``."""
     try:
         doc = load_json(p)
-    except Exception:  # noqa: BLE001 - sniffing: anything unreadable is simply not ours
+    except (InvalidInput, RecursionError):  # sniffing: anything unreadable is simply not ours
         return False
     return isinstance(doc, dict) and isinstance(doc.get("key"), str) and isinstance(doc.get("messages"), list)
 
