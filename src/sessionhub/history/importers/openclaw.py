@@ -122,15 +122,24 @@ def ignored(path: Path) -> Iterator[Skipped]:
                 yield Skipped(str(p), "a backup OpenClaw made before compacting (the transcript is imported)")
 
 
-def _index_entry(path: Path, session_id: str) -> tuple[str | None, dict[str, Any]]:
+def _index_entry(path: Path, session_id: str, archived: bool) -> tuple[str | None, dict[str, Any], bool]:
+    """The index key and entry of a transcript, and whether the key was inferred.
+
+    A reset archive is no longer named in ``sessions.json`` (its key got a new session id);
+    when the index has a single key (one conversation per agent, OpenClaw's default
+    ``dmScope = main``), that key is the archive's.
+    """
     index_path = path.parent / INDEX
     if not index_path.is_file():
-        return None, {}
+        return None, {}, False
     index = expect_dict(load_json(index_path), str(index_path))
     for key, raw in index.items():
         if isinstance(raw, dict) and raw.get("sessionId") == session_id:
-            return key, raw
-    return None, {}
+            return key, raw, False
+    entries = [(k, v) for k, v in index.items() if isinstance(v, dict)]
+    if archived and len(entries) == 1:
+        return entries[0][0], entries[0][1], True
+    return None, {}, False
 
 
 def _active_branch(entries: list[dict[str, Any]], skipped: list[Skipped]) -> list[dict[str, Any]]:
@@ -298,7 +307,8 @@ def read(path: Path) -> ImportedSession:
             other[kind if isinstance(kind, str) else type_name(kind)] += 1
     for kind, count in sorted(other.items()):
         skipped.append(Skipped(f"{count} '{kind}' entries", "not conversation messages"))
-    key, index = _index_entry(path, session_id)
+    archived = ".jsonl.reset." in path.name
+    key, index, inferred = _index_entry(path, session_id, archived)
     for name in ("label", "displayName", "subject"):
         if not title and isinstance(index.get(name), str):
             title = index[name]
@@ -311,15 +321,18 @@ def read(path: Path) -> ImportedSession:
     if isinstance(index.get("channel"), str):
         metadata["channel"] = index["channel"]
     agent = path.parent.parent.name if path.parent.name == "sessions" else None
-    archived = ".jsonl.reset." in path.name
     if archived and key is None:
         skipped.append(
             Skipped("session key", "reset archive no longer named in sessions.json; kept archived on its own")
         )
+    elif inferred:
+        skipped.append(
+            Skipped("session key", f"reset archive filed under {key}, the only key of sessions.json")
+        )
     topic_match = _TOPIC.search(path.name)
     topic = topic_match.group(1) if topic_match else None
     created = parse_time(header.get("timestamp"), f"{path}: header timestamp")
-    updated = parse_time(index.get("updatedAt"), f"{path}: index updatedAt") if index else None
+    updated = parse_time(index.get("updatedAt"), f"{path}: index updatedAt") if index and not inferred else None
     return ImportedSession(
         format=NAME,
         source_id=stable_id(NAME, location(path), session_id),
