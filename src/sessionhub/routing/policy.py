@@ -9,8 +9,14 @@ matching rule's ``session_dimensions`` (which replace both the global dimensions
 global scope); then ``session.scope``; then ``session.dimensions``.
 
 Identity links map ``channel:id`` or a raw id (case-insensitive) to a canonical person;
-they decide who is the same person under ``per-peer`` and let a rule's ``when.sender``
-name a person by the canonical name.
+they apply wherever a sender is used (CONTRACT 11.3): who is the same person under
+``per-peer``, the sender under the ``sender`` dimension and ``per-channel-peer``, and a
+rule's ``when.sender`` naming a person by the canonical name.
+
+PicoClaw's rule syntax is accepted as its docs write it: a rule may have a ``name``, and
+``when.chat`` may be written ``group:<id>``, ``direct:<id>`` or ``channel:<id>``: the chat id
+and its chat type. A rule whose ``when`` can never match (a kind that contradicts
+``chat_type``, a channel sessionhub does not know) stops start-up.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from ..errors import ConfigError, InvalidInput
+from ..model import CHANNELS
 from .inbound import CHAT_TYPES, InboundMessage
 from .keys import DIMENSIONS, SCOPES, Dimension, Scope, format_key, key_parts
 from .overrides import KeyOverrides
@@ -28,7 +35,8 @@ from .reset import RESET_MODES, ResetPolicy
 WHEN_FIELDS: tuple[str, ...] = ("channel", "account", "chat", "chat_type", "space", "topic", "sender")
 _SESSION_KEYS = ("scope", "dimensions", "identity_links", "title_max_chars", "reset")
 _RESET_KEYS = ("mode", "at_hour", "idle_minutes", "timezone")
-_RULE_KEYS = ("agent", "agents", "when", "session_dimensions")
+_RULE_KEYS = ("name", "agent", "agents", "when", "session_dimensions")
+_CHAT_KINDS = ("group", "direct", "channel")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +51,7 @@ class DispatchRule:
     when: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     session_dimensions: tuple[Dimension, ...] | None = None
     agents: tuple[str, ...] = ()
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +127,8 @@ class RoutingPolicy:
             folded = {v.casefold() for v in values}
             names = {msg.sender, f"{msg.channel}:{msg.sender}", self.identity(msg.channel, msg.sender)}
             return any(n is not None and n.casefold() in folded for n in names)
+        if name == "chat":
+            return any(_chat_matches(v, msg) for v in values)
         value = getattr(msg, name)
         return value is not None and value in values
 
@@ -126,6 +137,14 @@ class RoutingPolicy:
         """Build from a parsed ``sessionhub.toml`` (its ``[session]``, ``[session.reset]`` and
         ``[[dispatch.rules]]``; other sections are ignored); ``ConfigError`` names a bad key."""
         return _from_config(config, default_agent)
+
+
+def _chat_matches(value: str, msg: InboundMessage) -> bool:
+    """``when.chat``: a chat id, or PicoClaw's ``group:<id>`` / ``direct:<id>`` / ``channel:<id>``."""
+    kind, sep, ident = value.partition(":")
+    if sep and kind in _CHAT_KINDS:
+        return msg.chat_type == kind and msg.chat == ident
+    return msg.chat == value
 
 
 def route(policy: RoutingPolicy, msg: InboundMessage, overrides: KeyOverrides | None = None) -> Route:
@@ -268,6 +287,9 @@ def _rule(value: object, name: str) -> DispatchRule:
     agent = rule.get("agent")
     if not isinstance(agent, str) or not agent:
         raise ConfigError(f"{name}.agent: must be a non-empty string")
+    rule_name = rule.get("name")
+    if rule_name is not None and (not isinstance(rule_name, str) or not rule_name.strip()):
+        raise ConfigError(f"{name}.name: must be a non-empty string")
     when_table = _table(rule.get("when", {}), f"{name}.when")
     when: dict[str, tuple[str, ...]] = {}
     for key, raw in when_table.items():
@@ -279,6 +301,7 @@ def _rule(value: object, name: str) -> DispatchRule:
         if key == "chat_type" and any(i not in CHAT_TYPES for i in items):
             raise ConfigError(f"{name}.when.chat_type: must be direct, group or channel")
         when[key] = tuple(str(i) for i in items)
+    _check_matchable(when, f"{name}.when")
     dims = rule.get("session_dimensions")
     agents = rule.get("agents", [])
     if not isinstance(agents, list) or not all(isinstance(a, str) and a for a in agents):
@@ -288,7 +311,28 @@ def _rule(value: object, name: str) -> DispatchRule:
         when=when,
         session_dimensions=None if dims is None else _dimensions(dims, f"{name}.session_dimensions"),
         agents=tuple(agents),
+        name=rule_name,
     )
+
+
+def _check_matchable(when: Mapping[str, tuple[str, ...]], name: str) -> None:
+    """Refuse a ``when`` no message can match: it would silently never pick its agent."""
+    for channel in when.get("channel", ()):
+        if channel not in CHANNELS:
+            raise ConfigError(
+                f"{name}.channel: unknown channel {channel!r} (expected one of {', '.join(CHANNELS)})"
+            )
+    types = set(when.get("chat_type", CHAT_TYPES))
+    for chat in when.get("chat", ()):
+        kind, sep, ident = chat.partition(":")
+        if sep and kind in _CHAT_KINDS:
+            if not ident:
+                raise ConfigError(f"{name}.chat: {chat!r} names no chat id")
+            if kind not in types:
+                raise ConfigError(f"{name}.chat: {chat!r} can never match chat_type {sorted(types)}")
+    for key, values in when.items():
+        if any(not v.strip() for v in values):
+            raise ConfigError(f"{name}.{key}: an empty value never matches")
 
 
 __all__ = ["WHEN_FIELDS", "DispatchRule", "Route", "RoutingPolicy", "route"]

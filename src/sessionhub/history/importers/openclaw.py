@@ -332,7 +332,9 @@ def read(path: Path) -> ImportedSession:
     topic_match = _TOPIC.search(path.name)
     topic = topic_match.group(1) if topic_match else None
     created = parse_time(header.get("timestamp"), f"{path}: header timestamp")
-    updated = parse_time(index.get("updatedAt"), f"{path}: index updatedAt") if index and not inferred else None
+    updated = (
+        parse_time(index.get("updatedAt"), f"{path}: index updatedAt") if index and not inferred else None
+    )
     return ImportedSession(
         format=NAME,
         source_id=stable_id(NAME, location(path), session_id),

@@ -102,7 +102,7 @@ def discover(path: Path) -> Iterator[Path]:
     base = _sessions_dir(path)
     found = sorted(p for p in base.glob("*.jsonl") if p.is_file())
     stems = {p.stem for p in found}
-    found += [p for p in base.glob("*.json") if _is_legacy_file(p) and p.stem not in stems]
+    found += [p for p in base.glob("*.json") if _is_legacy_file(p) and p.stem not in stems and _legacy_doc(p)]
     yield from sorted(found)
 
 
@@ -117,6 +117,8 @@ def ignored(path: Path) -> Iterator[Skipped]:
             yield Skipped(str(p), "PicoClaw already moved this session to JSONL (imported from there)")
         elif _is_legacy_file(p) and p.stem in stems:
             yield Skipped(str(p), f"older copy of {p.stem}.jsonl (imported from there)")
+        elif _is_legacy_file(p) and not _legacy_doc(p):
+            yield Skipped(str(p), "not a PicoClaw session file (unreadable, or no key and messages)")
         elif p.name.endswith(META_SUFFIX) and p.name[: -len(META_SUFFIX)] not in stems:
             yield Skipped(str(p), "metadata without its .jsonl transcript")
 
