@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sessionhub.history import ImportedSession, ImportFailure, detect_format, read_sessions
+from sessionhub.history import ImportedSession, detect_format, read_sessions
 from sessionhub.history.imported import Skipped
 from sessionhub.model import ToolCall, ToolResult, Usage
 

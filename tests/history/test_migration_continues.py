@@ -14,9 +14,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _util import eventually
 
 import sessionhub
+from _util import eventually
 from sessionhub.hub import Hub
 from sessionhub.server.app import create_app
 
