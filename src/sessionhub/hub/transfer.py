@@ -363,6 +363,8 @@ class TransferOps(HistoryOps):
             metadata["origin"] = origin.to_dict()
             if self.settings.agent(agent) is None:  # the source's agent is not ours: the key's is
                 agent = parse_key(key).agent
+        elif imp.format == "ai-lab":  # AI-Lab's own id keeps working on its endpoints
+            key = f"{self.settings.default_agent.id}:ai-lab:{imp.source_session_id}"
         check_session_text(
             key=key, title=title, agent=agent, provider=provider, model=model, source_ref=source_ref,
             channel=cast(str, channel),
@@ -400,6 +402,6 @@ class TransferOps(HistoryOps):
                 messages=msgs,
                 checkpoints=cps,
                 import_ref=import_ref,
-                bind_key=target is not None,
+                bind_key=target is not None or imp.format == "ai-lab",
             )
         )
