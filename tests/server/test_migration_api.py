@@ -74,7 +74,7 @@ async def test_ai_lab_endpoints_as_its_frontend_calls_them(
         stats["sessions_this_week"],
     )
     assert listed["sessions_today"] == 1
-    assert [s["session_id"] for s in listed["sessions"]][0] == sid  # newest activity first
+    assert listed["sessions"][0]["session_id"] == sid  # newest activity first
     mine = listed["sessions"][0]
     assert (mine["message_count"], mine["user_messages"], mine["assistant_messages"]) == (3, 2, 1)
     assert mine["preview"] == "how do I list files?" and mine["metadata"] == {"type": "chat"}
