@@ -164,7 +164,16 @@ def _canonical(policy: RoutingPolicy, peer: str, channel: str | None) -> str | N
     for name in policy.identity_links:
         if name.casefold() == folded:
             return name
-    return policy.identity(channel or "", peer)
+    found = policy.identity(channel or "", peer)
+    if found is None and channel is None:  # a per-peer key names no channel: any channel's id
+        owners = {
+            name
+            for name, linked in policy.identity_links.items()
+            for ident in linked
+            if ident.casefold().rpartition(":")[2] == folded
+        }
+        found = owners.pop() if len(owners) == 1 else None
+    return found
 
 
 def canonical_key(policy: RoutingPolicy, key: str, agents: Collection[str]) -> str:
