@@ -70,3 +70,20 @@ def test_new_keys_parse() -> None:
         env={},
     )
     assert s.imports.chat_agent == "helper" and s.channels["telegram"]["pin_sessions"] is True
+
+
+async def test_repeated_compactions_never_nest_the_prefix(hub: Hub) -> None:
+    """Each extractive summary folds the previous one in once: no `Earlier: Earlier: …`."""
+    s = await hub.create_session()
+    for round_ in range(4):
+        await hub.add_messages(
+            s.id,
+            [
+                {"role": "user", "content": f"question {round_}"},
+                {"role": "assistant", "content": f"answer {round_}"},
+            ],
+        )
+        record = await hub.compact(s.id)
+        assert record is not None and record.method == "extractive"
+        assert record.text.count("Earlier:") == (1 if round_ else 0), record.text
+    assert "question 0" in record.text and "answer 3" in record.text
