@@ -252,9 +252,7 @@ class Checkpoint:
         }
 
 
-SummaryMethod = Literal["model", "extractive"]
-"""``model``: written by the session agent's model; ``extractive``: the deterministic fallback.
-Records written before 2026-12 say ``llm`` for ``model``; they are read as ``model``."""
+SummaryMethod = Literal["llm", "extractive"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,8 +268,8 @@ class SummaryRecord:
     created_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        if self.method not in ("model", "extractive"):
-            raise InvalidInput(f"summary method must be 'model' or 'extractive', not {self.method!r}")
+        if self.method not in ("llm", "extractive"):
+            raise InvalidInput(f"summary method must be 'llm' or 'extractive', not {self.method!r}")
         if self.covers_until_seq < 0:
             raise InvalidInput("covers_until_seq must be >= 0")
 

@@ -173,7 +173,7 @@ async def test_summarize_creates_and_extends_the_summary(hub: Hub) -> None:
 
 
 async def test_summarizer_hook_and_fallback(hub: Hub) -> None:
-    """A summarizer hook writes "model" summaries; when it raises, the extractive one is used."""
+    """A summarizer hook writes "llm" summaries; when it raises, the extractive one is used."""
     s = await hub.create_session()
     await fill(hub, s, [(10, False, [("text", 10)]) for _ in range(6)], system=False)
     seen: list[int] = []
@@ -184,7 +184,7 @@ async def test_summarizer_hook_and_fallback(hub: Hub) -> None:
 
     hub.summarizer = llm
     record = await hub.compact(s.id)
-    assert record.method == "model" and record.text.startswith("LLM summary") and seen
+    assert record.method == "llm" and record.text.startswith("LLM summary") and seen
     assert hub.as_user("default").summarizer is llm
 
     async def broken(previous: str | None, messages: Sequence[Message]) -> str:
@@ -330,7 +330,7 @@ async def test_summarizer_is_a_dependency_of_the_hub(hub: Hub) -> None:
 
     with_llm = Hub(hub.store, hub.settings, clock=hub.clock, summarizer=llm)
     assert with_llm.as_user("default").summarizer is llm and hub.summarizer is None
-    assert (await with_llm.compact(s.id)).method == "model"
+    assert (await with_llm.compact(s.id)).method == "llm"
     await fill(hub, s, [(10, False, [("text", 10)]) for _ in range(3)], system=False)
     assert (await hub.compact(s.id)).method == "extractive"
 

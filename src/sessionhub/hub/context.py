@@ -20,7 +20,7 @@ summary plus those turns fit the window). It runs:
 - on ``hub.compact(session_id)`` (the API call and ``/compact``), always.
 
 Summaries are written by ``hub.summarizer(previous_text, messages)`` when the hub was given
-one (``Hub(store, summarizer=...)``; ``as_user`` views share it), method ``"model"``; when it is None,
+one (``Hub(store, summarizer=...)``; ``as_user`` views share it), method ``"llm"``; when it is None,
 raises or returns nothing, the deterministic ``extractive_summary`` is used, method
 ``"extractive"``. Concurrent compactions: the store saves a record only if it was built
 on the latest summary (checked under the session row lock), so two compactions never
@@ -257,7 +257,7 @@ class ContextOps(HubCore):
             try:
                 text = await hook(previous, messages)
                 if isinstance(text, str) and text.strip():
-                    return text.strip()[: max_chars * 2], "model"
+                    return text.strip()[: max_chars * 2], "llm"
             except Exception as exc:  # the provider failed: fall back, never lose the compaction
                 log.warning("summarizer failed (%s); using the extractive summary", exc)
         return extractive_summary(previous, messages, max_chars), "extractive"

@@ -68,7 +68,7 @@ def _summary(r: Row[Any], session_id: str, codec: PlainCodec, key: RowKey) -> Su
         session_id=session_id,
         covers_until_seq=r.covers_until_seq,
         text=codec.open_summary(key, r.id, r.text),
-        method="model" if r.method == "llm" else r.method,
+        method=r.method,
         token_count=r.token_count,
         created_at=from_us(r.created_at),
     )
