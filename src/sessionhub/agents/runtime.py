@@ -40,6 +40,7 @@ from .convert import ContextItem
 from .events import Event, EventSink
 from .providers import Provider, ProviderError, ProviderSet
 from .runner import TurnOptions, TurnResult
+from .summarizer import ModelSummarizer
 from .turns import Turn, TurnManager
 
 if TYPE_CHECKING:
@@ -59,13 +60,8 @@ class HubTurnStore:
         self.reply_metadata = dict(reply_metadata or {})
 
     async def start_reply(self, session_id: str) -> str:
-        start = getattr(self.hub.store, "start_reply", None)  # SQLStore: records who streams it
-        if start is None:
-            reply = await self.hub.add_message(
-                session_id, "assistant", "", status="streaming", metadata=self.reply_metadata or None
-            )
-            return reply.id
-        msg: Message = await start(self.hub.owner, session_id, self.reply_metadata or None)
+        # The store records which server streams it (crash recovery, turns_base.StreamStore).
+        msg = await self.hub.store.start_reply(self.hub.owner, session_id, self.reply_metadata or None)
         return msg.id
 
     async def update_reply(
@@ -78,13 +74,9 @@ class HubTurnStore:
         status: MessageStatus,
         usage: Usage,
     ) -> Message:
-        update = getattr(self.hub.store, "update_message", None)
-        if update is None:
-            raise InvalidInput("this store cannot update messages (streaming replies need SQLStore)")
-        message: Message = await update(
+        return await self.hub.store.update_message(
             self.hub.owner, session_id, message_id, content, tuple(parts), status, usage
         )
-        return message
 
     async def add_tool_message(
         self, session_id: str, *, tool_call_id: str, name: str, content: str, is_error: bool
@@ -134,28 +126,23 @@ class AgentRuntime:
         self.settings = settings
         self.providers = providers or ProviderSet(settings.providers, os.environ if env is None else env)
         self.turns = TurnManager()
+        self.summarizer = ModelSummarizer(settings, self.providers)
         self.notify = notify
         self._watchers: dict[str, set[EventSink]] = {}
 
     def check(self) -> None:
-        """Build every ``[providers.NAME]`` table now and check every agent names a provider.
+        """Build every ``[providers.NAME]`` provider now, so a missing API key stops start-up.
 
-        ``ConfigError`` names the wrong key. An agent on the implicit ``openai`` provider
-        (no table) is checked when it is first used: a missing ``OPENAI_API_KEY`` then
-        fails that chat (502), not the server.
+        The tables themselves (and that every agent names a provider) were checked when the
+        settings were parsed. An agent on the implicit ``openai`` provider (no table) is
+        built when it is first used: a missing ``OPENAI_API_KEY`` then fails that chat
+        (502), not the server.
         """
         used = {a.provider for a in self.settings.agents}
         for name, problem in self.providers.check(lenient=set(self.settings.providers) - used):
             log.warning(
                 "provider %r is not usable (no agent uses it, so the server starts): %s", name, problem
             )
-        tables = set(self.settings.providers)
-        for i, agent in enumerate(self.settings.agents):
-            if agent.provider not in tables and agent.provider not in ("echo", "openai"):
-                raise ConfigError(
-                    f"agents[{i}].provider: no such provider {agent.provider!r} "
-                    f"(add a [providers.{agent.provider}] table with type = echo or openai)"
-                )
 
     def configured(self, provider: str) -> bool:
         """True when ``provider`` is one this server can call: a ``[providers]`` table, the
@@ -188,8 +175,12 @@ class AgentRuntime:
 
     def bind(self, hub: Hub) -> Hub:
         """Give ``hub`` the turn manager: ``/stop`` run through it stops turns, and its clear,
-        delete, restore and archive stop the session's turn first (``turn_gate.py``)."""
+        delete, restore and archive stop the session's turn first (``turn_gate.py``); and,
+        unless it was built with its own, the model summarizer (``summarizer.py``), so its
+        compactions are written by the session agent's model."""
         hub.turns = self.turns
+        if hub.summarizer is None:
+            hub.summarizer = self.summarizer
         return hub
 
     # -- watchers ---------------------------------------------------------------------------

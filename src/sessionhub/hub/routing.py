@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import ids
-from ..errors import DatabaseError, InvalidInput, NotFound
+from ..errors import InvalidInput, NotFound
 from ..model import Message, NewMessage, Session
 from ..routing.commands import Command
 from ..routing.inbound import ChatType, InboundMessage
@@ -53,10 +53,7 @@ class RoutingOps(SessionOps):
 
     def routing_store(self) -> RoutingStore:
         """The store's routing side (route keys, seen event ids), for integrations keyed the same way."""
-        store = self.store
-        if not isinstance(store, RoutingStore):
-            raise DatabaseError("this store does not support routing inbound messages")
-        return store
+        return self.store
 
     def _inbound(self, msg: object) -> InboundMessage:
         if isinstance(msg, InboundMessage):
@@ -177,7 +174,7 @@ class RoutingOps(SessionOps):
             source_ref=None,
             channel=msg.channel,
             metadata={"origin": origin},
-            pinned=self.settings.channels.get(msg.channel, {}).get("pin_sessions") is True,
+            pinned=self.settings.channel(msg.channel).pin_sessions,
         )
 
     # -- the operations ---------------------------------------------------------------------

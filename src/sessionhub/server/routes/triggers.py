@@ -100,16 +100,15 @@ async def fire_trigger(
     if spec is None:
         raise NotFound(f"trigger {name[:80]!r} not found")
     payload = _payload(request.headers.get("content-type", ""), await request.body())
-    template = spec.get("prompt") or "{{payload}}"
-    text = render_prompt(str(template), payload)
+    text = render_prompt(spec.prompt or "{{payload}}", payload)
     if not text.strip():
         text = _text(payload) or "(empty payload)"
     session = await hub.create_session(
-        spec.get("agent"), spec.get("model"), source="trigger", source_ref=name, channel="webhook"
+        spec.agent, spec.model, source="trigger", source_ref=name, channel="webhook"
     )
     runtime = request.app.state.live.runtime
     try:
-        if spec.get("pin") is True:
+        if spec.pin:
             await hub.pin(session.id)
         started = await runtime.start_turn(hub, session.id, text, metadata={"trigger": name})
     except BaseException:
