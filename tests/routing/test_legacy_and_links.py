@@ -12,6 +12,8 @@ from sessionhub.routing.inbound import InboundMessage
 from sessionhub.routing.legacy import Origin, canonical_key, origin_key, parse_legacy_key
 from sessionhub.routing.policy import RoutingPolicy, route
 
+from .test_policy import from_config
+
 AGENTS = ("main", "coder")
 
 
@@ -125,7 +127,7 @@ def test_identity_links_under_every_scope(policy: RoutingPolicy, expected: str) 
 
 
 def test_identity_links_in_when_sender() -> None:
-    policy = RoutingPolicy.from_config(
+    policy = from_config(
         {
             "session": {"identity_links": {"alice": ["telegram:111", "slack:U1"]}},
             "dispatch": {"rules": [{"agent": "vip", "when": {"sender": "alice"}}]},
@@ -138,7 +140,7 @@ def test_identity_links_in_when_sender() -> None:
 
 def test_picoclaw_dispatch_rules() -> None:
     """`name` is accepted; `chat = "group:<id>"` matches that chat when it is a group, and only then."""
-    policy = RoutingPolicy.from_config(
+    policy = from_config(
         {
             "dispatch": {
                 "rules": [
@@ -172,5 +174,5 @@ def test_picoclaw_dispatch_rules() -> None:
 )
 def test_rules_that_cannot_match_stop_start_up(rule: dict[str, Any], needle: str) -> None:
     with pytest.raises(ConfigError) as err:
-        RoutingPolicy.from_config({"dispatch": {"rules": [rule]}})
+        from_config({"dispatch": {"rules": [rule]}})
     assert needle in err.value.message

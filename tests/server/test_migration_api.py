@@ -4,7 +4,6 @@ sessions whose provider is not configured here."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -120,8 +119,7 @@ async def test_trigger_runs_its_agent_and_pins(
     OpenAI-compatible server, streaming), stores the reply; `pin = true` pins the session."""
     async with FakeOpenAI([SSE([text_chunk("Deploy "), text_chunk("looks good."), finish_chunk()])]) as fake:
         monkeypatch.setenv("FAKE_KEY", "sk-test")
-        settings = dataclasses.replace(
-            make_settings(),
+        settings = make_settings().replace(
             agents=(AgentSettings(id="main"), AgentSettings(id="ops", provider="fake", model="m-ops")),
             providers={"fake": {"type": "openai", "base_url": fake.base_url, "api_key_env": "FAKE_KEY"}},
             triggers={
@@ -145,7 +143,7 @@ async def test_trigger_runs_its_agent_and_pins(
 
 async def test_telegram_pin_sessions(make_client: ClientFactory) -> None:
     """`[channels.telegram] pin_sessions = true` pins Telegram-created sessions, not others."""
-    settings = dataclasses.replace(make_settings(), channels={"telegram": {"pin_sessions": True}})
+    settings = make_settings().replace(channels={"telegram": {"pin_sessions": True}})
     client = make_client(settings)
     tg = await post(
         client, "/api/inbound", {"channel": "telegram", "chat": "1", "sender": "1", "text": "/session"}
@@ -161,8 +159,7 @@ async def test_unconfigured_provider_stays_usable(make_client: ClientFactory, hu
     """An imported OpenClaw session on `anthropic` (not configured) is readable, searchable,
     exportable, forkable; chatting uses `[import] chat_agent` and says so (no 502)."""
     await hub.import_path(FIXTURES / "openclaw", "openclaw")
-    settings = dataclasses.replace(
-        make_settings(),
+    settings = make_settings().replace(
         agents=(AgentSettings(id="main"), AgentSettings(id="helper", model="echo")),
         imports=ImportSettings(chat_agent="helper"),
     )

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import AliasChoices, BeforeValidator, Field, model_validator
 
 from ..errors import ConfigError
 from ..routing.settings import DispatchRule, DispatchSettings, ResetSettings, SessionSettings
@@ -106,7 +106,10 @@ class Settings(Section):
     encryption: EncryptionSettings = EncryptionSettings()
     limits: LimitsSettings = LimitsSettings()
     commands: CommandSettings = CommandSettings()
-    imports: ImportSettings = Field(default=ImportSettings(), alias="import")
+    # ``[import]`` in the file (a Python keyword, so the field is ``imports``).
+    imports: ImportSettings = Field(
+        default=ImportSettings(), validation_alias=AliasChoices("import", "imports")
+    )
     # The file these settings were read from (not a key of the file).
     source: Path | None = Field(default=None, exclude=True)
 
