@@ -6,10 +6,11 @@ real app (`POST /api/inbound`) and the library (`hub.handle_inbound`), on SQLite
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -50,11 +51,17 @@ async def run_import(
     return report
 
 
-async def serve(url: str, config: Path) -> tuple[Hub, httpx.AsyncClient]:
-    hub = await sessionhub.open(url, config=str(config)).__aenter__()
-    app = create_app(hub.settings, hub)
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1")
-    return hub, client
+@contextlib.asynccontextmanager
+async def serve(url: str, config: Path) -> AsyncIterator[tuple[Hub, httpx.AsyncClient]]:
+    """The real app over a hub opened as `sessionhub serve` would, closed properly afterwards."""
+    async with sessionhub.open(url, config=str(config)) as hub:
+        app = create_app(hub.settings, hub)
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            app.router.lifespan_context(app),  # the live side (event bus, scheduler) starts and stops
+            httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client,
+        ):
+            yield hub, client
 
 
 async def inbound(client: httpx.AsyncClient, **body: str) -> dict[str, str]:
@@ -85,8 +92,7 @@ async def test_every_source_continues(cli: Cli, db_url: str, tmp_path: Path) -> 
     assert ".jsonl.deleted." in whys and "deleted in OpenClaw" in whys
     assert all(not r["failed"] for r in reports.values())
 
-    hub, client = await serve(db_url, config)
-    try:
+    async with serve(db_url, config) as (hub, client):
         cases = [  # (inbound fields, the imported session's source key, messages before)
             ({"channel": "telegram", "chat": "99887766", "sender": "99887766"}, "telegram:99887766", 2),
             ({"channel": "telegram", "chat": "123456", "sender": "123456"}, "telegram:123456", 6),
@@ -146,9 +152,6 @@ async def test_every_source_continues(cli: Cli, db_url: str, tmp_path: Path) -> 
         assert bad.status_code == 422 and bad.json()["error"]["message"]
         missing = await client.get("/api/sessions/by-key", params={"key": "agent:main:slack:direct:u9"})
         assert missing.status_code == 404
-    finally:
-        await client.aclose()
-        await hub.close()
     shown = await asyncio.to_thread(cli, "sessions", "show", "agent:main:telegram:direct:777", "--json", "--database", db_url,
                 "--config", str(config))  # fmt: skip
     assert shown.returncode == 0, shown.stderr
