@@ -115,6 +115,13 @@ class Usage:
             return cls()
         if not isinstance(data, Mapping):
             raise InvalidInput("'usage' must be an object")
+        for key in data:
+            if key not in ("input_tokens", "output_tokens"):
+                hint = {"inputTokens": "input_tokens", "outputTokens": "output_tokens"}.get(str(key))
+                raise InvalidInput(
+                    f"unknown usage key {str(key)[:40]!r}"
+                    + (f" (did you mean {hint!r}?)" if hint else " (expected input_tokens, output_tokens)")
+                )
         values = []
         for name in ("input_tokens", "output_tokens"):
             v = data.get(name, 0)

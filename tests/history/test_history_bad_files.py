@@ -88,13 +88,17 @@ def test_wrong_message_shape_fails_whole_session(tmp_path: Path) -> None:
     assert "messages[2].content: expected a string" in failure.reason
 
 
-def test_corrupt_jsonl_line_fails_session(tmp_path: Path) -> None:
-    """A picoclaw transcript with a torn last line is refused (picoclaw itself would drop it silently)."""
+def test_torn_jsonl_lines_are_reported_not_fatal(tmp_path: Path) -> None:
+    """A picoclaw transcript with a torn last line (and a broken middle one) imports every
+    complete line and names each broken one (picoclaw itself drops them silently)."""
     src = FIXTURES / "picoclaw/workspace/sessions/cli_default.jsonl"
     path = tmp_path / "cli_default.jsonl"
-    path.write_text(src.read_text() + '{"role":"user","cont', encoding="utf-8")
-    [failure] = failures(path, "picoclaw")
-    assert "line 4 is not valid JSON" in failure.reason
+    lines = src.read_text().splitlines()
+    path.write_text("\n".join([lines[0], "{oops", *lines[1:]]) + '\n{"role":"user","cont', encoding="utf-8")
+    [session] = [x for x in read_sessions(path, "picoclaw") if isinstance(x, ImportedSession)]
+    assert [m.content for m in session.messages] == ["You are picoclaw.", "ping", "pong"]
+    assert [(s.what, s.why.split(" ")[0]) for s in session.skipped] == [("line 2", "not"), ("line 5", "the")]
+    assert "cut off" in session.skipped[1].why
 
 
 def test_openclaw_unknown_version_and_missing_header(tmp_path: Path) -> None:

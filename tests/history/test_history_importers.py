@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sessionhub.history import ImportedSession, ImportFailure, detect_format, read_sessions
+from sessionhub.history import ImportedSession, detect_format, read_sessions
+from sessionhub.history.imported import Skipped
 from sessionhub.model import ToolCall, ToolResult, Usage
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -147,4 +148,5 @@ def test_source_ids_are_stable_and_distinct() -> None:
 def test_explicit_format_overrides_detection() -> None:
     """Passing fmt forces that importer; openclaw files read as picoclaw fail per session, not globally."""
     out = list(read_sessions(FIXTURES / "openclaw/agents/main/sessions", "picoclaw"))
-    assert len(out) == 1 and isinstance(out[0], ImportFailure)
+    assert [type(x).__name__ for x in out] == ["ImportFailure", "Skipped"]
+    assert isinstance(out[1], Skipped) and out[1].what.endswith("sessions.json")  # named, not silent

@@ -91,7 +91,8 @@ def test_dispatch_first_matching_rule_wins() -> None:
         }
     )
     r = route(p, msg("slack", chat="C1", space="T1", sender="U1", chat_type="channel"))
-    assert (r.agent, r.rule, r.key) == ("support", 0, "support:slack:default:C1:sender:U1")
+    # U1 is linked to alice: the sender dimension names the person (CONTRACT 11.3)
+    assert (r.agent, r.rule, r.key) == ("support", 0, "support:slack:default:C1:sender:alice")
     r = route(p, msg("slack", chat="C1", space="T2", sender="u1"))
     assert (r.agent, r.rule) == ("vip", 1)
     r = route(p, msg("telegram", chat="g", chat_type="group"))

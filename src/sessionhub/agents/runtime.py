@@ -29,10 +29,10 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from ..config import Settings
+from ..config import AgentSettings, Settings
 from ..errors import ConfigError, InvalidInput, SessionReadOnly
 from ..model import Message, MessageStatus, Part, Session, ToolResult, Usage
 from . import builtin_tools
@@ -55,12 +55,13 @@ Notify = Callable[[str, str], Awaitable[None]]
 class HubTurnStore:
     """The agents' ``TurnStore`` over a hub (one owner): replies are ordinary messages."""
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, reply_metadata: Mapping[str, Any] | None = None) -> None:
         self.hub = hub
+        self.reply_metadata = dict(reply_metadata or {})
 
     async def start_reply(self, session_id: str) -> str:
         # The store records which server streams it (crash recovery, turns_base.StreamStore).
-        msg = await self.hub.store.start_reply(self.hub.owner, session_id)
+        msg = await self.hub.store.start_reply(self.hub.owner, session_id, self.reply_metadata or None)
         return msg.id
 
     async def update_reply(
@@ -137,7 +138,33 @@ class AgentRuntime:
         built when it is first used: a missing ``OPENAI_API_KEY`` then fails that chat
         (502), not the server.
         """
-        self.providers.check()
+        used = {a.provider for a in self.settings.agents}
+        for name, problem in self.providers.check(lenient=set(self.settings.providers) - used):
+            log.warning(
+                "provider %r is not usable (no agent uses it, so the server starts): %s", name, problem
+            )
+
+    def configured(self, provider: str) -> bool:
+        """True when ``provider`` is one this server can call: a ``[providers]`` table, the
+        built-in ``echo``, or one a configured agent uses (the implicit ``openai``)."""
+        return (
+            provider in self.settings.providers
+            or provider == "echo"
+            or any(a.provider == provider for a in self.settings.agents)
+        )
+
+    def stand_in(self, session: Session) -> tuple[AgentSettings, dict[str, Any]] | None:
+        """For an imported session whose provider is not configured here (OpenClaw's
+        ``anthropic``): the agent that answers instead (``[import] chat_agent``, default the
+        default agent) and the note its replies carry (CONTRACT 11.2). None otherwise."""
+        if self.configured(session.provider) or "imported_from" not in session.metadata:
+            return None
+        spec = self.settings.agent(self.settings.imports.chat_agent or "") or self.settings.default_agent
+        note = (
+            f"provider {session.provider!r} of this imported session is not configured here; "
+            f"agent {spec.id!r} ({spec.provider}/{spec.model}) answers instead"
+        )
+        return spec, {"chat_agent": spec.id, "provider": spec.provider, "model": spec.model, "note": note}
 
     def provider_for(self, session: Session) -> Provider:
         """The session's provider; a provider that cannot be built is a ``ProviderError`` (502)."""
@@ -241,10 +268,19 @@ class AgentRuntime:
         session = await hub.get_session(session_id)
         if session.status == "archived":
             raise SessionReadOnly(f"session {session.id} is archived (read-only); restore it first")
-        provider = self.provider_for(session)
-        agent = self.settings.agent(session.agent)
+        stand_in = self.stand_in(session)
+        reply_metadata: dict[str, Any] = {}
+        if stand_in is not None:
+            agent: AgentSettings | None = stand_in[0]
+            reply_metadata["stand_in"] = stand_in[1]
+            provider = self.provider_for(replace(session, provider=stand_in[0].provider))
+            model = stand_in[0].model
+        else:
+            agent = self.settings.agent(session.agent)
+            provider = self.provider_for(session)
+            model = session.model
         options = TurnOptions(
-            model=session.model,
+            model=model,
             system_prompt=agent.system_prompt if agent is not None else "",
             tools=builtin_tools(hub.search, clock=hub.clock),
         )
@@ -267,7 +303,7 @@ class AgentRuntime:
 
         turn = await self.turns.start(
             session.id,
-            store=HubTurnStore(hub),
+            store=HubTurnStore(hub, reply_metadata),
             provider=provider,
             sink=send,
             options=options,

@@ -72,7 +72,10 @@ async def list_(
 async def show(
     hub: Hub, session_id: str, limit: int, context_tokens: int | None, strategy: str, as_json: bool
 ) -> None:
-    """Show one session and its latest messages (or, with --context N, its context window)."""
+    """Show one session (by id, or by key: canonical or PicoClaw/OpenClaw `agent:...`) and its
+    latest messages (or, with --context N, its context window)."""
+    if ":" in session_id:  # a key, not an id
+        session_id = (await hub.session_for_key(session_id)).id
     if context_tokens is not None:
         await _show_context(hub, session_id, context_tokens, strategy, as_json)
         return

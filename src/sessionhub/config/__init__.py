@@ -22,11 +22,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import AliasChoices, BeforeValidator, Field, model_validator
 
 from ..errors import ConfigError
 from ..routing.settings import DispatchRule, DispatchSettings, ResetSettings, SessionSettings
-from ..section import Section, fail
+from ..section import NonEmptyStr, Section, fail
 from ..usage import Price
 from .agents import (
     BUILTIN_PROVIDERS,
@@ -90,6 +90,14 @@ def _array_of_tables(name: str) -> BeforeValidator:
     return BeforeValidator(check)
 
 
+class ImportSettings(Section):
+    """``[import]``: sessions migrated from other assistants (CONTRACT 11.2)."""
+
+    # The agent that answers in an imported session whose provider is not configured here
+    # (None: the default agent).
+    chat_agent: NonEmptyStr | None = None
+
+
 class Settings(Section):
     """The whole configuration: one field per ``sessionhub.toml`` section."""
 
@@ -113,6 +121,10 @@ class Settings(Section):
     search: SearchSettings = SearchSettings()
     # [pricing."MODEL"]: cost per million input and output tokens, for usage reports.
     pricing: dict[str, Price] = Field(default_factory=dict)
+    # ``[import]`` in the file (a Python keyword, so the field is ``imports``).
+    imports: ImportSettings = Field(
+        default=ImportSettings(), validation_alias=AliasChoices("import", "imports")
+    )
     # The file these settings were read from (not a key of the file).
     source: Path | None = Field(default=None, exclude=True)
 
@@ -146,6 +158,8 @@ class Settings(Section):
             check(f"tasks[{i}].agent", task.agent)
         for name, trigger in self.triggers.items():
             check(f"triggers.{name}.agent", trigger.agent)
+        if self.imports.chat_agent is not None and self.imports.chat_agent not in known:
+            raise ConfigError(f"import.chat_agent: no such agent {self.imports.chat_agent!r}")
         return self
 
     # -- shorthands ---------------------------------------------------------------------

@@ -165,6 +165,7 @@ class TriggerSettings(Section):
     model: NonEmptyStr | None = None
     # The first message; ``{{payload}}`` is replaced by the request body.
     prompt: Text = "{{payload}}"
+    pin: Flag = False  # pin the sessions the trigger creates
 
 
 __all__ = [

@@ -26,6 +26,7 @@ class ChannelSettings(Section):
     bot_id: NonEmptyStr | None = None  # the bot's own id, so its own messages are ignored
     api_base: Annotated[str, BeforeValidator(_http_url)] | None = None
     bot_token_env: EnvName | None = None
+    pin_sessions: Flag = False  # pin the sessions this channel creates (Yapflows' Telegram sessions)
 
 
 def _days(value: Any) -> float | None:

@@ -42,6 +42,15 @@ def message_line(message: Message, limit: int = 200) -> str:
     return f"{message.role}: {' | '.join(bits) if bits else '(empty)'}"
 
 
+def strip_previous_header(text: str | None) -> str:
+    """``text`` without the ``Earlier: `` prefixes earlier compactions put in front of it, so a
+    summary of a summary never reads ``Earlier: Earlier: Earlier: …``."""
+    text = (text or "").strip()
+    while text.startswith(PREVIOUS_HEADER.strip()):
+        text = text[len(PREVIOUS_HEADER.strip()) :].lstrip()
+    return text
+
+
 def extractive_summary(
     previous_summary: str | None, messages: Sequence[Message], max_chars: int = 4000
 ) -> str:
@@ -55,7 +64,8 @@ def extractive_summary(
         raise InvalidInput("max_chars must be at least 80")
     lines: list[str] = []
     budget = max_chars
-    if previous_summary and previous_summary.strip():
+    previous_summary = strip_previous_header(previous_summary)
+    if previous_summary:
         prev = PREVIOUS_HEADER + _short(previous_summary, max(40, max_chars // 3))
         lines.append(prev)
         budget -= len(prev) + 1
@@ -90,7 +100,8 @@ def summary_prompt(
     """The chat-completions request (OpenAI format) asking a model to write the new summary."""
     transcript = "\n".join(message_line(m, max_line_chars) for m in messages)
     user = ""
-    if previous and previous.strip():
-        user += f"Previous summary:\n{previous.strip()}\n\n"
+    previous = strip_previous_header(previous)
+    if previous:
+        user += f"Previous summary:\n{previous}\n\n"
     user += f"New messages:\n{transcript or '(none)'}\n\nWrite the updated summary."
     return [{"role": "system", "content": SUMMARY_INSTRUCTIONS}, {"role": "user", "content": user}]

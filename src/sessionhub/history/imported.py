@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from ..model import JSON, NewMessage
+from ..routing.legacy import Origin
 
 
 class Skipped(NamedTuple):
@@ -46,6 +47,12 @@ class ImportedSession:
     source location and the source's own session id), so the caller can refuse duplicates.
     ``session`` carries the complete exported session object for the ``sessionhub`` format
     (title_source, pinned, status, ...) and is ``None`` for foreign formats.
+
+    For migrations that continue (CONTRACT 11.2): ``source_key`` is the source's own
+    session key (kept as ``metadata.source_key``), ``origin`` the chat it took place in as
+    far as the source says (None: the hub reads it from a legacy ``agent:`` key, or the
+    session stays a web session), and ``archived`` marks an archive the source itself set
+    aside (OpenClaw's ``*.jsonl.reset.*``): it is imported as an archived session of its key.
     """
 
     format: str
@@ -63,6 +70,9 @@ class ImportedSession:
     checkpoints: tuple[ImportedCheckpoint, ...] = ()
     skipped: tuple[Skipped, ...] = ()
     session: Mapping[str, JSON] | None = None
+    source_key: str | None = None
+    origin: Origin | None = None
+    archived: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import Protocol, cast
 
 from ..errors import InvalidInput
-from .imported import ImportedSession, ImportFailure
+from .imported import ImportedSession, ImportFailure, Skipped
 from .importers import ai_lab, openclaw, picoclaw, pocketpaw, sessionhub
 
 
@@ -71,8 +71,11 @@ def detect_format(path: str | Path) -> str:
     )
 
 
-def read_sessions(path: str | Path, fmt: str | None = None) -> Iterator[ImportedSession | ImportFailure]:
-    """Yield each source session under ``path``, complete, or an ``ImportFailure`` for it.
+def read_sessions(
+    path: str | Path, fmt: str | None = None
+) -> Iterator[ImportedSession | ImportFailure | Skipped]:
+    """Yield each source session under ``path``, complete, or an ``ImportFailure`` for it,
+    then a ``Skipped`` (``what`` = the file) for each file of the source that is not imported.
 
     Raises ``InvalidInput`` at once (before yielding) for a missing path, an unknown format
     or a path in which the format finds no session at all.
@@ -82,15 +85,20 @@ def read_sessions(path: str | Path, fmt: str | None = None) -> Iterator[Imported
         raise InvalidInput(f"{p}: no such file or directory")
     imp = importer(fmt) if fmt is not None else importer(detect_format(p))
     units = list(imp.discover(p))
+    ignored = getattr(imp, "ignored", None)
+    notes = list(ignored(p)) if ignored is not None else []
     if not units:
         raise InvalidInput(f"{p}: no {imp.NAME} sessions found")
-    return _read_units(imp, units)
+    return _read_units(imp, units, notes)
 
 
-def _read_units(imp: Importer, units: list[Path]) -> Iterator[ImportedSession | ImportFailure]:
+def _read_units(
+    imp: Importer, units: list[Path], notes: list[Skipped]
+) -> Iterator[ImportedSession | ImportFailure | Skipped]:
     for unit in units:
         try:
             yield imp.read(unit)
         except _READ_ERRORS as exc:
             reason = exc.message if isinstance(exc, InvalidInput) else f"{type(exc).__name__}: {exc}"
             yield ImportFailure(path=str(unit), reason=reason)
+    yield from notes

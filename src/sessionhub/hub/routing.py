@@ -18,10 +18,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import ids
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotFound
 from ..model import Message, NewMessage, Session
 from ..routing.commands import Command
 from ..routing.inbound import ChatType, InboundMessage
+from ..routing.legacy import canonical_key
 from ..routing.overrides import KeyOverrides
 from ..routing.policy import Route, route
 from ..store.base import NewSession
@@ -109,6 +110,21 @@ class RoutingOps(SessionOps):
         routed = await self._reset_key(msg, agent=agent, model=model)
         return routed.session
 
+    def canonical_key(self, key: str) -> str:
+        """``key`` as the canonical key of CONTRACT §4: ours unchanged (checked), PicoClaw's and
+        OpenClaw's legacy ``agent:…`` keys mapped under the configured routing (11.2)."""
+        return canonical_key(self.router.policy, key, [a.id for a in self.settings.agents])
+
+    async def session_for_key(self, key: str) -> Session:
+        """The current session of a key (canonical or legacy ``agent:…``); ``NotFound`` if none."""
+        canonical = self.canonical_key(key)
+        state = await self.routing_store().route_state(self.owner, canonical, canonical, None)
+        if state.session is None:
+            if canonical.startswith("ses_"):
+                return await self.get_session(canonical)
+            raise NotFound(f"no session under key {key!r}")
+        return state.session
+
     def on_before_reset(self, callback: ResetHook) -> ResetHook:
         """Register ``callback(old_session, reason)`` (sync or async), run before every reset.
 
@@ -158,6 +174,7 @@ class RoutingOps(SessionOps):
             source_ref=None,
             channel=msg.channel,
             metadata={"origin": origin},
+            pinned=self.settings.channel(msg.channel).pin_sessions,
         )
 
     # -- the operations ---------------------------------------------------------------------

@@ -21,8 +21,11 @@ from typing import Any, Literal, cast
 from .. import ids
 from ..errors import InvalidInput, NotFound, SessionhubError
 from ..history import FORMATS, ImportedSession, ImportFailure, export_jsonl, export_session, parse_export
+from ..history.imported import Skipped
 from ..history.imports import read_sessions
 from ..model import JSON, SOURCES, Message, Session
+from ..routing.keys import parse_key
+from ..routing.legacy import Origin, is_legacy_key, origin_key, parse_legacy_key
 from ..store.history_base import ImportRows, NewCheckpoint
 from ..text import auto_title, collapse, preview
 from ..validation import check_json, check_session_text, check_text
@@ -242,6 +245,9 @@ class TransferOps(HistoryOps):
             item = await asyncio.to_thread(next, units, None)
             if item is None:
                 break
+            if isinstance(item, Skipped):  # a file of the source that is not a session to import
+                skipped.append(SkippedItem(item.what, item.why))
+                continue
             done += 1
             if isinstance(item, ImportFailure):
                 failed.append(item)
@@ -293,6 +299,22 @@ class TransferOps(HistoryOps):
         provider = imp.provider or (known.provider if known else default.provider)
         return agent, provider, imp.model or (known.model if known else default.model)
 
+    def _imported_origin(self, imp: ImportedSession) -> tuple[str, Origin] | None:
+        """The canonical key a migrated session continues under, and its chat (CONTRACT 11.2):
+        the origin the importer read, else the one a legacy ``agent:`` source key names; None
+        when the source names no chat sessionhub routes (web, CLI, AI-Lab)."""
+        origin = imp.origin
+        if origin is None and imp.source_key and is_legacy_key(imp.source_key):
+            try:
+                origin = parse_legacy_key(imp.source_key)
+            except InvalidInput:
+                return None
+        if origin is None or imp.format == "sessionhub":
+            return None
+        agents = [a.id for a in self.settings.agents]
+        key = origin_key(self.router.policy, origin, agents)
+        return None if key is None else (key, origin)
+
     async def _create_imported(self, imp: ImportedSession, import_ref: str | None) -> Session | None:
         try:
             msgs = [self._new_message(m) for m in imp.messages]
@@ -330,6 +352,19 @@ class TransferOps(HistoryOps):
         source_ref = src.get("source_ref") if isinstance(src.get("source_ref"), str) else None
         channel = src.get("channel") if isinstance(src.get("channel"), str) and src.get("channel") else "web"
         status: Literal["active", "archived"] = "archived" if src.get("status") == "archived" else "active"
+        if imp.source_key is not None:
+            metadata["source_key"] = imp.source_key
+        if imp.archived:
+            status = "archived"
+        target = self._imported_origin(imp)
+        if target is not None:
+            key, origin = target
+            channel, source = origin.channel or "web", "channel"
+            metadata["origin"] = origin.to_dict()
+            if self.settings.agent(agent) is None:  # the source's agent is not ours: the key's is
+                agent = parse_key(key).agent
+        elif imp.format == "ai-lab":  # AI-Lab's own id keeps working on its endpoints
+            key = f"{self.settings.default_agent.id}:ai-lab:{imp.source_session_id}"
         check_session_text(
             key=key, title=title, agent=agent, provider=provider, model=model, source_ref=source_ref,
             channel=cast(str, channel),
@@ -367,5 +402,6 @@ class TransferOps(HistoryOps):
                 messages=msgs,
                 checkpoints=cps,
                 import_ref=import_ref,
+                bind_key=target is not None or imp.format == "ai-lab",
             )
         )

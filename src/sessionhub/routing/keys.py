@@ -192,8 +192,10 @@ def key_parts(
 ) -> KeyParts:
     """The parts of ``msg``'s key under a scope (which wins) or dimensions.
 
-    ``peer`` is the sender's canonical identity for ``per-peer`` (from the identity links);
-    without one the sender is known only on its channel (``peer:{channel}:{sender}``).
+    ``peer`` is the sender's canonical identity (from the identity links): it names the
+    person under ``per-peer`` and stands for the sender under the ``sender`` dimension and
+    ``per-channel-peer`` (CONTRACT 11.3); without one the sender is known only on its
+    channel (``peer:{channel}:{sender}``) or by its raw id.
     Telegram topics and Slack threads are part of the chat whenever ``chat`` is a dimension.
     """
     if scope == "main":
@@ -219,7 +221,7 @@ def key_parts(
         space=msg.space if "space" in dims else None,
         chat=msg.chat if "chat" in dims else None,
         topic=msg.topic if with_topic else None,
-        sender=msg.sender if "sender" in dims else None,
+        sender=(peer or msg.sender) if "sender" in dims else None,
     )
 
 

@@ -9,8 +9,14 @@ matching rule's ``session_dimensions`` (which replace both the global dimensions
 global scope); then ``session.scope``; then ``session.dimensions``.
 
 Identity links map ``channel:id`` or a raw id (case-insensitive) to a canonical person;
-they decide who is the same person under ``per-peer`` and let a rule's ``when.sender``
-name a person by the canonical name.
+they apply wherever a sender is used (CONTRACT 11.3): who is the same person under
+``per-peer``, the sender under the ``sender`` dimension and ``per-channel-peer``, and a
+rule's ``when.sender`` naming a person by the canonical name.
+
+PicoClaw's rule syntax is accepted as its docs write it: a rule may have a ``name``, and
+``when.chat`` may be written ``group:<id>``, ``direct:<id>`` or ``channel:<id>``: the chat id
+and its chat type. A rule whose ``when`` can never match (a kind that contradicts
+``chat_type``, a channel sessionhub does not know) stops start-up.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from .reset import ResetPolicy
 from .settings import DispatchRule, DispatchSettings, SessionSettings, WhenSettings
 
 WHEN_FIELDS: tuple[str, ...] = tuple(WhenSettings.model_fields)
+_CHAT_KINDS = ("group", "direct", "channel")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +108,8 @@ class RoutingPolicy:
             folded = {v.casefold() for v in values}
             names = {msg.sender, f"{msg.channel}:{msg.sender}", self.identity(msg.channel, msg.sender)}
             return any(n is not None and n.casefold() in folded for n in names)
+        if name == "chat":
+            return any(_chat_matches(v, msg) for v in values)
         value = getattr(msg, name)
         return value is not None and value in values
 
@@ -129,6 +138,14 @@ class RoutingPolicy:
                 timezone=reset.timezone or timezone,
             ),
         )
+
+
+def _chat_matches(value: str, msg: InboundMessage) -> bool:
+    """``when.chat``: a chat id, or PicoClaw's ``group:<id>`` / ``direct:<id>`` / ``channel:<id>``."""
+    kind, sep, ident = value.partition(":")
+    if sep and kind in _CHAT_KINDS:
+        return msg.chat_type == kind and msg.chat == ident
+    return msg.chat == value
 
 
 def route(policy: RoutingPolicy, msg: InboundMessage, overrides: KeyOverrides | None = None) -> Route:

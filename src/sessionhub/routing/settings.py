@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, cast
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
+from ..model import CHANNELS
 from ..section import Names, NonEmptyStr, Section, Timezone, fail, int_between
 from .inbound import CHAT_TYPES
 from .keys import DIMENSIONS, SCOPES, Dimension, Scope
@@ -115,6 +116,29 @@ class WhenSettings(Section):
     topic: MatchValues | None = None
     sender: MatchValues | None = None
 
+    @model_validator(mode="after")
+    def _can_match(self) -> WhenSettings:
+        """Refuse a ``when`` no message can match: it would silently never pick its agent.
+
+        PicoClaw's chat form ``group:<id>`` / ``direct:<id>`` / ``channel:<id>`` is the chat id
+        and its chat type (CONTRACT 11.3).
+        """
+        for channel in self.channel or ():
+            if channel not in CHANNELS:
+                raise fail(f"unknown channel {channel!r} (expected one of {', '.join(CHANNELS)})")
+        types = set(self.chat_type or CHAT_TYPES)
+        for chat in self.chat or ():
+            kind, sep, ident = chat.partition(":")
+            if sep and kind in CHAT_TYPES:
+                if not ident:
+                    raise fail(f"chat {chat!r} names no chat id")
+                if kind not in types:
+                    raise fail(f"chat {chat!r} can never match chat_type {sorted(types)}")
+        for name, values in self:
+            if values is not None and any(not v.strip() for v in values):
+                raise fail(f"{name}: an empty value never matches")
+        return self
+
     def conditions(self) -> dict[str, tuple[str, ...]]:
         """The fields this rule looks at, with their values."""
         return {name: value for name, value in self if value is not None}
@@ -128,6 +152,7 @@ class DispatchRule(Section):
     ``session_dimensions`` replace both ``[session] dimensions`` and ``scope``.
     """
 
+    name: NonEmptyStr | None = None  # a label, as PicoClaw's rules have
     agent: NonEmptyStr
     when: WhenSettings = WhenSettings()
     agents: Annotated[tuple[str, ...], BeforeValidator(_agent_ids)] = ()

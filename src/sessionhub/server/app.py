@@ -33,6 +33,7 @@ from .mcp import install_mcp
 from .routes import (
     COMMON_ERRORS,
     agents,
+    ai_lab,
     chat,
     checkpoints,
     conversation_items,
@@ -101,7 +102,7 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
         return Health(status="ok", database=hub.database, version=__version__)
 
     for module in (
-        sessions, maintenance, messages, checkpoints, agents, inbound, triggers, chat, tasks, usage,
+        sessions, ai_lab, maintenance, messages, checkpoints, agents, inbound, triggers, chat, tasks, usage,
     ):  # fmt: skip
         app.include_router(module.router, responses=COMMON_ERRORS)
     # OpenAI's Conversations API: the official clients work against /v1 by base_url alone.

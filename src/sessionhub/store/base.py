@@ -37,6 +37,7 @@ class NewSession:
     source_ref: str | None
     channel: str
     metadata: Mapping[str, Any]
+    pinned: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,6 +80,10 @@ class ImportRows:
     checkpoints: Sequence[NewCheckpoint] = ()
     import_ref: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # Map ``key`` to this session in the routing table (a migrated chat that continues,
+    # CONTRACT 11.2): it becomes the key's live session when it is the newest there, else
+    # it is stored archived. An older *imported* live session of the key is archived.
+    bind_key: bool = False
 
 
 class HistoryStore(Protocol):

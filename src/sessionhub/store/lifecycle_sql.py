@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, exists, insert, select, update
+from sqlalchemy import Connection, and_, exists, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from ..model import Session
@@ -17,7 +19,7 @@ from ._rows import Totals, dumps_json, new_message_id, to_us
 from .codec import RowKey, message_values
 from .history_base import ImportRows
 from .history_sql import HistorySQLMixin
-from .schema import checkpoints, messages, sessions
+from .schema import checkpoints, messages, route_keys, sessions
 
 _CHUNK = 1000
 
@@ -89,7 +91,14 @@ class LifecycleSQLMixin(HistorySQLMixin):
                     ).first()
                     if seen is not None:
                         raise _Duplicate
+                live = self._claim_key(conn, data, values) if data.bind_key else False
                 pk = self._insert_session(conn, values)
+                if live:
+                    conn.execute(
+                        update(route_keys)
+                        .where(route_keys.c.owner == data.owner, route_keys.c.key == data.key)
+                        .values(session_pk=pk, updated_at=self._now_us())
+                    )
                 for i in range(0, len(msg_rows), _CHUNK):
                     chunk = msg_rows[i : i + _CHUNK]
                     for r in chunk:
@@ -117,6 +126,46 @@ class LifecycleSQLMixin(HistorySQLMixin):
             if data.import_ref is not None:
                 raise _Duplicate from None
             raise
+
+    def _claim_key(self, conn: Connection, data: ImportRows, values: dict[str, Any]) -> bool:
+        """Decide, under the key's lock, whether the imported session becomes the key's live one.
+
+        It does when the key has no active session, or when the active one is an older import
+        (not pinned), which is archived. Otherwise the imported session is stored archived:
+        the newest conversation of a key is the live one.
+        """
+        now = self._now_us()
+        insert_ = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        conn.execute(
+            insert_(route_keys)
+            .values(owner=data.owner, key=data.key, session_pk=None, overrides=None, updated_at=now)
+            .on_conflict_do_nothing()
+        )
+        lock = select(route_keys.c.session_pk).where(
+            route_keys.c.owner == data.owner, route_keys.c.key == data.key
+        )
+        current_pk = conn.execute(lock.with_for_update() if self.dialect == "postgresql" else lock).scalar()
+        current = None
+        if current_pk is not None:
+            current = conn.execute(
+                select(
+                    sessions.c.pk, sessions.c.status, sessions.c.pinned, sessions.c.import_ref,
+                    sessions.c.activity_at,
+                ).where(sessions.c.pk == current_pk)
+            ).first()  # fmt: skip
+        if values["status"] != "active":
+            return False
+        if current is None or current.status != "active":
+            return True
+        newer = values["activity_at"] >= current.activity_at
+        if current.import_ref is not None and not current.pinned and newer:
+            conn.execute(
+                update(sessions).where(sessions.c.pk == current.pk).values(status="archived", updated_at=now)
+            )
+            return True
+        values["status"] = "archived"
+        values["pinned"] = False
+        return False
 
     # -- cleanup and retention --------------------------------------------------------------
 

@@ -42,7 +42,7 @@ class SessionsSQLMixin(HistorySQLMixin):
             "source_ref": new.source_ref,
             "channel": new.channel,
             "status": "active",
-            "pinned": False,
+            "pinned": new.pinned,
             "created_at": now,
             "updated_at": now,
             "last_message_at": None,

@@ -7,9 +7,9 @@ needs. ``turns_sql.py`` implements both.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..model import Message, MessageStatus, Part, Usage
 
@@ -31,8 +31,11 @@ class TaskRun:
 class StreamStore(Protocol):
     """Assistant replies written while they stream, and their recovery after a crash."""
 
-    async def start_reply(self, owner: str, session_id: str) -> Message:
-        """Append an empty ``streaming`` assistant message, owned by this server's lease."""
+    async def start_reply(
+        self, owner: str, session_id: str, metadata: Mapping[str, Any] | None = None
+    ) -> Message:
+        """Append an empty ``streaming`` assistant message (with ``metadata``), owned by this
+        server's lease."""
         ...
 
     async def update_message(

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -74,13 +74,16 @@ class TurnsSQLMixin(MessagesSQLMixin):
 
     # -- streaming replies ------------------------------------------------------------------
 
-    async def start_reply(self, owner: str, session_id: str) -> Message:
+    async def start_reply(
+        self, owner: str, session_id: str, metadata: Mapping[str, Any] | None = None
+    ) -> Message:
         """Append an empty ``streaming`` assistant message, owned by this server's lease."""
-        return await self._run(self._start_reply, owner, session_id)
+        return await self._run(self._start_reply, owner, session_id, metadata)
 
-    def _start_reply(self, owner: str, session_id: str) -> Message:
+    def _start_reply(self, owner: str, session_id: str, metadata: Mapping[str, Any] | None) -> Message:
+        new = NewMessage("assistant", "", status="streaming", metadata=dict(metadata or {}))
         with self._write() as conn:
-            (msg,) = self._append(owner, session_id, [NewMessage("assistant", "", status="streaming")], None)
+            (msg,) = self._append(owner, session_id, [new], None)
             if self._lease is not None:
                 pk = select(sessions.c.pk).where(sessions.c.id == session_id).scalar_subquery()
                 conn.execute(

@@ -24,7 +24,7 @@ from the environment.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from ...config import EchoProviderSettings, OpenAIProviderSettings, ProviderSettings, implicit_provider
 from ...errors import ConfigError
@@ -39,7 +39,7 @@ def _openai(name: str, settings: OpenAIProviderSettings, env: Mapping[str, str])
     if settings.api_key_env is not None:
         api_key = env.get(settings.api_key_env)
         if not api_key:
-            raise ConfigError(
+            raise MissingAPIKey(
                 f"providers.{name}.api_key_env: environment variable {settings.api_key_env} is not set"
             )
     return OpenAIProvider(
@@ -54,6 +54,10 @@ def _openai(name: str, settings: OpenAIProviderSettings, env: Mapping[str, str])
         headers=settings.headers,
         extra_body=settings.extra_body,
     )
+
+
+class MissingAPIKey(ConfigError):
+    """A provider's API key variable is not set (a warning for providers no agent uses)."""
 
 
 def build_provider(
@@ -94,10 +98,23 @@ class ProviderSet:
             self._built[name] = build_provider(name, self._settings, self._env)
         return self._built[name]
 
-    def check(self, names: list[str] | None = None) -> None:
-        """Build every configured provider (and ``names``) now, so a missing API key stops start-up."""
+    def check(
+        self, names: list[str] | None = None, *, lenient: Collection[str] = ()
+    ) -> list[tuple[str, str]]:
+        """Build every configured provider (and ``names``) now, so a missing API key stops start-up.
+
+        A provider in ``lenient`` (one no agent uses) whose API key is missing does not stop
+        it: it is returned as ``(name, problem)`` for the caller to warn about.
+        """
+        problems: list[tuple[str, str]] = []
         for name in [*self._settings, *(names or [])]:
-            self.get(name)
+            try:
+                self.get(name)
+            except MissingAPIKey as exc:
+                if name not in lenient:
+                    raise
+                problems.append((name, exc.message))
+        return problems
 
     async def aclose(self) -> None:
         for provider in self._built.values():
@@ -108,6 +125,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "Done",
     "EchoProvider",
+    "MissingAPIKey",
     "OpenAIProvider",
     "Provider",
     "ProviderError",

@@ -16,6 +16,7 @@ from typing import Any, cast
 from ...clock import parse_iso
 from ...errors import InvalidInput
 from ...model import ROLES, Role
+from ..imported import Skipped
 
 _MAX_FILE_BYTES = 512 * 1024 * 1024
 
@@ -49,18 +50,36 @@ def load_json(path: Path) -> Any:
         raise InvalidInput(f"{path}: JSON nested too deeply") from exc
 
 
-def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, object) for each non-blank line; any broken line is an error."""
+def iter_jsonl(path: Path, skipped: list[Skipped] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, object) for each non-blank line.
+
+    Without ``skipped`` any broken line is an error. With it, a line that is not a JSON
+    object is left out and named in ``skipped`` (the last one as cut off, the way a crash
+    mid-write leaves it), as PicoClaw's and OpenClaw's own readers skip such lines.
+    """
     text = read_text(path)
-    for number, line in enumerate(text.splitlines(), start=1):
+    lines = text.splitlines()
+    last = max((i for i, line in enumerate(lines, start=1) if line.strip()), default=0)
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InvalidInput(f"{path}: line {number} is not valid JSON: {exc.msg}") from exc
+            if skipped is None:
+                raise InvalidInput(f"{path}: line {number} is not valid JSON: {exc.msg}") from exc
+            why = (
+                "the last line is cut off (a crash while writing?); every complete line was imported"
+                if number == last
+                else f"not valid JSON ({exc.msg}); the other lines were imported"
+            )
+            skipped.append(Skipped(f"line {number}", why))
+            continue
         except RecursionError as exc:
             raise InvalidInput(f"{path}: line {number} is nested too deeply") from exc
+        if skipped is not None and not isinstance(value, dict):
+            skipped.append(Skipped(f"line {number}", f"expected an object, got {type_name(value)}"))
+            continue
         yield number, expect_dict(value, f"{path}: line {number}")
 
 

@@ -120,4 +120,5 @@ def read(path: Path) -> ImportedSession:
         model=metadata["model"] if isinstance(metadata.get("model"), str) else None,
         metadata=metadata,
         skipped=tuple(skipped),
+        source_key=session_id,
     )

@@ -22,6 +22,16 @@ On disk: ``~/.openclaw/agents/<agentId>/sessions/`` with ``sessions.json`` and o
     {"type": "model_change", "provider", "modelId"}   {"type": "thinking_level_change", ...}
     {"type": "compaction", ...}  {"type": "custom", ...}  {"type": "session_info", "name"?} ...
 
+Reset archives: ``/new`` renames the transcript to ``<sessionId>.jsonl.reset.<ts>``; it
+imports as an archived session (of its key when ``sessions.json`` still names its id).
+``*.jsonl.deleted.<ts>`` / ``*.jsonl.bak.<ts>`` (deleted sessions, compaction backups) are
+reported, not imported. Lines that are not JSON (a write cut by a crash) are left out and
+reported, as OpenClaw's own reader skips them.
+
+Keys and origin: the index key (``agent:main:telegram:group:-100…:topic:42``) is the source
+key; for ``agent:<a>:main`` / per-peer keys the chat comes from the entry's
+``deliveryContext`` (``channel``, ``to``, ``accountId``, ``threadId``) or ``last*`` fields.
+
 Entries form a tree (``id``/``parentId``, version >= 2): the active branch is the path from
 the last entry back to the root; entries on abandoned branches are reported as skipped.
 Mapping: ``toolCall`` blocks -> ``ToolCall`` parts; a ``toolResult`` message -> role ``tool``
@@ -32,6 +42,7 @@ skipped with a reason.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,6 +50,8 @@ from typing import Any
 
 from ...errors import InvalidInput
 from ...model import MessageStatus, NewMessage, Part, Role, ToolCall, ToolResult, Usage
+from ...routing.inbound import ChatType
+from ...routing.legacy import Origin, is_legacy_key, parse_legacy_key
 from ..imported import ImportedSession, Skipped
 from ._common import (
     expect_dict,
@@ -60,6 +73,12 @@ INDEX = "sessions.json"
 MAX_VERSION = 3
 _ROLES: dict[str, Role] = {"user": "user", "assistant": "assistant", "toolResult": "tool", "system": "system"}
 _STATUS: dict[str, MessageStatus] = {"error": "error", "aborted": "interrupted"}
+_ARCHIVE = re.compile(r"\.jsonl\.(reset|deleted|bak)\.[^/]+$")
+_TOPIC = re.compile(r"-topic-([^.]+)\.jsonl")
+
+
+def _is_transcript(p: Path) -> bool:
+    return p.is_file() and (p.suffix == ".jsonl" or bool(re.search(r"\.jsonl\.reset\.", p.name)))
 
 
 def _is_header(obj: dict[str, Any] | None) -> bool:
@@ -87,18 +106,40 @@ def discover(path: Path) -> Iterator[Path]:
         yield path
         return
     for d in _session_dirs(path):
-        yield from sorted(p for p in d.glob("*.jsonl") if p.is_file())
+        yield from sorted(p for p in d.iterdir() if _is_transcript(p))
 
 
-def _index_entry(path: Path, session_id: str) -> tuple[str | None, dict[str, Any]]:
+def ignored(path: Path) -> Iterator[Skipped]:
+    """Archived files not imported, with the reason (nothing is skipped silently)."""
+    if path.is_file():
+        return
+    for d in _session_dirs(path):
+        for p in sorted(d.iterdir()):
+            m = _ARCHIVE.search(p.name)
+            if m and m.group(1) == "deleted":
+                yield Skipped(str(p), "a session deleted in OpenClaw (its archived transcript)")
+            elif m and m.group(1) == "bak":
+                yield Skipped(str(p), "a backup OpenClaw made before compacting (the transcript is imported)")
+
+
+def _index_entry(path: Path, session_id: str, archived: bool) -> tuple[str | None, dict[str, Any], bool]:
+    """The index key and entry of a transcript, and whether the key was inferred.
+
+    A reset archive is no longer named in ``sessions.json`` (its key got a new session id);
+    when the index has a single key (one conversation per agent, OpenClaw's default
+    ``dmScope = main``), that key is the archive's.
+    """
     index_path = path.parent / INDEX
     if not index_path.is_file():
-        return None, {}
+        return None, {}, False
     index = expect_dict(load_json(index_path), str(index_path))
     for key, raw in index.items():
         if isinstance(raw, dict) and raw.get("sessionId") == session_id:
-            return key, raw
-    return None, {}
+            return key, raw, False
+    entries = [(k, v) for k, v in index.items() if isinstance(v, dict)]
+    if archived and len(entries) == 1:
+        return entries[0][0], entries[0][1], True
+    return None, {}, False
 
 
 def _active_branch(entries: list[dict[str, Any]], skipped: list[Skipped]) -> list[dict[str, Any]]:
@@ -191,8 +232,49 @@ def _message(entry: dict[str, Any], n: int, skipped: list[Skipped]) -> NewMessag
     )
 
 
+def _origin(key: str | None, entry: dict[str, Any], topic: str | None) -> Origin | None:
+    """The chat of a session: from its key when the key names one, else from the entry's
+    delivery context (``agent:<a>:main`` gathers every DM: the last one is the chat)."""
+    legacy: Origin | None = None
+    if key and is_legacy_key(key):
+        try:
+            legacy = parse_legacy_key(key)
+        except InvalidInput:
+            legacy = None
+    if legacy is not None and legacy.kind == "chat":
+        return legacy if topic is None or legacy.topic else Origin(**{**_fields(legacy), "topic": topic})
+    raw_ctx = entry.get("deliveryContext")
+    ctx: dict[str, Any] = raw_ctx if isinstance(raw_ctx, dict) else {}
+    channel = ctx.get("channel") or entry.get("lastChannel") or entry.get("channel")
+    to = ctx.get("to") or entry.get("lastTo")
+    if not isinstance(channel, str) or not isinstance(to, str | int) or isinstance(to, bool):
+        return legacy
+    chat = str(to)
+    for prefix in (f"{channel}:", "user:", "chat:", "group:", "channel:"):
+        chat = chat.removeprefix(prefix)
+    account = ctx.get("accountId") or entry.get("lastAccountId") or "default"
+    thread = ctx.get("threadId") or entry.get("lastThreadId") or topic
+    kind: ChatType = "group" if entry.get("chatType") == "group" else "direct"
+    if entry.get("chatType") == "channel":
+        kind = "channel"
+    return Origin(
+        agent=legacy.agent if legacy is not None else None,
+        channel=channel,
+        account=str(account),
+        chat=chat,
+        chat_type=kind,
+        topic=None if thread in (None, "") else str(thread),
+        sender=chat if kind == "direct" else None,
+    )
+
+
+def _fields(o: Origin) -> dict[str, Any]:
+    return {name: getattr(o, name) for name in Origin.__slots__}
+
+
 def read(path: Path) -> ImportedSession:
-    lines = list(iter_jsonl(path))
+    lenient: list[Skipped] = []
+    lines = list(iter_jsonl(path, lenient))
     if not lines or not _is_header(lines[0][1]):
         raise InvalidInput(f"{path}: not an OpenClaw transcript (first line is not a session header)")
     header = lines[0][1]
@@ -200,7 +282,7 @@ def read(path: Path) -> ImportedSession:
     if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= MAX_VERSION:
         raise InvalidInput(f"{path}: unsupported transcript version {version!r} (reads 1..{MAX_VERSION})")
     session_id = expect_str(header.get("id"), f"{path}: header id")
-    skipped: list[Skipped] = []
+    skipped: list[Skipped] = lenient
     entries = _active_branch([e for _, e in lines[1:]], skipped)
     numbers = {id(e): n for n, e in lines[1:]}
     messages: list[NewMessage] = []
@@ -225,7 +307,8 @@ def read(path: Path) -> ImportedSession:
             other[kind if isinstance(kind, str) else type_name(kind)] += 1
     for kind, count in sorted(other.items()):
         skipped.append(Skipped(f"{count} '{kind}' entries", "not conversation messages"))
-    key, index = _index_entry(path, session_id)
+    archived = ".jsonl.reset." in path.name
+    key, index, inferred = _index_entry(path, session_id, archived)
     for name in ("label", "displayName", "subject"):
         if not title and isinstance(index.get(name), str):
             title = index[name]
@@ -238,8 +321,20 @@ def read(path: Path) -> ImportedSession:
     if isinstance(index.get("channel"), str):
         metadata["channel"] = index["channel"]
     agent = path.parent.parent.name if path.parent.name == "sessions" else None
+    if archived and key is None:
+        skipped.append(
+            Skipped("session key", "reset archive no longer named in sessions.json; kept archived on its own")
+        )
+    elif inferred:
+        skipped.append(
+            Skipped("session key", f"reset archive filed under {key}, the only key of sessions.json")
+        )
+    topic_match = _TOPIC.search(path.name)
+    topic = topic_match.group(1) if topic_match else None
     created = parse_time(header.get("timestamp"), f"{path}: header timestamp")
-    updated = parse_time(index.get("updatedAt"), f"{path}: index updatedAt") if index else None
+    updated = (
+        parse_time(index.get("updatedAt"), f"{path}: index updatedAt") if index and not inferred else None
+    )
     return ImportedSession(
         format=NAME,
         source_id=stable_id(NAME, location(path), session_id),
@@ -254,4 +349,7 @@ def read(path: Path) -> ImportedSession:
         model=model,
         metadata={"openclaw": metadata},
         skipped=tuple(skipped),
+        source_key=key,
+        origin=_origin(key, index, topic),
+        archived=archived,
     )

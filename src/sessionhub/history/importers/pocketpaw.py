@@ -12,7 +12,11 @@ On disk (``~/.pocketpaw/memory/sessions/``)::
     _aliases.json            chat aliases (not sessions)
     {safe_key}_compaction.json   a derived compaction cache (not imported)
 
-``safe_key`` is the session key (``channel:uuid``) with ``:`` and ``/`` replaced by ``_``.
+``safe_key`` is the session key (``channel:chat_id``; ``/new`` starts ``channel:chat_id:<id>``
+and points the chat to it in ``_aliases.json``) with ``:`` and ``/`` replaced by ``_``.
+The chat of each session (its origin) comes from the alias table, else from the key; the
+hub files it under the canonical key of that chat, so the next message from the chat
+continues it (CONTRACT 11.2). ``websocket`` and ``cli`` sessions stay web sessions.
 The path given may be the ``memory`` directory, its ``sessions`` directory, or one session
 file. A session missing from ``_index.json`` is still imported (no title: the hub's
 own rule titles it from the first user message). PocketPaw silently treated corrupt
@@ -25,7 +29,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ...model import NewMessage
+from ...model import CHANNELS, NewMessage
+from ...routing.legacy import Origin
 from ..imported import ImportedSession, Skipped
 from ._common import (
     as_role,
@@ -42,6 +47,7 @@ from ._common import (
 
 NAME = "pocketpaw"
 INDEX = "_index.json"
+ALIASES = "_aliases.json"
 
 
 def _sessions_dir(path: Path) -> Path:
@@ -72,6 +78,45 @@ def _index_entry(directory: Path, safe_key: str) -> dict[str, Any]:
         return {}
     index = expect_dict(load_json(index_path), str(index_path))
     return opt_dict(index.get(safe_key), f"{index_path}: entry {safe_key!r}")
+
+
+def _safe(key: str) -> str:
+    return key.replace(":", "_").replace("/", "_")
+
+
+def _keys(directory: Path, safe_key: str) -> tuple[str, str] | None:
+    """(the session's own key, the ``channel:chat_id`` key of its chat) from ``_aliases.json``."""
+    path = directory / ALIASES
+    if not path.is_file():
+        return None
+    aliases = expect_dict(load_json(path), str(path))
+    for source, target in aliases.items():
+        if _safe(source) == safe_key:
+            return source, source
+        if isinstance(target, str) and _safe(target) == safe_key:
+            return target, source
+    return None
+
+
+def _origin(directory: Path, safe_key: str, channel: str | None) -> tuple[str, Origin | None]:
+    """The source key and the chat of a session (None for web and CLI sessions)."""
+    keys = _keys(directory, safe_key)
+    if keys is not None:
+        source_key, chat_key = keys
+        ch, _, rest = chat_key.partition(":")
+        channel = channel or ch
+        chat = rest.split(":", 1)[0]
+    elif channel is not None and safe_key.startswith(channel + "_"):
+        rest = safe_key[len(channel) + 1 :]
+        chat = rest.split("_", 1)[0]
+        source_key = f"{channel}:{rest}"
+    else:
+        source_key, chat = safe_key, ""
+    if channel not in CHANNELS or channel == "web" or not chat:
+        return source_key, None
+    if channel == "telegram" and chat.startswith("-"):  # Telegram groups have negative ids
+        return source_key, Origin(channel=channel, chat=chat, chat_type="group")
+    return source_key, Origin(channel=channel, chat=chat, sender=chat)
 
 
 def read(path: Path) -> ImportedSession:
@@ -120,6 +165,7 @@ def read(path: Path) -> ImportedSession:
     updated = parse_time(entry.get("last_activity"), f"{path}: index last_activity") if entry else None
     if updated is None and messages:
         updated = messages[-1].created_at
+    source_key, origin = _origin(path.parent, safe_key, channel)
     return ImportedSession(
         format=NAME,
         source_id=stable_id(NAME, location(path.parent), safe_key),
@@ -131,4 +177,6 @@ def read(path: Path) -> ImportedSession:
         messages=tuple(messages),
         metadata={"pocketpaw": {"session_key": safe_key, "channel": channel}},
         skipped=tuple(skipped),
+        source_key=source_key,
+        origin=origin,
     )

@@ -93,6 +93,20 @@ async def session_stats(tz: str | None = TZ, hub: Hub = Depends(current_hub)) ->
     return JSONResponse((await hub.stats(tz)).to_dict())
 
 
+@router.get("/by-key", response_model=SessionModel, responses=errors(404, 422))
+async def session_by_key(
+    key: str = Query(
+        min_length=1, max_length=2000, description="a session key, canonical or legacy `agent:…`"
+    ),
+    tz: str | None = TZ,
+    hub: Hub = Depends(current_hub),
+) -> Response:
+    """The current session of a key. PicoClaw/OpenClaw keys (`agent:main:telegram:direct:123`)
+    resolve to the same session as their canonical key."""
+    s = await hub.session_for_key(key)
+    return JSONResponse((await hub.get_session(s.id, tz=tz)).to_dict())
+
+
 @router.get("/{session_id}", response_model=SessionModel, responses=errors(404))
 async def get_session(session_id: str, tz: str | None = TZ, hub: Hub = Depends(current_hub)) -> Response:
     return JSONResponse((await hub.get_session(session_id, tz=tz)).to_dict())

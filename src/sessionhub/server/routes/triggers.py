@@ -7,7 +7,10 @@ is the payload ``null``. Any other content type is 415, malformed or non-strict 
 ``[triggers.NAME] agent prompt``: the prompt is a template where ``{{payload}}`` is the
 whole payload (a string as is, anything else as indented JSON) and ``{{payload.a.b}}`` a
 field of it (empty when absent). The session gets ``source=trigger``,
-``source_ref=NAME``, channel ``webhook``, and the rendered prompt as its first user message.
+``source_ref=NAME``, channel ``webhook``, and the rendered prompt as its first user message;
+then the trigger's agent runs on it and its reply is stored (the answer waits for the
+turn; a provider error leaves the reply with status ``error``, CONTRACT 11.3).
+``pin = true`` pins the session (Yapflows' sticky sessions of triggers).
 """
 
 from __future__ import annotations
@@ -103,9 +106,13 @@ async def fire_trigger(
     session = await hub.create_session(
         spec.agent, spec.model, source="trigger", source_ref=name, channel="webhook"
     )
+    runtime = request.app.state.live.runtime
     try:
-        await hub.add_message(session.id, "user", text, metadata={"trigger": name})
+        if spec.pin:
+            await hub.pin(session.id)
+        started = await runtime.start_turn(hub, session.id, text, metadata={"trigger": name})
     except BaseException:
         await hub.delete_session(session.id)  # nothing half-written stays behind
         raise
+    await started.wait()
     return JSONResponse((await hub.get_session(session.id)).to_dict(), status_code=201)
