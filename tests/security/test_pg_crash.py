@@ -86,11 +86,16 @@ def saved_text(base: str, sid: str) -> str:
     return str(messages[-1]["content"]) if messages and messages[-1]["role"] == "assistant" else ""
 
 
-LEASES = "SELECT objid, pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = %s AND objsubid = 2"
+# This test's database only: servers of other tests (another xdist worker) hold leases too.
+LEASES = (
+    "SELECT objid, pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = %s "
+    "AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
 
 
 def lease_pids(admin: psycopg.Connection[Any]) -> dict[int, int]:
-    """Stream-owner lease id -> the pid of the connection holding it, of every live server."""
+    """Stream-owner lease id -> the pid of the connection holding it, of every live server on
+    this test's database."""
     return {int(oid): int(pid) for oid, pid in admin.execute(LEASES, (STREAM_LOCKS,)).fetchall()}
 
 
