@@ -7,7 +7,7 @@ Layers, lowest first (each module imports only those above it in this list):
   _rows.py (row <-> value conversions), group_commit.py;
 - _db.py: ``SQLBase``, the engine, worker threads, transactions and session-row locks;
 - one module per concern, each class on the ones it uses: crypto_sql.py, history_sql.py,
-  sessions_sql.py, messages_sql.py (the append and history hot paths), lifecycle_sql.py,
+  branches_sql.py, sessions_sql.py, messages_sql.py (the append and history hot paths), lifecycle_sql.py,
   search_sql.py, context_sql.py, routing_sql.py, idempotency_sql.py, turns_sql.py;
 - sql.py: ``SQLStore``, all of them composed.
 """

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from ..model import Checkpoint, Message, NewMessage, Session
+from ..model import Branch, Checkpoint, Message, NewMessage, Session
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +106,23 @@ class HistoryStore:
         self, owner: str, checkpoint_id: str, branch_id: str, derive: Derive
     ) -> RestoreOutcome:
         """Cut the session back to the checkpoint; later messages move to a new branch."""
+        raise NotImplementedError
+
+    async def branch_off(
+        self, owner: str, session_id: str, seq: int | None, role: str, branch_id: str, derive: Derive
+    ) -> RestoreOutcome:
+        """Keep messages ``seq..n`` aside in a new branch; ``seq`` must be a ``role`` message
+        (None: the last one of that role), else ``InvalidInput``. The session ends at ``seq-1``."""
+        raise NotImplementedError
+
+    async def branches(self, owner: str, session_id: str) -> list[Branch]:
+        """The alternatives forking off the session's visible history, oldest first."""
+        raise NotImplementedError
+
+    async def switch_branch(
+        self, owner: str, session_id: str, branch_id: str, kept_id: str, derive: Derive
+    ) -> RestoreOutcome:
+        """Make the branch the session's continuation; the current one goes to branch ``kept_id``."""
         raise NotImplementedError
 
     async def fork(

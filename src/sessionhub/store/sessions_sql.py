@@ -14,12 +14,12 @@ from sqlalchemy import Connection, Row, and_, case, delete, func, or_, select, t
 from ..model import Session, Stats
 from ._rows import decode_cursor, dumps_json, encode_cursor
 from .base import Check, NewSession, SessionChanges, View
+from .branches_sql import BranchesSQLMixin
 from .codec import RowKey
-from .history_sql import HistorySQLMixin
 from .schema import checkpoints, messages, sessions
 
 
-class SessionsSQLMixin(HistorySQLMixin):
+class SessionsSQLMixin(BranchesSQLMixin):
     """Session rows of ``SQLStore``: one transaction per public method."""
 
     # -- sessions ---------------------------------------------------------------------------
