@@ -37,14 +37,17 @@ from .turn_gate import turn_stopped
 @dataclass(frozen=True, slots=True)
 class BranchResult:
     """What ``regenerate`` / ``edit`` did: the session now, the branch keeping the replaced
-    messages, and (edit) the new user message."""
+    messages, the seq where they differ (the replaced message's) and (edit) the new user
+    message."""
 
     session: Session
     branch: Session | None
+    at_seq: int
     message: Message | None = None
 
     def to_dict(self) -> dict[str, JSON]:
         return {
+            "at_seq": self.at_seq,
             "session": self.session.to_dict(),
             "branch": self.branch.to_dict() if self.branch else None,
             "message": self.message.to_dict() if self.message else None,
@@ -81,7 +84,7 @@ class BranchOps(HistoryOps):
             out = await self.store.branch_off(
                 self.owner, sid, at, "assistant", ids.new_id("ses"), _deriver("regenerate")
             )
-        return BranchResult(out.session, out.branch)
+        return BranchResult(out.session, out.branch, out.session.message_count + 1)
 
     async def edit(
         self, session_id: str, seq: int, content: str, metadata: Mapping[str, Any] | None = None
@@ -98,7 +101,7 @@ class BranchOps(HistoryOps):
                 self.owner, sid, at, "user", ids.new_id("ses"), _deriver("edit")
             )
             (msg,) = await self.store.append(self.owner, sid, [item], self._auto([item]))
-        return BranchResult(await self.get_session(sid), out.branch, msg)
+        return BranchResult(await self.get_session(sid), out.branch, msg.seq, msg)
 
     async def branches(self, session_id: str) -> list[Branch]:
         """The alternatives forking off the session's visible history, oldest first."""

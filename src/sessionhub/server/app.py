@@ -32,6 +32,7 @@ from .live import ChangeMiddleware, Live
 from .routes import (
     COMMON_ERRORS,
     agents,
+    branches,
     chat,
     checkpoints,
     inbound,
@@ -92,7 +93,18 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
         """Liveness: the database kind and the version (no token needed)."""
         return Health(status="ok", database=hub.database, version=__version__)
 
-    for module in (sessions, maintenance, messages, checkpoints, agents, inbound, triggers, chat, tasks):
+    for module in (
+        sessions,
+        maintenance,
+        messages,
+        checkpoints,
+        branches,
+        agents,
+        inbound,
+        triggers,
+        chat,
+        tasks,
+    ):
         app.include_router(module.router, responses=COMMON_ERRORS)
     app.add_api_websocket_route("/ws", websocket_endpoint)
 
