@@ -2,6 +2,7 @@
 // (api.js) and the WebSocket (ws.js) of CONTRACT §6-§7, like any other client.
 
 import { api, getToken, setToken } from "./api.js";
+import "./branches.js";
 import { handleEvent, initChat, openSession, reloadActive, renderHeader, setAgents, showNewChat, stop } from "./chat.js";
 import { closePanel, forkAt, initCheckpoints, sessionChanged } from "./checkpoints.js";
 import { focusSearch, initSidebar, refreshList, setView } from "./sidebar.js";

@@ -2,6 +2,7 @@
 // Stop, tool call strips, chat command answers, the new-chat panel and read-only archives.
 
 import { api } from "./api.js";
+import { extraActions, fillBranchSlot, historyChanged } from "./hooks.js";
 import { icon } from "./icons.js";
 import { renderMarkdown } from "./markdown.js";
 import { displayTitle, refreshList, renameSession, restoreSession, startRename, updateSession } from "./sidebar.js";
@@ -101,6 +102,7 @@ export async function openSession(id, { seq = null } = {}) {
     renderHeader();
     renderMessages({ toBottom: seq == null });
     if (seq != null) jumpTo(seq);
+    historyChanged(id);
     ctx.sessionOpened(id);
   } catch (err) {
     if (token !== openToken) return;
@@ -125,6 +127,7 @@ export async function reloadActive() {
     replaceLatest(e, page);
     renderHeader();
     renderMessages();
+    historyChanged(id);
   } catch (err) {
     if (err.status === 404 && id === state.activeId) {
       toast("The open session was deleted.", "info");
@@ -294,11 +297,13 @@ function messageEl(m, e, results, consumed) {
     ? h("button.msg-action.fork", { type: "button", title: "Fork a new session from this message", "aria-label": `Fork from message ${m.seq}` }, icon("fork"), " Fork")
     : null;
   fork?.addEventListener("click", () => ctx.fork(m.seq));
+  const slot = h("span.branch-slot");
+  if (!m.local && m.seq != null) fillBranchSlot(m, e.session, slot);
   const body = h("div.msg-body.markdown");
   const li = h(`li.msg.${m.role}`, { dataset: { id: m.id, seq: m.seq ?? "", status: m.status || "" } },
     h("div.msg-head", {}, h("span.role", {}, role),
       m.created_at ? h("time", { datetime: m.created_at, title: fullTime(m.created_at) }, shortTime(m.created_at)) : null,
-      ...badges, fork),
+      ...badges, slot, fork, ...(m.local ? [] : extraActions(m, e.session))),
     body,
   );
   if (m.role === "tool" && !calls.length) {
@@ -319,7 +324,7 @@ function messageEl(m, e, results, consumed) {
 
 function signature(m, results) {
   const calls = (m.parts || []).filter((p) => p.type === "tool_call").map((c) => `${c.id}:${results.has(c.id)}`).join(",");
-  return `${m.seq}|${m.status}|${m.local ? (m.failed ? "f" : "l") : ""}|${(m.content || "").length}|${calls}|${(m.parts || []).length}`;
+  return `${m.seq}|${m.status}|${m.local ? (m.failed ? "f" : "l") : ""}|${(m.content || "").length}|${calls}|${(m.parts || []).length}|${m.branchKey || ""}`;
 }
 
 /** Render the open session's messages, reusing the nodes of unchanged messages. */
