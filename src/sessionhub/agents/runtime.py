@@ -7,7 +7,9 @@
     else: result = await out.turn.wait()             # the user message is out.user_message
 
 Every entry (REST chat, the WebSocket, inbound channels, scheduled tasks) goes through
-:meth:`AgentRuntime.chat` / :meth:`AgentRuntime.start_turn`, so they share one rule set:
+:meth:`AgentRuntime.chat` / :meth:`AgentRuntime.start_turn` (and :meth:`AgentRuntime.regenerate`
+/ :meth:`AgentRuntime.edit`, which keep the replaced messages as a branch first), so they share
+one rule set:
 
 - the session's provider and model are the ones fixed at its creation; the agent's system
   prompt and context settings come from ``[[agents]]`` (an agent no longer configured keeps
