@@ -223,3 +223,24 @@ async def test_random_walk_never_loses_or_copies(hub: Hub) -> None:
                 seen |= {m.id for m in await hub.get_history(s.id, limit=1000)}
             assert len(seen) == written == rows(hub)
     assert ops["switch"] >= 4 and ops["regenerate"] >= 2 and ops["edit"] >= 2, ops
+
+
+async def test_deleting_or_clearing_a_session_keeps_its_branches_readable(hub: Hub) -> None:
+    """A branch reads the shared history from its session: deleting or clearing the session
+    hands those rows over (never lost), and the branch stays an ordinary archived session."""
+    sid = await filled(hub, 4)
+    out = await hub.regenerate(sid, 2)
+    assert out.branch is not None
+    await hub.add_message(sid, "assistant", "m2 again")
+    await hub.clear_history(sid)
+    # the branch now differs from the (empty) session at message 1: it is still an alternative
+    assert [(b.at_seq, b.session_id, b.preview) for b in await hub.branches(sid)] == [
+        (1, out.branch.id, "m1")
+    ]
+    assert [c for _, _, c in await view(hub, out.branch.id)] == ["m1", "m2", "m3", "m4"]
+    other = await filled(hub, 2)
+    kept = await hub.regenerate(other)
+    await hub.delete_session(other)
+    assert kept.branch is not None
+    assert [c for _, _, c in await view(hub, kept.branch.id)] == ["m1", "m2"]
+    await consistent(hub, kept.branch.id)

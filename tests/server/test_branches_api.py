@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import Any
 
 import httpx
 import pytest
 
+from _util import eventually
+
 from .conftest import ALICE, BOB, TOKENS, ClientFactory, make_settings
-from .test_chat import messages, parse_sse
+from .test_chat import WORDS, messages, parse_sse
 from .util import assert_error, new_session
 
 
@@ -155,3 +158,30 @@ async def test_refusals_are_4xx_and_change_nothing(make_client: ClientFactory) -
     await alice.patch(f"/api/sessions/{sid}", json={"archived": True})
     assert_error(await alice.post(f"/api/sessions/{sid}/branches/{bid}/switch"), 409, "session_read_only")
     assert_error(await alice.post(f"/api/sessions/{sid}/edit", json={"seq": 1, "content": "x"}), 409)
+
+
+async def test_regenerate_while_a_turn_runs_is_refused(make_client: ClientFactory) -> None:
+    """A regenerate or an edit while the session's agent is answering is 409 turn_in_progress
+    (nothing is cut); once the turn ends, regenerate works."""
+    settings = dataclasses.replace(
+        make_settings(), providers={"echo": {"type": "echo", "words_per_chunk": 1, "delay_ms": 60}}
+    )
+    client = make_client(settings)
+    s = await new_session(client)
+    await chat(client, s["id"], "a b")
+    running = asyncio.create_task(client.post(f"/api/sessions/{s['id']}/chat", json={"content": WORDS}))
+
+    async def streaming() -> bool:
+        stored = await messages(client, s["id"])
+        return len(stored) == 4 and stored[-1]["status"] == "streaming"
+
+    await eventually(streaming, what="the second reply is streaming")
+    assert_error(
+        await client.post(f"/api/sessions/{s['id']}/regenerate", json={"seq": 2}), 409, "turn_in_progress"
+    )
+    assert_error(await client.post(f"/api/sessions/{s['id']}/edit", json={"seq": 1, "content": "x"}), 409)
+    assert (await client.get(f"/api/sessions/{s['id']}/branches")).json()["branches"] == []
+    assert (await client.post(f"/api/sessions/{s['id']}/chat", json={"content": "/stop"})).status_code == 200
+    assert (await running).json()["status"] == "interrupted"
+    r = await client.post(f"/api/sessions/{s['id']}/regenerate", json={})
+    assert r.status_code == 201 and r.json()["seq"] == 4 and r.json()["content"] == WORDS
