@@ -6,7 +6,7 @@
 
 import { ApiError, getToken } from "./api.js";
 import { reloadActive } from "./chat.js";
-import { addBranchSwitcher, addMessageActions, onHistoryChanged, setRetry } from "./hooks.js";
+import { addBranchSwitcher, addMessageActions, onHistoryChanged } from "./hooks.js";
 import { peek, state } from "./state.js";
 import { h, toast, toastError } from "./ui.js";
 
@@ -238,11 +238,4 @@ addBranchSwitcher(fillSlot);
 
 onHistoryChanged((sessionId) => {
   loadBranches(sessionId);
-});
-
-// Retry on a failed reply runs the agent again on the same history (nothing is sent twice).
-setRetry(async (m, session) => {
-  if (!session || m.role !== "assistant" || m.seq == null || session.status === "archived") return false;
-  await regenerate(m, session);
-  return true;
 });
