@@ -130,10 +130,15 @@ class BranchesSQLMixin(HistorySQLMixin):
         for name, value in moved.items():
             cut[name] = getattr(sessions.c, name) - value
         conn.execute(update(sessions).where(sessions.c.pk == row.pk).values(**cut))
-        self._refresh_summary(conn, row.pk, key, k, None)
+        self._refresh_listing(conn, row.pk, key, k, None)
         return branch_pk
 
-    def _refresh_summary(self, conn: Connection, pk: int, key: RowKey, n: int, activity: int | None) -> None:
+    def _orphan_branches(self, conn: Connection, pk: int) -> None:
+        """Before session ``pk`` is deleted: its branches become plain archived sessions (the
+        column has no foreign key, see migration 0011, so a reused pk never adopts them)."""
+        conn.execute(update(sessions).where(sessions.c.branch_of_pk == pk).values(branch_of_pk=None))
+
+    def _refresh_listing(self, conn: Connection, pk: int, key: RowKey, n: int, activity: int | None) -> None:
         """Preview, ``last_message_at`` and ``activity_at`` of a session whose history changed.
 
         ``activity``: the least activity time to keep (None: the last message's time).
@@ -324,7 +329,7 @@ class BranchesSQLMixin(HistorySQLMixin):
                 .values(base_session_pk=row.pk)
             )
             self._move_checkpoints(conn, b.pk, row.pk, checkpoints.c.at_seq > j)
-            self._refresh_summary(conn, row.pk, self._row_key(row), m, row.activity_at)
+            self._refresh_listing(conn, row.pk, self._row_key(row), m, row.activity_at)
             deleted = self._settle(conn, b, row.pk, j, tail, now)
             session = self._session(self._row_by_pk(conn, row.pk))
             branch = None if kept is None else self._session(self._row_by_pk(conn, kept))
@@ -344,6 +349,7 @@ class BranchesSQLMixin(HistorySQLMixin):
         own = conn.execute(select(messages.c.pk).where(messages.c.session_pk == b.pk).limit(1)).first()
         if reader is None and own is None:
             self._move_checkpoints(conn, b.pk, into)
+            self._orphan_branches(conn, b.pk)
             conn.execute(delete(sessions).where(sessions.c.pk == b.pk))
             return True
         values: dict[str, Any] = {"message_count": j, "updated_at": now, "branch_of_pk": None}
@@ -352,5 +358,5 @@ class BranchesSQLMixin(HistorySQLMixin):
         for name, value in tail.items():
             values[name] = getattr(sessions.c, name) - value
         conn.execute(update(sessions).where(sessions.c.pk == b.pk).values(**values))
-        self._refresh_summary(conn, b.pk, self._row_key(b), j, None)
+        self._refresh_listing(conn, b.pk, self._row_key(b), j, None)
         return False

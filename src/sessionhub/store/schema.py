@@ -73,7 +73,9 @@ sessions = Table(
     Column("wrapped_key", Text),
     Column("import_ref", Text),
     # The session this one is an alternative continuation of (regenerate, edit, restore; 0011).
-    Column("branch_of_pk", PK, ForeignKey("sessions.pk", name="fk_sessions_branch_of", ondelete="SET NULL")),
+    # No foreign key (SQLite cannot add one to an existing table without rebuilding it):
+    # deleting a session clears its branches' pointer in the same transaction.
+    Column("branch_of_pk", PK),
 )
 Index(
     "ix_sessions_list",

@@ -124,6 +124,7 @@ class SessionsSQLMixin(BranchesSQLMixin):
             row = self._lock_session(conn, owner, session_id)
             pk = row.pk
             self._release_children(conn, row)  # forks keep what they read (history_sql.py)
+            self._orphan_branches(conn, pk)  # its branches stay, as archived sessions (branches_sql.py)
             conn.execute(delete(messages).where(messages.c.session_pk == pk))
             conn.execute(delete(checkpoints).where(checkpoints.c.session_pk == pk))
             conn.execute(delete(sessions).where(sessions.c.pk == pk))

@@ -4,8 +4,10 @@ Regenerating a reply, editing a user message and restoring a checkpoint keep the
 continuation aside in an archived session that reads the shared history by pointer (no copy).
 ``branch_of_pk`` names the session whose branch it is, so ``GET /api/sessions/{id}/branches``
 finds a session's alternatives with one index lookup. NULL for every other session (and for
-restore branches written before this revision). ``ON DELETE SET NULL``: deleting a session
-leaves its branches as ordinary archived sessions, as restore branches always were.
+restore branches written before this revision). No foreign key: SQLite can add one to an
+existing table only by rebuilding it (its full-text triggers and the other tables' cascading
+keys make that unsafe), so the store clears the pointer when it deletes a session: its
+branches stay ordinary archived sessions, as restore branches always were.
 
 Revision ID: 0011_branches
 Revises: 0008_stream_owner
@@ -26,22 +28,7 @@ _SET = sa.text("branch_of_pk IS NOT NULL")
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        # SQLite adds a column with an inline foreign key (no table rebuild: the FTS triggers
-        # and the other tables' keys stay as they are).
-        op.execute(
-            "ALTER TABLE sessions ADD COLUMN branch_of_pk INTEGER "
-            "CONSTRAINT fk_sessions_branch_of REFERENCES sessions (pk) ON DELETE SET NULL"
-        )
-    else:
-        op.add_column(
-            "sessions",
-            sa.Column(
-                "branch_of_pk",
-                sa.BigInteger,
-                sa.ForeignKey("sessions.pk", name="fk_sessions_branch_of", ondelete="SET NULL"),
-            ),
-        )
+    op.add_column("sessions", sa.Column("branch_of_pk", sa.BigInteger().with_variant(sa.Integer(), "sqlite")))
     op.create_index(
         "ix_sessions_branch_of", "sessions", ["branch_of_pk"], sqlite_where=_SET, postgresql_where=_SET
     )
@@ -50,7 +37,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_sessions_branch_of", table_name="sessions")
     if op.get_bind().dialect.name == "sqlite":
-        op.execute("ALTER TABLE sessions DROP COLUMN branch_of_pk")  # SQLite >= 3.35
+        op.execute("ALTER TABLE sessions DROP COLUMN branch_of_pk")  # SQLite >= 3.35, no rebuild
     else:
-        op.drop_constraint("fk_sessions_branch_of", "sessions", type_="foreignkey")
         op.drop_column("sessions", "branch_of_pk")
