@@ -38,8 +38,9 @@ def free_port() -> int:
 class Server:
     """``sessionhub serve`` on a free loopback port, stopped (SIGINT, then SIGKILL) on exit."""
 
-    def __init__(self, database_url: str, workdir: Path) -> None:
+    def __init__(self, database_url: str, workdir: Path, floor: bool = False) -> None:
         self.database_url = database_url
+        self.floor = floor  # bench/floor_app.py (bare Starlette + sqlite3) instead of sessionhub
         self.workdir = workdir
         self.port = free_port()
         self.base = f"http://{HOST}:{self.port}"
@@ -63,8 +64,13 @@ class Server:
             "--database",
             self.database_url,
         ]
+        if self.floor:
+            path = self.database_url.removeprefix("sqlite:///")
+            cmd = [sys.executable, "-m", "bench.floor_app", "--port", str(self.port), "--database", path]
         with self.log.open("wb") as log:
-            self.proc = subprocess.Popen(cmd, cwd=self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                cmd, cwd=ROOT if self.floor else self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
         deadline = time.perf_counter() + 120
         async with httpx.AsyncClient(base_url=self.base, timeout=2.0) as client:
             while True:

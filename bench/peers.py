@@ -642,6 +642,69 @@ class JsonFilesPeer(Peer):
         return "rewrite whole file: write temp, rename (no fsync)"
 
 
+# --------------------------------------------------------------------------- OpenAI Agents on PostgreSQL
+
+
+class AgentsSQLAlchemyPeer(Peer):
+    """OpenAI Agents SDK ``SQLAlchemySession`` on PostgreSQL (asyncpg), its documented async setup.
+
+    Only the PostgreSQL figure uses it (not in ``PEERS``): ``url`` is a ``postgresql://`` URL,
+    run with the ``postgresql+asyncpg`` driver; the engine's pool holds 16 connections, one per
+    concurrent session of the figure (sessionhub's holds 8 plus 8 overflow).
+    """
+
+    key = "agents_sqlalchemy"
+    label = "OpenAI Agents SQLAlchemySession"
+    setup_note = (
+        "its own `add_items` for the first 5,000 items of a session (creates its tables and row), "
+        "the rest by `COPY` into its messages table (asyncpg), in its own JSON format"
+    )
+
+    def __init__(self, root: Path, synchronous: str = "FULL", url: str = "") -> None:
+        super().__init__(root, synchronous)
+        self.url = url.replace("postgresql://", "postgresql+asyncpg://", 1)
+        self.engine: Any = None
+        self._sessions: dict[str, Any] = {}
+
+    async def open(self) -> None:
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        self.engine = create_async_engine(self.url, pool_size=16, max_overflow=0)
+
+    async def close(self) -> None:
+        self._sessions.clear()
+        if self.engine is not None:
+            await self.engine.dispose()
+
+    def _session(self, session_id: str) -> Any:
+        s = self._sessions.get(session_id)
+        if s is None:
+            from agents.extensions.memory.sqlalchemy_session import SQLAlchemySession
+
+            s = self._sessions[session_id] = SQLAlchemySession(
+                session_id, engine=self.engine, create_tables=True
+            )
+        return s
+
+    async def new_session(self) -> str:
+        return f"s_{uuid.uuid4().hex}"
+
+    async def append(self, session_id: str, role: str, content: str) -> None:
+        await self._session(session_id).add_items([{"role": role, "content": content}])
+
+    async def latest(self, session_id: str, n: int) -> list[Any]:
+        return list(await self._session(session_id).get_items(limit=n))
+
+    async def bulk_load(self, session_id: str, messages: list[ChatMessage]) -> None:
+        for chunk in chunks(iter(messages), CHUNK):
+            await self._session(session_id).add_items(
+                [{"role": m["role"], "content": m["content"]} for m in chunk]
+            )
+
+    def settings(self) -> str:
+        return "PostgreSQL defaults (synchronous_commit=on), asyncpg"
+
+
 PEERS: dict[str, type[Peer]] = {
     cls.key: cls for cls in (SessionhubPeer, OpenAIAgentsPeer, LangChainPeer, RawSQLitePeer, JsonFilesPeer)
 }

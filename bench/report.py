@@ -58,6 +58,8 @@ class Figure:
     tables: list[Table] = field(default_factory=list)
     verdicts: list[Verdict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    extra_tables: list[Table] = field(default_factory=list)
+    """Tables placed after the main ones once they are all built (profiles)."""
     seconds: float = 0.0
     error: str | None = None
 
@@ -206,8 +208,9 @@ def render(
     method: list[str],
     figures: list[Figure],
     unmeasured: list[tuple[str, str]],
+    history: str = "",
 ) -> str:
-    """The whole RESULTS.md."""
+    """The whole RESULTS.md; ``history`` (bench/HISTORY.md, kept by hand) goes at the end."""
     size = "quick (smaller than DESIGN.md's sizes; see each table)" if quick else "full (DESIGN.md's sizes)"
     minutes, seconds = divmod(round(elapsed_s), 60)
     out = [
@@ -251,5 +254,8 @@ def render(
             out.append("")
         out += [f"- {note}" for note in fig.notes]
         out.append(f"- figure time: {fig.seconds:.0f} s")
+    if history.strip():
+        out += ["", "## History (bench/HISTORY.md, kept by hand across runs)", ""]
+        out += [line[1:] if line.startswith("#") else line for line in history.strip().splitlines()[1:]]
     out.append("")
     return "\n".join(out)

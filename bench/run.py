@@ -25,6 +25,7 @@ from .peers import PEERS
 from .report import Figure, machine_facts, render
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+HISTORY = Path(__file__).with_name("HISTORY.md")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -134,6 +135,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 method=method_notes(ctx),
                 figures=figures,
                 unmeasured=UNMEASURED if args.figures == list(FIGURES) else [],
+                history=HISTORY.read_text() if HISTORY.exists() else "",
             )
         )
 

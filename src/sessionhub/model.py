@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, TypeAlias, get_args
+from typing import Any, Literal, TypeAlias, cast, get_args
 
 from .clock import isoformat
 from .errors import InvalidInput
@@ -274,7 +274,7 @@ class Branch:
         }
 
 
-SummaryMethod = Literal["llm", "extractive"]
+SummaryMethod = Literal["model", "extractive"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,8 +290,10 @@ class SummaryRecord:
     created_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        if self.method not in ("llm", "extractive"):
-            raise InvalidInput(f"summary method must be 'llm' or 'extractive', not {self.method!r}")
+        if cast(str, self.method) == "llm":  # what versions before 2026-12 wrote for a model's summary
+            object.__setattr__(self, "method", "model")
+        if self.method not in ("model", "extractive"):
+            raise InvalidInput(f"summary method must be 'model' or 'extractive', not {self.method!r}")
         if self.covers_until_seq < 0:
             raise InvalidInput("covers_until_seq must be >= 0")
 

@@ -49,77 +49,19 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 
 from .clock import Clock, SystemClock, isoformat
-from .config import Settings
-from .errors import ConfigError, NotFound
+from .config import RETENTION_TASK, TaskSettings
+from .errors import NotFound
+from .store.turns_base import TaskRun, TaskRunStore
 from .timeutil import from_us, to_us
 
 if TYPE_CHECKING:
     from .agents.runtime import AgentRuntime
     from .hub import Hub
-    from .store.turns_sql import TaskRun
 
 log = logging.getLogger("sessionhub.scheduler")
 
-RETENTION_TASK = "__retention__"
-_KEYS = frozenset({"name", "cron", "agent", "model", "prompt", "sticky_session", "enabled", "user"})
-
-
-@dataclass(frozen=True, slots=True)
-class TaskSpec:
-    name: str
-    cron: str
-    prompt: str
-    agent: str | None = None
-    model: str | None = None
-    sticky_session: bool = False
-    enabled: bool = True
-    user: str = "default"
-
-
-def parse_tasks(settings: Settings) -> tuple[TaskSpec, ...]:
-    """The ``[[tasks]]`` tables as specs; a wrong value raises ``ConfigError`` naming ``tasks[i].key``."""
-    out: list[TaskSpec] = []
-    for i, t in enumerate(settings.tasks):
-        where = f"tasks[{i}]"
-        unknown = sorted(set(t) - _KEYS)
-        if unknown:
-            raise ConfigError(f"{where}.{unknown[0]}: unknown key")
-        name = t.get("name")
-        if not isinstance(name, str) or not name.strip() or len(name) > 200 or name == RETENTION_TASK:
-            raise ConfigError(f"{where}.name: must be a non-empty string of at most 200 characters")
-        if any(s.name == name for s in out):
-            raise ConfigError(f"{where}.name: duplicate task name {name!r}")
-        cron = t.get("cron")
-        if not isinstance(cron, str) or not croniter.is_valid(cron):
-            raise ConfigError(f"{where}.cron: not a valid cron expression: {cron!r}")
-        prompt = t.get("prompt")
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise ConfigError(f"{where}.prompt: must be a non-empty string")
-        agent = t.get("agent")
-        if agent is not None and (not isinstance(agent, str) or settings.agent(agent) is None):
-            raise ConfigError(f"{where}.agent: unknown agent {agent!r}")
-        model = t.get("model")
-        if model is not None and (not isinstance(model, str) or not model.strip()):
-            raise ConfigError(f"{where}.model: must be a non-empty string")
-        for key in ("sticky_session", "enabled"):
-            if key in t and not isinstance(t[key], bool):
-                raise ConfigError(f"{where}.{key}: must be true or false")
-        user = t.get("user", "default")
-        if not isinstance(user, str) or not user.strip():
-            raise ConfigError(f"{where}.user: must be a non-empty string")
-        out.append(
-            TaskSpec(
-                name=name,
-                cron=cron,
-                prompt=prompt,
-                agent=agent,
-                model=model,
-                sticky_session=bool(t.get("sticky_session", False)),
-                enabled=bool(t.get("enabled", True)),
-                user=user,
-            )
-        )
-    return tuple(out)
+#: One ``[[tasks]]`` table, parsed by ``config.py`` (``config.TaskSettings``).
+TaskSpec = TaskSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +95,9 @@ class Scheduler:
         self.hub = hub
         self.runtime = runtime
         self.settings = hub.settings
-        self.tasks: dict[str, TaskSpec] = {t.name: t for t in (tasks or parse_tasks(hub.settings))}
+        self.tasks: dict[str, TaskSpec] = {
+            t.name: t for t in (hub.settings.tasks if tasks is None else tasks)
+        }
         self.clock = clock or hub.clock or SystemClock()
         self.tz = ZoneInfo(self.settings.server.timezone)
         self.poll_interval = poll_interval
@@ -276,7 +220,7 @@ class Scheduler:
 
     # -- running ----------------------------------------------------------------------------
 
-    def _store(self) -> Any:
+    def _store(self) -> TaskRunStore:
         return self.hub.store
 
     async def execute(self, run: QueuedRun) -> str | None:
@@ -333,9 +277,6 @@ class Scheduler:
 
     async def run_retention(self, boundary: datetime) -> bool:
         """Apply retention for every configured user, once per day across replicas."""
-        apply = getattr(self.hub, "apply_retention", None)
-        if apply is None:
-            return False
         store = self._store()
         at = to_us(boundary)
         if not await store.claim_task_run(RETENTION_TASK, at, "cron", self.hub.owner):
@@ -384,4 +325,4 @@ class Scheduler:
         return out
 
 
-__all__ = ["RETENTION_TASK", "QueuedRun", "Scheduler", "TaskSpec", "parse_tasks"]
+__all__ = ["RETENTION_TASK", "QueuedRun", "Scheduler", "TaskSpec"]

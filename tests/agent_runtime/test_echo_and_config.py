@@ -18,6 +18,7 @@ from sessionhub.agents import (
 )
 from sessionhub.agents.providers import ProviderSet, echo
 from sessionhub.agents.providers.base import ProviderEvent
+from sessionhub.config import Settings
 from sessionhub.errors import ConfigError
 
 
@@ -99,17 +100,24 @@ async def test_echo_answers_a_tool_result() -> None:
     assert text == "current_time returned: noon"
 
 
+def providers(tables: dict[str, Any]) -> Any:
+    """``[providers]`` tables parsed the way ``config.py`` does at start-up."""
+    return Settings(providers=tables).providers
+
+
 def test_build_provider_defaults_to_echo() -> None:
     """With nothing configured, 'echo' is the echo provider with words_per_chunk 3 and delay_ms 30."""
     provider = build_provider("echo", {}, {})
     assert isinstance(provider, EchoProvider)
     assert (provider.words_per_chunk, provider.delay_ms) == (3, 30)
-    custom = build_provider("fast", {"fast": {"type": "echo", "words_per_chunk": 1, "delay_ms": 0}}, {})
+    custom = build_provider(
+        "fast", providers({"fast": {"type": "echo", "words_per_chunk": 1, "delay_ms": 0}}), {}
+    )
     assert isinstance(custom, EchoProvider) and (custom.words_per_chunk, custom.delay_ms) == (1, 0)
 
 
 @pytest.mark.parametrize(
-    ("tables", "name", "env", "named"),
+    ("tables_", "name", "env", "named"),
     [
         ({"e": {"type": "echo", "words_per_chunk": 0}}, "e", {}, "providers.e.words_per_chunk"),
         ({"e": {"type": "echo", "delay_ms": "fast"}}, "e", {}, "providers.e.delay_ms"),
@@ -132,10 +140,10 @@ def test_build_provider_defaults_to_echo() -> None:
         ({}, "missing", {}, "providers.missing"),
     ],
 )
-def test_bad_provider_config_names_the_key(tables: Any, name: str, env: Any, named: str) -> None:
+def test_bad_provider_config_names_the_key(tables_: Any, name: str, env: Any, named: str) -> None:
     """Every bad value raises ConfigError whose message starts with providers.NAME.KEY."""
     with pytest.raises(ConfigError) as info:
-        build_provider(name, tables, env)
+        build_provider(name, providers(tables_), env)
     assert info.value.message.startswith(named)
 
 
@@ -144,16 +152,16 @@ async def test_openai_without_table_uses_openai_api_key() -> None:
     provider = build_provider("openai", {}, {"OPENAI_API_KEY": "sk"})
     assert isinstance(provider, OpenAIProvider) and provider.base_url == "https://api.openai.com/v1"
     await provider.aclose()
-    ollama = build_provider("ollama", {"ollama": {"base_url": "http://127.0.0.1:11434/v1"}}, {})
+    ollama = build_provider("ollama", providers({"ollama": {"base_url": "http://127.0.0.1:11434/v1"}}), {})
     assert isinstance(ollama, OpenAIProvider)
     await ollama.aclose()
 
 
 async def test_provider_set_builds_once_and_checks_at_start() -> None:
     """ProviderSet reuses built providers and check() surfaces a bad table at start-up."""
-    providers = ProviderSet({"e": {"type": "echo"}}, {})
-    assert providers.get("e") is providers.get("e")
-    providers.check(["echo"])
+    built = ProviderSet(providers({"e": {"type": "echo"}}), {})
+    assert built.get("e") is built.get("e")
+    built.check(["echo"])
     with pytest.raises(ConfigError, match=r"providers\.bad\.type"):
-        ProviderSet({"bad": {"type": "?"}}, {}).check()
-    await providers.aclose()
+        ProviderSet(providers({"bad": {"type": "?"}}), {}).check()
+    await built.aclose()

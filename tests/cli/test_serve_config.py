@@ -58,6 +58,6 @@ def test_serve_uses_the_configured_encryption_key(
         assert httpx.get(f"{base}/api/sessions/search", params={"q": "zanzibarcanary"}).json()["results"]
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        proc.communicate(timeout=10)  # reaps it and closes its pipes
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("enc.db*"))
     assert b"zanzibarcanary" not in raw

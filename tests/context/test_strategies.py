@@ -222,7 +222,7 @@ def test_no_summary_request_when_everything_fits() -> None:
 def test_summary_message_counts_toward_the_budget() -> None:
     """The summary message's tokens are part of token_count and of the budget."""
     history = long_history(40)
-    summary = SummaryRecord("sum_3", "ses_test", 20, "word " * 50, "llm", 0)
+    summary = SummaryRecord("sum_3", "ses_test", 20, "word " * 50, "model", 0)
     window = build(history, "smart", 200, summary)
     assert window.summary == summary
     assert window.token_count <= 200

@@ -173,21 +173,22 @@ async def test_summarize_creates_and_extends_the_summary(hub: Hub) -> None:
 
 
 async def test_summarizer_hook_and_fallback(hub: Hub) -> None:
-    """A summarizer hook writes "llm" summaries; when it raises, the extractive one is used."""
+    """A summarizer hook writes "model" summaries; when it raises, the extractive one is used."""
     s = await hub.create_session()
     await fill(hub, s, [(10, False, [("text", 10)]) for _ in range(6)], system=False)
     seen: list[int] = []
 
-    async def llm(previous: str | None, messages: Sequence[Message]) -> str:
+    async def llm(session: Session, previous: str | None, messages: Sequence[Message]) -> str:
+        assert session.id == s.id
         seen.append(len(messages))
         return f"LLM summary of {len(messages)} messages"
 
     hub.summarizer = llm
     record = await hub.compact(s.id)
-    assert record.method == "llm" and record.text.startswith("LLM summary") and seen
+    assert record.method == "model" and record.text.startswith("LLM summary") and seen
     assert hub.as_user("default").summarizer is llm
 
-    async def broken(previous: str | None, messages: Sequence[Message]) -> str:
+    async def broken(session: Session, previous: str | None, messages: Sequence[Message]) -> str:
         raise RuntimeError("provider down")
 
     hub.summarizer = broken
@@ -230,9 +231,9 @@ async def test_automatic_trigger_by_message_count(backend_url: str, encryption_k
 
 async def test_wrong_context_setting_fails_at_open(backend_url: str) -> None:
     """A bad [agents.context] value stops opening with an error naming it."""
-    agent = AgentSettings(id="main", context={"strategy": "everything"})
     with pytest.raises(ConfigError, match=r"agents\[0\]\.context\.strategy"):
-        async with sessionhub.open(backend_url, settings=Settings(agents=(agent,))):
+        settings = Settings(agents=({"id": "main", "context": {"strategy": "everything"}},))
+        async with sessionhub.open(backend_url, settings=settings):
             pass
 
 
@@ -325,12 +326,12 @@ async def test_summarizer_is_a_dependency_of_the_hub(hub: Hub) -> None:
     s = await hub.create_session()
     await fill(hub, s, [(10, False, [("text", 10)]) for _ in range(6)], system=False)
 
-    async def llm(previous: str | None, messages: Sequence[Message]) -> str:
+    async def llm(session: Session, previous: str | None, messages: Sequence[Message]) -> str:
         return f"LLM summary of {len(messages)} messages"
 
     with_llm = Hub(hub.store, hub.settings, clock=hub.clock, summarizer=llm)
     assert with_llm.as_user("default").summarizer is llm and hub.summarizer is None
-    assert (await with_llm.compact(s.id)).method == "llm"
+    assert (await with_llm.compact(s.id)).method == "model"
     await fill(hub, s, [(10, False, [("text", 10)]) for _ in range(3)], system=False)
     assert (await hub.compact(s.id)).method == "extractive"
 

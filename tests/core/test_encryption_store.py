@@ -247,16 +247,12 @@ async def test_rotation_interrupted_and_resumed(url: str) -> None:
 
 
 def _settings(current: str, previous: list[str]) -> Any:
-    from dataclasses import replace
-
     from sessionhub.config import Settings
 
     env_names = {f"SH_TEST_PREV_{i}": k for i, k in enumerate(previous)}
     os.environ.update(env_names)
     os.environ["SH_TEST_CURRENT"] = current
-    return replace(
-        Settings(), encryption={"key_env": "SH_TEST_CURRENT", "previous_key_envs": list(env_names)}
-    )
+    return Settings(encryption={"key_env": "SH_TEST_CURRENT", "previous_key_envs": list(env_names)})
 
 
 SEARCH_DATA = [

@@ -538,9 +538,7 @@ async def test_retention_archives_and_deletes(hub: Hub, clock: FakeClock) -> Non
     busy = await filled(hub, 1)
     conf = Hub(
         hub.store,
-        dataclasses.replace(
-            hub.settings, retention={"auto_archive_after_days": 7, "delete_archived_after_days": 30}
-        ),
+        hub.settings.replace(retention={"auto_archive_after_days": 7, "delete_archived_after_days": 30}),
         clock=clock,
     )
     dry = await conf.apply_retention(dry_run=True)

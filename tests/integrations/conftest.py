@@ -10,6 +10,9 @@ import pytest
 import sessionhub
 from sessionhub.hub import Hub
 
+# The ADK and ChatKit cases live in plain modules imported by their tests: rewrite their asserts too.
+pytest.register_assert_rewrite("integrations.adk_cases", "integrations.chatkit_cases")
+
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:

@@ -54,7 +54,7 @@ def kill_group(proc: subprocess.Popen[str], sig: int = signal.SIGKILL) -> None:
 
 
 def stop(proc: subprocess.Popen[str], timeout: float = 10) -> None:
-    """SIGTERM then SIGKILL the process group; reap the process."""
+    """SIGTERM then SIGKILL the process group; reap the process and close its pipes."""
     if proc.poll() is None:
         kill_group(proc, signal.SIGTERM)
         try:
@@ -64,6 +64,9 @@ def stop(proc: subprocess.Popen[str], timeout: float = 10) -> None:
             proc.wait(5)
     else:
         kill_group(proc, signal.SIGKILL)  # stray children, if any
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
 
 
 def integrity(path: Path) -> str:

@@ -13,6 +13,8 @@ import httpx
 import pytest
 import websockets
 
+from _util import eventually_sync
+
 from .conftest import serve
 
 SLOW_ECHO = '[providers.echo]\ntype = "echo"\nwords_per_chunk = 1\ndelay_ms = 300\n'
@@ -34,7 +36,15 @@ def test_kill_9_mid_stream_leaves_the_partial_reply_interrupted(tmp_path: Path) 
                     deltas += 1
                     if deltas == 4:
                         break
-        time.sleep(0.8)  # the reply is persisted at least every 0.5 s while it streams
+        eventually_sync(  # the reply is persisted while it streams (every 0.5 s)
+            lambda: (
+                httpx.get(f"{base}/api/sessions/{sid}/messages")
+                .json()["messages"][-1]["content"]
+                .startswith("w0 w1 w2 w3")
+            ),
+            timeout=10,
+            what="the partial reply is saved",
+        )
         proc.send_signal(signal.SIGKILL)
         proc.wait(5)
     with serve(tmp_path, db, SLOW_ECHO) as (base, _proc):

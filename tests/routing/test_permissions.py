@@ -12,6 +12,7 @@ from sessionhub.hub.router import build_policy
 from sessionhub.routing.inbound import InboundMessage
 from sessionhub.routing.permissions import is_admin, new_refusal, scope_refusal
 from sessionhub.routing.policy import RoutingPolicy
+from sessionhub.routing.settings import DispatchSettings, SessionSettings
 
 SETTINGS = Settings(
     agents=(
@@ -89,5 +90,8 @@ def test_rule_agents_config_errors(rule: dict[str, Any], message: str) -> None:
 
 def test_rule_agents_parse_from_the_toml_form() -> None:
     """``agents`` parses from the TOML table form into the rule."""
-    p = RoutingPolicy.from_config({"dispatch": {"rules": [{"agent": "a", "agents": ["b", "c"]}]}})
+    p = RoutingPolicy.from_settings(
+        SessionSettings(),
+        DispatchSettings.parse({"rules": [{"agent": "a", "agents": ["b", "c"]}]}, "dispatch"),
+    )
     assert p.rules[0].agents == ("b", "c")

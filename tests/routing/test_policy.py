@@ -6,11 +6,25 @@ from typing import Any
 
 import pytest
 
+from sessionhub.config import ServerSettings
 from sessionhub.errors import ConfigError, InvalidInput
 from sessionhub.routing.inbound import InboundMessage
 from sessionhub.routing.overrides import KeyOverrides
 from sessionhub.routing.policy import RoutingPolicy, route
 from sessionhub.routing.reset import ResetPolicy
+from sessionhub.routing.settings import DispatchSettings, SessionSettings
+
+
+def from_config(config: dict[str, Any], *, default_agent: str = "main") -> RoutingPolicy:
+    """The policy of a parsed config's ``[session]`` and ``[dispatch]`` (the sections alone:
+    agent names are checked by ``Settings``, tests/core/test_config.py)."""
+    server = ServerSettings.parse(config.get("server", {}), "server")
+    return RoutingPolicy.from_settings(
+        SessionSettings.parse(config.get("session", {}), "session"),
+        DispatchSettings.parse(config.get("dispatch", {}), "dispatch"),
+        default_agent=default_agent,
+        timezone=server.timezone,
+    )
 
 
 def msg(channel: str = "telegram", **fields: Any) -> InboundMessage:
@@ -60,7 +74,7 @@ def test_per_channel_peer_is_chat_plus_sender() -> None:
 
 def test_dispatch_first_matching_rule_wins() -> None:
     """The first rule whose when matches picks the agent and may override the dimensions."""
-    p = RoutingPolicy.from_config(
+    p = from_config(
         {
             "session": {"identity_links": {"alice": ["slack:U1"]}},
             "dispatch": {
@@ -87,7 +101,7 @@ def test_dispatch_first_matching_rule_wins() -> None:
 
 def test_rule_dimensions_win_over_global_scope() -> None:
     """A rule's session_dimensions replace the global scope for the messages it matches."""
-    p = RoutingPolicy.from_config(
+    p = from_config(
         {
             "session": {"scope": "main"},
             "dispatch": {
@@ -141,7 +155,7 @@ def test_threads_are_separate_under_default() -> None:
 
 def test_from_config_reads_reset_and_server_timezone() -> None:
     """[session.reset] is read; its timezone defaults to [server] timezone."""
-    p = RoutingPolicy.from_config(
+    p = from_config(
         {
             "server": {"timezone": "Europe/Berlin"},
             "session": {"dimensions": ["chat", "topic"], "reset": {"mode": "daily", "at_hour": 5}},
@@ -183,13 +197,13 @@ def test_from_config_reads_reset_and_server_timezone() -> None:
 def test_from_config_names_the_bad_key(config: dict[str, Any], named: str) -> None:
     """Every invalid value raises ConfigError whose message names the offending key."""
     with pytest.raises(ConfigError) as info:
-        RoutingPolicy.from_config(config)
+        from_config(config)
     assert named in str(info.value)
 
 
 def test_from_config_ignores_other_sections() -> None:
     """Sections owned by others ([database], [[agents]], ...) are left alone."""
-    p = RoutingPolicy.from_config(
+    p = from_config(
         {"database": {"url": "sqlite://"}, "agents": [{"id": "x"}], "session": {"title_max_chars": 60}}
     )
     assert p == RoutingPolicy()

@@ -22,6 +22,7 @@ import psycopg
 import pytest
 
 import sessionhub
+from _util import eventually_sync
 from sessionhub.store.turns_sql import STREAM_LOCKS
 
 from .conftest import serve
@@ -70,14 +71,35 @@ def streaming_chat(base: str) -> Iterator[tuple[str, list[str]]]:
     while seen.count("delta") < 4:
         assert time.monotonic() < deadline, f"no deltas: {seen}"
         time.sleep(0.05)
-    time.sleep(0.7)  # the partial reply has been saved (at least every 0.5 s)
+    eventually_sync(
+        lambda: saved_text(base, sid).startswith("w0 w1 w2 w3"),
+        timeout=10,
+        what="the partial reply is saved while it streams",
+    )
     yield sid, seen
     reader.join(15)
+
+
+def saved_text(base: str, sid: str) -> str:
+    """The session's last message as stored, read through the API."""
+    messages = httpx.get(f"{base}/api/sessions/{sid}/messages").json()["messages"]
+    return str(messages[-1]["content"]) if messages and messages[-1]["role"] == "assistant" else ""
+
+
+LEASES = "SELECT objid, pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = %s AND objsubid = 2"
+
+
+def lease_pids(admin: psycopg.Connection[Any]) -> dict[int, int]:
+    """Stream-owner lease id -> the pid of the connection holding it, of every live server."""
+    return {int(oid): int(pid) for oid, pid in admin.execute(LEASES, (STREAM_LOCKS,)).fetchall()}
 
 
 def kill_9(proc: subprocess.Popen[str]) -> None:
     proc.send_signal(signal.SIGKILL)
     proc.wait(5)
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
 
 
 def no_traceback(tmp_path: Path) -> None:
@@ -103,10 +125,27 @@ def test_a_running_replica_interrupts_a_killed_replicas_reply_and_never_a_live_o
 ) -> None:
     """Replica B starts while A streams and runs its periodic recovery: A's live reply stays
     streaming; once A is killed with SIGKILL, B marks that reply interrupted within seconds."""
-    with serve(tmp_path, pg_url, SLOW_ECHO) as (a, proc_a), streaming_chat(a) as (sid, seen):
+    with (
+        psycopg.connect(pg_url, autocommit=True) as admin,
+        serve(tmp_path, pg_url, SLOW_ECHO) as (a, proc_a),
+        streaming_chat(a) as (sid, seen),
+    ):
+        before = lease_pids(admin)
         with serve(tmp_path, pg_url, SLOW_ECHO) as (_b, _proc_b):
             deltas = seen.count("delta")
-            time.sleep(2.5)  # B's start-up recovery and at least one periodic pass (every 2 s)
+            # B's start-up recovery ran before it answered /api/health. To know that a periodic
+            # pass ran too, without guessing its timing: each pass first re-takes a lease whose
+            # connection died, so cut B's lease connection twice; the second re-take means the
+            # pass that re-took the first one has finished.
+            (b_lease,) = eventually_sync(lambda: set(lease_pids(admin)) - set(before), what="B's lease")
+            for _ in range(2):
+                pid = lease_pids(admin)[b_lease]
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+                eventually_sync(
+                    lambda pid=pid: lease_pids(admin).get(b_lease, pid) != pid,
+                    timeout=10,
+                    what="B's recovery pass takes its lease again",
+                )
             assert reply_status(pg_url, sid)[0] == "streaming"
             assert seen.count("delta") > deltas and "stream_end" not in seen  # A still streams
             kill_9(proc_a)

@@ -8,7 +8,6 @@ user lists it (with the session id of its last run) and may run it. Another toke
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ TASKS = (
 @pytest.fixture
 async def app(tmp_path: Path) -> AsyncIterator[Any]:
     """The real app with two token users and one task each, over a SQLite file."""
-    settings = dataclasses.replace(Settings(), server=ServerSettings(tokens=TOKENS), tasks=TASKS)
+    settings = Settings().replace(server=ServerSettings(tokens=TOKENS), tasks=TASKS)
     async with sessionhub.open(f"sqlite:///{tmp_path}/hub.db", settings=settings) as hub:
         yield create_app(settings, Hub(hub.store, settings, clock=hub.clock))
 

@@ -8,7 +8,6 @@ time. A test about backends asks for them with
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,7 @@ def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def make_settings(**server: Any) -> Settings:
     base = Settings(triggers={"deploy": {"prompt": "Deploy {{payload.service}} finished:\n{{payload}}"}})
-    return dataclasses.replace(base, server=ServerSettings(**server))
+    return base.replace(server=ServerSettings(**server))
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import httpx
 
 from sessionhub.config import AgentSettings
@@ -20,8 +18,7 @@ async def test_agents_default(client: httpx.AsyncClient) -> None:
 
 async def test_agents_from_settings(make_client: ClientFactory) -> None:
     """Configured agents are listed with id, provider, model and description."""
-    settings = dataclasses.replace(
-        make_settings(),
+    settings = make_settings().replace(
         agents=(
             AgentSettings(id="a", description="first"),
             AgentSettings(id="b", provider="openai", model="gpt"),
@@ -53,7 +50,7 @@ async def test_trigger_without_body_and_unknown(client: httpx.AsyncClient) -> No
 
 async def test_trigger_too_large_leaves_nothing(make_client: ClientFactory) -> None:
     """A rendered prompt over the message limit is 413 and no session stays behind."""
-    settings = dataclasses.replace(make_settings(), max_message_chars=50)
+    settings = make_settings().replace(limits={"max_message_chars": 50})
     c = make_client(settings)
     assert_error(await c.post("/api/triggers/deploy", json={"service": "x" * 100}), 413, "payload_too_large")
     assert (await c.get("/api/sessions", params={"view": "all"})).json()["sessions"] == []

@@ -98,7 +98,7 @@ async def test_sessionhub_token_env_user_is_default(make_client: ClientFactory) 
     open_client = make_client()
     sid = (await open_client.post("/api/sessions", json={})).json()["id"]
     c = make_client(
-        make_settings(tokens={"env-token-123": "default"}), {"Authorization": "Bearer env-token-123"}
+        make_settings(tokens={"env-token-123456": "default"}), {"Authorization": "Bearer env-token-123456"}
     )
     assert (await c.get(f"/api/sessions/{sid}")).status_code == 200
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 from typing import Any
 
@@ -89,8 +88,8 @@ WORDS = " ".join("abcdefghijklmnopqrstuvwxyz")
 
 async def test_second_chat_while_running_is_refused(make_client: ClientFactory) -> None:
     """A chat while the session's turn runs is 409 turn_in_progress (not queued); /stop ends it."""
-    settings = dataclasses.replace(
-        make_settings(), providers={"echo": {"type": "echo", "words_per_chunk": 1, "delay_ms": 100}}
+    settings = make_settings().replace(
+        providers={"echo": {"type": "echo", "words_per_chunk": 1, "delay_ms": 100}}
     )
     client = make_client(settings)
     s = await new_session(client)
@@ -176,8 +175,7 @@ async def test_openai_provider_through_the_server(make_client: ClientFactory, mo
     ]
     async with FakeOpenAI(script) as fake:
         monkeypatch.setenv("FAKE_KEY", "sk-test")
-        settings = dataclasses.replace(
-            make_settings(),
+        settings = make_settings().replace(
             agents=(AgentSettings(id="gpt", provider="fake", model="m-1", system_prompt="Be brief."),),
             providers={"fake": {"type": "openai", "base_url": fake.base_url, "api_key_env": "FAKE_KEY"}},
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import hmac
 import json
@@ -122,8 +121,8 @@ def _slack_headers(secret: str, body: bytes, ts: int | None = None) -> dict[str,
 
 async def test_slack_webhook_signature_and_challenge(make_client: ClientFactory) -> None:
     """Slack webhooks need a valid signature when a secret is set; url_verification is answered."""
-    settings = dataclasses.replace(
-        make_settings(tokens=TOKENS), channels={"slack": {"signing_secret": "shh-secret", "user": "alice"}}
+    settings = make_settings(tokens=TOKENS).replace(
+        channels={"slack": {"signing_secret": "shh-secret", "user": "alice"}}
     )
     c = make_client(settings)
     verification = _fixture("slack", "url_verification")
@@ -153,7 +152,7 @@ async def test_slack_webhook_signature_and_challenge(make_client: ClientFactory)
 
 async def test_telegram_webhook_secret_token(make_client: ClientFactory) -> None:
     """Telegram webhooks check X-Telegram-Bot-Api-Secret-Token; ignored events store nothing."""
-    settings = dataclasses.replace(make_settings(), channels={"telegram": {"secret_token": "tg-secret-1"}})
+    settings = make_settings().replace(channels={"telegram": {"secret_token": "tg-secret-1"}})
     c = make_client(settings)
     update = _fixture("telegram", "private_message")
     headers = {"content-type": "application/json"}

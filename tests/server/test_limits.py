@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 
 import httpx
@@ -53,7 +52,7 @@ async def test_body_under_the_limit_passes(make_client: ClientFactory) -> None:
 
 async def test_message_content_over_the_limit_is_413(make_client: ClientFactory) -> None:
     """A message longer than max_message_chars is 413 and nothing is stored."""
-    c = make_client(dataclasses.replace(make_settings(), max_message_chars=100))
+    c = make_client(make_settings().replace(limits={"max_message_chars": 100}))
     sid = (await new_session(c))["id"]
     r = await c.post(f"/api/sessions/{sid}/messages", json={"role": "user", "content": "z" * 101})
     assert_error(r, 413, "payload_too_large")

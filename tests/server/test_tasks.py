@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +17,7 @@ from sessionhub.agents.runtime import AgentRuntime
 from sessionhub.config import Settings
 from sessionhub.errors import ConfigError
 from sessionhub.hub import Hub
-from sessionhub.scheduler import Scheduler, parse_tasks
+from sessionhub.scheduler import Scheduler
 from sessionhub.server.app import create_app
 from sessionhub.testing import FakeClock
 
@@ -33,21 +32,19 @@ TASKS = (
 
 
 def task_settings() -> Settings:
-    return dataclasses.replace(Settings(), tasks=TASKS)
+    return Settings().replace(tasks=TASKS)
 
 
 def test_invalid_cron_names_the_key() -> None:
     """A wrong cron expression stops start-up with a ConfigError naming tasks[i].cron."""
-    bad = dataclasses.replace(Settings(), tasks=({"name": "a", "cron": "0 7 * * *", "prompt": "x"},
-                                                 {"name": "b", "cron": "61 * * *", "prompt": "x"}))  # fmt: skip
+    bad = (
+        {"name": "a", "cron": "0 7 * * *", "prompt": "x"},
+        {"name": "b", "cron": "61 * * *", "prompt": "x"},
+    )
     with pytest.raises(ConfigError, match=r"tasks\[1\]\.cron"):
-        parse_tasks(bad)
+        Settings(tasks=bad)
     with pytest.raises(ConfigError, match=r"tasks\[0\]\.agent"):
-        parse_tasks(
-            dataclasses.replace(
-                Settings(), tasks=({"name": "a", "cron": "* * * * *", "prompt": "x", "agent": "nope"},)
-            )
-        )
+        Settings(tasks=({"name": "a", "cron": "* * * * *", "prompt": "x", "agent": "nope"},))
 
 
 async def test_cron_runs_on_the_fake_clock(tmp_path: Path) -> None:
@@ -96,7 +93,7 @@ async def test_cron_runs_on_the_fake_clock(tmp_path: Path) -> None:
 
 async def test_tasks_api(hub: Hub, make_client: ClientFactory) -> None:
     """GET /api/tasks lists config, next run and last result; POST run is 202 (404 if unknown)."""
-    client = make_client(dataclasses.replace(make_settings(), tasks=TASKS))
+    client = make_client(make_settings().replace(tasks=TASKS))
     tasks = (await client.get("/api/tasks")).json()["tasks"]
     assert [t["name"] for t in tasks] == ["brief", "pulse", "off"]
     assert set(tasks[0]) >= {"name", "cron", "agent", "model", "enabled", "next_run", "last_run",
@@ -158,8 +155,7 @@ async def test_telegram_and_slack_replies_are_delivered(hub: Hub, monkeypatch: p
     monkeypatch.setenv("TG_TOKEN", "123:abc")
     monkeypatch.setenv("SLACK_TOKEN", "xoxb-1")
     async with FakePlatform() as fake:
-        settings = dataclasses.replace(
-            make_settings(),
+        settings = make_settings().replace(
             channels={
                 "telegram": {"api_base": fake.base, "bot_token_env": "TG_TOKEN"},
                 "slack": {"api_base": fake.base, "bot_token_env": "SLACK_TOKEN"},
@@ -193,8 +189,8 @@ async def test_long_telegram_reply_is_sent_in_pieces(hub: Hub, monkeypatch: pyte
     monkeypatch.setenv("TG_TOKEN", "123:abc")
     words = " ".join(f"w{i:03d}" + "x" * 90 for i in range(100))  # 9,599 characters, few echo chunks
     async with FakePlatform() as fake:
-        settings = dataclasses.replace(
-            make_settings(), channels={"telegram": {"api_base": fake.base, "bot_token_env": "TG_TOKEN"}}
+        settings = make_settings().replace(
+            channels={"telegram": {"api_base": fake.base, "bot_token_env": "TG_TOKEN"}}
         )
         app = create_app(settings, Hub(hub.store, settings, clock=hub.clock))
         async with httpx.AsyncClient(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,9 +22,7 @@ SLOW = {"echo": {"type": "echo", "words_per_chunk": 1, "delay_ms": 120}}
 
 
 def settings(tokens: dict[str, str] | None = None, providers: Any = None) -> Settings:
-    return dataclasses.replace(
-        Settings(), server=ServerSettings(tokens=tokens or {}), providers=providers or {}
-    )
+    return Settings().replace(server=ServerSettings(tokens=tokens or {}), providers=providers or {})
 
 
 @pytest.fixture

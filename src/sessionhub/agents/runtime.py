@@ -42,6 +42,7 @@ from .convert import ContextItem
 from .events import Event, EventSink
 from .providers import Provider, ProviderError, ProviderSet
 from .runner import TurnOptions, TurnResult
+from .summarizer import ModelSummarizer
 from .turns import Turn, TurnManager
 
 if TYPE_CHECKING:
@@ -61,10 +62,8 @@ class HubTurnStore:
         self.hub = hub
 
     async def start_reply(self, session_id: str) -> str:
-        start = getattr(self.hub.store, "start_reply", None)  # SQLStore: records who streams it
-        if start is None:
-            return (await self.hub.add_message(session_id, "assistant", "", status="streaming")).id
-        msg: Message = await start(self.hub.owner, session_id)
+        # The store records which server streams it (crash recovery, turns_base.StreamStore).
+        msg = await self.hub.store.start_reply(self.hub.owner, session_id)
         return msg.id
 
     async def update_reply(
@@ -77,13 +76,9 @@ class HubTurnStore:
         status: MessageStatus,
         usage: Usage,
     ) -> Message:
-        update = getattr(self.hub.store, "update_message", None)
-        if update is None:
-            raise InvalidInput("this store cannot update messages (streaming replies need SQLStore)")
-        message: Message = await update(
+        return await self.hub.store.update_message(
             self.hub.owner, session_id, message_id, content, tuple(parts), status, usage
         )
-        return message
 
     async def add_tool_message(
         self, session_id: str, *, tool_call_id: str, name: str, content: str, is_error: bool
@@ -144,24 +139,19 @@ class AgentRuntime:
         self.settings = settings
         self.providers = providers or ProviderSet(settings.providers, os.environ if env is None else env)
         self.turns = TurnManager()
+        self.summarizer = ModelSummarizer(settings, self.providers)
         self.notify = notify
         self._watchers: dict[str, set[EventSink]] = {}
 
     def check(self) -> None:
-        """Build every ``[providers.NAME]`` table now and check every agent names a provider.
+        """Build every ``[providers.NAME]`` provider now, so a missing API key stops start-up.
 
-        ``ConfigError`` names the wrong key. An agent on the implicit ``openai`` provider
-        (no table) is checked when it is first used: a missing ``OPENAI_API_KEY`` then
-        fails that chat (502), not the server.
+        The tables themselves (and that every agent names a provider) were checked when the
+        settings were parsed. An agent on the implicit ``openai`` provider (no table) is
+        built when it is first used: a missing ``OPENAI_API_KEY`` then fails that chat
+        (502), not the server.
         """
         self.providers.check()
-        tables = set(self.settings.providers)
-        for i, agent in enumerate(self.settings.agents):
-            if agent.provider not in tables and agent.provider not in ("echo", "openai"):
-                raise ConfigError(
-                    f"agents[{i}].provider: no such provider {agent.provider!r} "
-                    f"(add a [providers.{agent.provider}] table with type = echo or openai)"
-                )
 
     def provider_for(self, session: Session) -> Provider:
         """The session's provider; a provider that cannot be built is a ``ProviderError`` (502)."""
@@ -172,8 +162,12 @@ class AgentRuntime:
 
     def bind(self, hub: Hub) -> Hub:
         """Give ``hub`` the turn manager: ``/stop`` run through it stops turns, and its clear,
-        delete, restore and archive stop the session's turn first (``turn_gate.py``)."""
+        delete, restore and archive stop the session's turn first (``turn_gate.py``); and,
+        unless it was built with its own, the model summarizer (``summarizer.py``), so its
+        compactions are written by the session agent's model."""
         hub.turns = self.turns
+        if hub.summarizer is None:
+            hub.summarizer = self.summarizer
         return hub
 
     # -- watchers ---------------------------------------------------------------------------

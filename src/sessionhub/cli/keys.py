@@ -43,8 +43,8 @@ def _fail(message: str, code: int) -> int:
 
 
 def _keyring(ctx: Context, new_key_env: str | None, new_key_file: str | None) -> Keyring:
-    table = ctx.settings.encryption
-    configured = keyring_from(table)
+    encryption = ctx.settings.encryption
+    configured = keyring_from(encryption)
     new = None
     if new_key_env:
         value = os.environ.get(new_key_env)
@@ -52,7 +52,7 @@ def _keyring(ctx: Context, new_key_env: str | None, new_key_file: str | None) ->
             raise ConfigError(f"--new-key-env: environment variable {new_key_env} is not set")
         new = load_master_key(value, source=f"{new_key_env} (--new-key-env)")
     elif new_key_file:
-        new = read_key_file(new_key_file, allow_open_permissions=bool(table.get("allow_open_key_file")))
+        new = read_key_file(new_key_file, allow_open_permissions=encryption.allow_open_key_file)
     if new is None:
         if configured is None:
             raise ConfigError("no master key configured ([encryption] key_env or key_file)")

@@ -7,11 +7,12 @@ of messages (``summarize_message_threshold``) or their tokens as a percentage of
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Collection, Mapping
+from typing import Annotated, Any
 
-from ..errors import ConfigError
+from pydantic import AliasChoices, BeforeValidator, Field
+
+from ..section import Section, fail
 from ._bpe import SPECS
 from .strategies import STRATEGIES
 from .tokens import PREFERENCES
@@ -35,17 +36,46 @@ def needs_compaction(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class AgentContextSettings:
-    """How one agent builds its context window and when it compacts."""
+def _at_least(low: int, note: str = "") -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise fail(f"invalid value {value!r} (an integer >= {low}{note})")
+        return value
 
-    max_tokens: int = 8000
-    strategy: str = "smart"
-    summarize_message_threshold: int = 50
-    summarize_token_percent: float = 75.0
-    tokenizer: str = "auto"
-    encoding: str = "cl100k_base"
-    summary_max_chars: int = 4000
+    return check
+
+
+def _one_of(allowed: Collection[str], hint: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in allowed:
+            raise fail(f"invalid value {value!r} ({hint})")
+        return str(value)
+
+    return check
+
+
+def _percent(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+        raise fail(f"invalid value {value!r} (a number from 0 to 100, 0 = off)")
+    return float(value)
+
+
+class AgentContextSettings(Section):
+    """``[agents.context]``: how one agent builds its context window and when it compacts.
+
+    Parsed once with the rest of the configuration (``config.py``); ``window`` is accepted
+    as another name of ``max_tokens``.
+    """
+
+    max_tokens: Annotated[
+        int, BeforeValidator(_at_least(64)), Field(validation_alias=AliasChoices("max_tokens", "window"))
+    ] = 8000
+    strategy: Annotated[str, BeforeValidator(_one_of(STRATEGIES, "recent, smart or summarize"))] = "smart"
+    summarize_message_threshold: Annotated[int, BeforeValidator(_at_least(0, ", 0 = off"))] = 50
+    summarize_token_percent: Annotated[float, BeforeValidator(_percent)] = 75.0
+    tokenizer: Annotated[str, BeforeValidator(_one_of(PREFERENCES, "auto, tiktoken or estimate"))] = "auto"
+    encoding: Annotated[str, BeforeValidator(_one_of(SPECS, "cl100k_base or o200k_base"))] = "cl100k_base"
+    summary_max_chars: Annotated[int, BeforeValidator(_at_least(80))] = 4000
 
     @property
     def window(self) -> int:
@@ -64,45 +94,8 @@ class AgentContextSettings:
     def from_config(
         cls, data: Mapping[str, Any] | None, where: str = "agents.context"
     ) -> AgentContextSettings:
-        """Validate a ``[agents.context]`` table; a wrong key or value raises ``ConfigError`` naming it."""
-        if data is None:
-            return cls()
-        if not isinstance(data, Mapping):
-            raise ConfigError(f"{where} must be a table")
-        values: dict[str, Any] = {}
-        for key, value in data.items():
-            name = "max_tokens" if key == "window" else key
-            if name not in _CHECKS:
-                raise ConfigError(
-                    f"{where}.{key}: unknown setting (expected one of {', '.join(sorted(_CHECKS))})"
-                )
-            if not _CHECKS[name](value):
-                raise ConfigError(f"{where}.{key}: invalid value {value!r} ({_HINTS[name]})")
-            values[name] = float(value) if name == "summarize_token_percent" else value
-        return cls(**values)
+        """Parse a ``[agents.context]`` table; a wrong key or value raises ``ConfigError`` naming it."""
+        return cls() if data is None else cls.parse(data, where)
 
 
-def _int_at_least(low: int) -> Any:
-    return lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= low
-
-
-_CHECKS: dict[str, Any] = {
-    "max_tokens": _int_at_least(64),
-    "strategy": lambda v: v in STRATEGIES,
-    "summarize_message_threshold": _int_at_least(0),
-    "summarize_token_percent": lambda v: (
-        isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 100
-    ),
-    "tokenizer": lambda v: v in PREFERENCES,
-    "encoding": lambda v: v in SPECS,
-    "summary_max_chars": _int_at_least(80),
-}
-_HINTS = {
-    "max_tokens": "an integer >= 64",
-    "strategy": "recent, smart or summarize",
-    "summarize_message_threshold": "an integer >= 0, 0 = off",
-    "summarize_token_percent": "a number from 0 to 100, 0 = off",
-    "tokenizer": "auto, tiktoken or estimate",
-    "encoding": "cl100k_base or o200k_base",
-    "summary_max_chars": "an integer >= 80",
-}
+__all__ = ["AgentContextSettings", "needs_compaction"]

@@ -25,8 +25,6 @@ from ..errors import InvalidInput
 from ..store.sql import SQLStore
 from ..validation import check_session_text
 from .commands import CommandOps
-from .context import context_settings_of
-from .router import Router
 
 
 class Hub(CommandOps):
@@ -79,8 +77,6 @@ class Opener:
         url, config, encryption_key, clock, settings = self._args
         if settings is None:
             settings = load_settings(config) if config is not None else Settings()
-        Router(settings)  # a bad routing value fails before the database is touched
-        context_settings_of(settings)  # a wrong [agents.context] value fails at start
         keyring = keyring_from(settings.encryption, encryption_key)
         store = SQLStore(url if url is not None else settings.database_url, clock=clock, keyring=keyring)
         try:

@@ -30,15 +30,17 @@ from ..model import (
     Usage,
     parts_from_list,
 )
-from ..store.base import AutoText, Store
+from ..store.base import AutoText
+from ..store.interface import Store
 from ..text import auto_title, preview
 from ..timeutil import group_by_starts, local_day_starts, zone
 from ..validation import check_json, check_text
 from .router import Router
 from .turn_gate import TurnGate
 
-Summarizer = Callable[[str | None, Sequence[Message]], Awaitable[str]]
-"""``await summarizer(previous_summary_text, messages_oldest_first) -> new summary text``."""
+Summarizer = Callable[[Session, str | None, Sequence[Message]], Awaitable[str | None]]
+"""``await summarizer(session, previous_summary_text, messages_oldest_first) -> new summary
+text``, or None to leave this one to the extractive summary (e.g. an ``echo`` agent)."""
 
 Progress = Callable[[int, int | None], None]
 """``on_progress(done, total or None)`` of the long hub operations (import, cleanup)."""
@@ -84,7 +86,7 @@ class HubCore:
         self.settings = settings or Settings()
         self.clock = clock or SystemClock()
         self.owner = owner
-        self.router = Router(self.settings)  # routing policy: a bad [session]/[dispatch] fails here
+        self.router = Router(self.settings)  # routing policy from the (checked) [session]/[dispatch]
         self.turns: TurnGate | None = None  # the server's running turns (turn_gate.py), if any
         self.summarizer = summarizer  # writes compaction summaries (context.py); None: extractive
 

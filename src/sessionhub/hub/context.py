@@ -19,10 +19,11 @@ summary plus those turns fit the window). It runs:
   reads a context of is never summarised for nothing;
 - on ``hub.compact(session_id)`` (the API call and ``/compact``), always.
 
-Summaries are written by ``hub.summarizer(previous_text, messages)`` when the hub was given
-one (``Hub(store, summarizer=...)``; ``as_user`` views share it), method ``"llm"``; when it is None,
-raises or returns nothing, the deterministic ``extractive_summary`` is used, method
-``"extractive"``. Concurrent compactions: the store saves a record only if it was built
+Summaries are written by ``hub.summarizer(session, previous_text, messages)`` when the hub
+has one (``Hub(store, summarizer=...)``, or the agent runtime's ``ModelSummarizer``, which
+``AgentRuntime.bind`` gives the server's hub: the session agent's model writes it unless its
+provider is ``echo``; ``as_user`` views share it), method ``"model"``; when it is None, raises
+or returns nothing, the deterministic ``extractive_summary`` is used, method ``"extractive"``. Concurrent compactions: the store saves a record only if it was built
 on the latest summary (checked under the session row lock), so two compactions never
 produce overlapping records; the loser rebuilds on the winner or returns it.
 """
@@ -32,10 +33,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import cast
 
 from .. import ids
-from ..config import Settings
 from ..context import (
     STRATEGIES,
     AgentContextSettings,
@@ -46,7 +45,7 @@ from ..context import (
     extractive_summary,
     get_counter,
 )
-from ..errors import ConfigError, InvalidInput
+from ..errors import InvalidInput
 from ..model import Message, SummaryMethod
 from ..store.context_base import ContextSource, NewSummary
 from ._core import HubCore
@@ -56,14 +55,6 @@ log = logging.getLogger(__name__)
 COMPACT_READ_LIMIT = 2000
 """At most this many messages are read to write one summary (the newest of the range)."""
 _COUNTERS: dict[tuple[str, str], TokenCounter] = {}
-
-
-def context_settings_of(settings: Settings) -> dict[str, AgentContextSettings]:
-    """Every agent's ``[agents.context]`` parsed; a wrong value raises ``ConfigError`` naming it."""
-    out: dict[str, AgentContextSettings] = {}
-    for i, agent in enumerate(settings.agents):
-        out[agent.id] = AgentContextSettings.from_config(agent.context or None, f"agents[{i}].context")
-    return out
 
 
 def counter_for(settings: AgentContextSettings) -> TokenCounter:
@@ -121,15 +112,8 @@ class ContextOps(HubCore):
 
     def context_settings(self, agent_id: str) -> AgentContextSettings:
         """The agent's context settings (defaults for an agent not in the config)."""
-        cache = self.__dict__.get("_context_settings")
-        if cache is None or cache[0] is not self.settings:
-            try:
-                parsed = context_settings_of(self.settings)
-            except ConfigError as exc:
-                raise InvalidInput(str(exc)) from None
-            cache = self.__dict__["_context_settings"] = (self.settings, parsed)
-        found = cast(dict[str, AgentContextSettings], cache[1]).get(agent_id)
-        return found if found is not None else AgentContextSettings()
+        agent = self.settings.agent(agent_id)
+        return agent.context if agent is not None else AgentContextSettings()
 
     # -- building ---------------------------------------------------------------------------
 
@@ -250,14 +234,15 @@ class ContextOps(HubCore):
         return await self.store.list_summaries(self.owner, self._session_id(session_id))
 
     async def _write_text(
-        self, previous: str | None, messages: Sequence[Message], max_chars: int
+        self, sid: str, previous: str | None, messages: Sequence[Message], max_chars: int
     ) -> tuple[str, SummaryMethod]:
         hook = self.summarizer
         if hook is not None:
             try:
-                text = await hook(previous, messages)
+                session = await self.store.get_session(self.owner, sid)
+                text = await hook(session, previous, messages)
                 if isinstance(text, str) and text.strip():
-                    return text.strip()[: max_chars * 2], "llm"
+                    return text.strip()[: max_chars * 2], "model"
             except Exception as exc:  # the provider failed: fall back, never lose the compaction
                 log.warning("summarizer failed (%s); using the extractive summary", exc)
         return extractive_summary(previous, messages, max_chars), "extractive"
@@ -276,7 +261,7 @@ class ContextOps(HubCore):
             previous = f"{previous}\n{note}" if previous else note
         # About a quarter of the window (~3 characters a token), at most summary_max_chars.
         max_chars = max(80, min(agent.summary_max_chars, plan.window * 3 // 4))
-        text, method = await self._write_text(previous, msgs, max_chars)
+        text, method = await self._write_text(sid, previous, msgs, max_chars)
         new = NewSummary(
             id=ids.new_id("sum"),
             covers_until_seq=plan.until_seq,
@@ -290,4 +275,4 @@ class ContextOps(HubCore):
         return record
 
 
-__all__ = ["COMPACT_READ_LIMIT", "ContextOps", "context_settings_of", "counter_for"]
+__all__ = ["COMPACT_READ_LIMIT", "ContextOps", "counter_for"]

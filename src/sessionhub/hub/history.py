@@ -260,12 +260,10 @@ class HistoryOps(SessionOps):
 
     def retention_settings(self) -> dict[str, float | None]:
         """``auto_archive_after_days`` and ``delete_archived_after_days`` from the settings."""
-        raw = self.settings.retention or {}
+        retention = self.settings.retention
         return {
-            "auto_archive_after_days": _days(raw.get("auto_archive_after_days"), "auto_archive_after_days"),
-            "delete_archived_after_days": _days(
-                raw.get("delete_archived_after_days"), "delete_archived_after_days"
-            ),
+            "auto_archive_after_days": retention.auto_archive_after_days,
+            "delete_archived_after_days": retention.delete_archived_after_days,
         }
 
     async def apply_retention(

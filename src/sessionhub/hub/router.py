@@ -1,9 +1,8 @@
 """The routing state of a hub and the pure helpers of routing (CONTRACT §4).
 
-``Router`` is built once per hub from the settings (so a bad ``[session]``,
-``[session.reset]``, ``[[dispatch.rules]]`` or ``[retention]`` value fails at start with
-``ConfigError``) and shared by the hub's per-user views: the policy, the seen-id limits,
-the pre-reset hooks and the per-key locks. The operations that use it
+``Router`` is built once per hub from the (already checked) settings and shared by the
+hub's per-user views: the policy, the seen-id limits, the pre-reset hooks and the per-key
+locks. The operations that use it
 (``route_inbound``, ``record_inbound``, ``get_or_create_session``, ``reset``) are the
 hub's, in ``routing.py``; they follow these steps for one message:
 
@@ -43,7 +42,6 @@ from datetime import timedelta
 from typing import Any, Literal, TypeAlias
 
 from ..config import Settings
-from ..errors import ConfigError
 from ..model import Message, Session
 from ..routing.inbound import ChatType, InboundMessage
 from ..routing.policy import Route, RoutingPolicy
@@ -68,35 +66,19 @@ class Routed:
 
 
 def build_policy(settings: Settings) -> RoutingPolicy:
-    """The routing policy of ``settings``; ``ConfigError`` names a wrong value."""
-    config = {
-        "session": settings.session,
-        "dispatch": settings.dispatch,
-        "server": {"timezone": settings.server.timezone},
-    }
-    policy = RoutingPolicy.from_config(config, default_agent=settings.default_agent.id)
-    known = [a.id for a in settings.agents]
-    for i, rule in enumerate(policy.rules):
-        for name, agent in (("agent", rule.agent), *(("agents", a) for a in rule.agents)):
-            if agent not in known:
-                raise ConfigError(
-                    f"dispatch.rules[{i}].{name}: unknown agent {agent!r} (known: {', '.join(known)})"
-                )
-    return policy
+    """The routing policy of ``settings`` (already checked by ``config.py``)."""
+    return RoutingPolicy.from_settings(
+        settings.session,
+        settings.dispatch,
+        default_agent=settings.default_agent.id,
+        timezone=settings.server.timezone,
+    )
 
 
 def seen_limits(settings: Settings) -> SeenLimits:
     """``[retention] seen_events_days`` (default 7) and ``seen_events_max`` (default 100000)."""
-    values: dict[str, int] = {}
-    for name, field, default, hi in (
-        ("seen_events_days", "max_age_days", 7, 3650),
-        ("seen_events_max", "max_rows", 100_000, 10**9),
-    ):
-        raw = settings.retention.get(name, default)
-        if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= hi:
-            raise ConfigError(f"retention.{name}: must be an integer between 1 and {hi}")
-        values[field] = raw
-    return SeenLimits(**values)
+    retention = settings.retention
+    return SeenLimits(max_age_days=retention.seen_events_days, max_rows=retention.seen_events_max)
 
 
 def stale_reason(policy: ResetPolicy, session: Session, now: Any) -> ResetReason | None:

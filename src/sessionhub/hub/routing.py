@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import ids
-from ..errors import DatabaseError, InvalidInput
+from ..errors import InvalidInput
 from ..model import Message, NewMessage, Session
 from ..routing.commands import Command
 from ..routing.inbound import ChatType, InboundMessage
@@ -52,10 +52,7 @@ class RoutingOps(SessionOps):
 
     def routing_store(self) -> RoutingStore:
         """The store's routing side (route keys, seen event ids), for integrations keyed the same way."""
-        store = self.store
-        if not isinstance(store, RoutingStore):
-            raise DatabaseError("this store does not support routing inbound messages")
-        return store
+        return self.store
 
     def _inbound(self, msg: object) -> InboundMessage:
         if isinstance(msg, InboundMessage):

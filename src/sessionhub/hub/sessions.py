@@ -15,7 +15,7 @@ from .. import ids
 from ..errors import InvalidInput, NotFound, SessionPinned, SessionReadOnly
 from ..model import SOURCES, Message, NewMessage, SearchHit, Session, SessionPage, Stats
 from ..render import render_messages
-from ..store.base import VIEWS, Appended, IdempotencyKey, NewSession, SessionChanges, View
+from ..store.base import VIEWS, Appended, AutoText, IdempotencyKey, NewSession, SessionChanges, View
 from ..text import collapse
 from ..timeutil import local_day_starts, to_us, zone
 from ..validation import check_session_text, check_text
@@ -210,6 +210,15 @@ class SessionOps(HubCore):
         if len(items) > 10_000:
             raise InvalidInput("at most 10000 messages per call")
         return [self._new_message(m) for m in items]
+
+    def check_messages(
+        self, items: Sequence[Mapping[str, Any] | NewMessage]
+    ) -> tuple[list[NewMessage], AutoText | None]:
+        """Validate messages exactly as ``add_messages`` does, storing nothing: the checked
+        messages and the auto title/preview they give. For adapters that append through a store
+        call of their own (integrations/adk.py writes its state in the same transaction)."""
+        batch = self._batch(items)
+        return batch, self._auto(batch)
 
     async def add_messages(
         self,

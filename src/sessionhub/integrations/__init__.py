@@ -4,11 +4,16 @@
   protocol (``pip install 'sessionhub[openai-agents]'``).
 - ``sessionhub.integrations.langchain.HubChatMessageHistory``: LangChain's
   ``BaseChatMessageHistory`` (``pip install 'sessionhub[langchain]'``).
+- ``sessionhub.integrations.adk.HubSessionService``: Google ADK's ``BaseSessionService``
+  (``pip install 'sessionhub[adk]'``).
+- ``sessionhub.integrations.chatkit.HubChatKitStore``: OpenAI ChatKit's ``Store``
+  (``pip install 'sessionhub[chatkit]'``).
 
 Each adapter lives in its own module and imports its framework there, so importing this
-package needs neither. Both keep the framework's own object whole in the message metadata
-(read back exactly) and also write a readable role, content and parts, so the sessions
-show in the dashboard, search and exports like any other. See docs/integrations.md.
+package needs none of them. Each keeps the framework's own object whole (in the message
+metadata, or for ChatKit items in their own table) and also writes a readable role, content
+and parts, so the sessions show in the dashboard, search and exports like any other. See
+docs/integrations.md.
 """
 
 from __future__ import annotations

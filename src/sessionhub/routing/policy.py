@@ -1,4 +1,4 @@
-"""The routing policy (``[session]`` and ``[[dispatch.rules]]``) and ``route``.
+"""The routing policy (from ``[session]`` and ``[[dispatch.rules]]``) and ``route``.
 
 ``route(policy, msg, overrides)`` picks the agent (the first dispatch rule whose ``when``
 matches, else the default agent), the dimensions or scope, and the session key.
@@ -15,34 +15,17 @@ name a person by the canonical name.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
 
-from ..errors import ConfigError, InvalidInput
-from .inbound import CHAT_TYPES, InboundMessage
+from ..errors import InvalidInput
+from .inbound import InboundMessage
 from .keys import DIMENSIONS, SCOPES, Dimension, Scope, format_key, key_parts
 from .overrides import KeyOverrides
-from .reset import RESET_MODES, ResetPolicy
+from .reset import ResetPolicy
+from .settings import DispatchRule, DispatchSettings, SessionSettings, WhenSettings
 
-WHEN_FIELDS: tuple[str, ...] = ("channel", "account", "chat", "chat_type", "space", "topic", "sender")
-_SESSION_KEYS = ("scope", "dimensions", "identity_links", "title_max_chars", "reset")
-_RESET_KEYS = ("mode", "at_hour", "idle_minutes", "timezone")
-_RULE_KEYS = ("agent", "agents", "when", "session_dimensions")
-
-
-@dataclass(frozen=True, slots=True)
-class DispatchRule:
-    """``when`` maps fields of the message to the values that match (any of them).
-
-    ``agents`` are the other agents a chat user of this rule may pick with ``/new AGENT``
-    (``agent`` is always allowed); nothing else is open to them (CONTRACT 11.1).
-    """
-
-    agent: str
-    when: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    session_dimensions: tuple[Dimension, ...] | None = None
-    agents: tuple[str, ...] = ()
+WHEN_FIELDS: tuple[str, ...] = tuple(WhenSettings.model_fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +83,7 @@ class RoutingPolicy:
     def match(self, msg: InboundMessage) -> tuple[int, DispatchRule] | None:
         """The first dispatch rule whose ``when`` matches ``msg`` (with its index)."""
         for index, rule in enumerate(self.rules):
-            if all(self._matches(name, values, msg) for name, values in rule.when.items()):
+            if all(self._matches(name, values, msg) for name, values in rule.when.conditions().items()):
                 return index, rule
         return None
 
@@ -122,10 +105,30 @@ class RoutingPolicy:
         return value is not None and value in values
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any], *, default_agent: str = "main") -> RoutingPolicy:
-        """Build from a parsed ``sessionhub.toml`` (its ``[session]``, ``[session.reset]`` and
-        ``[[dispatch.rules]]``; other sections are ignored); ``ConfigError`` names a bad key."""
-        return _from_config(config, default_agent)
+    def from_settings(
+        cls,
+        session: SessionSettings,
+        dispatch: DispatchSettings,
+        *,
+        default_agent: str = "main",
+        timezone: str = "UTC",
+    ) -> RoutingPolicy:
+        """The policy of the parsed ``[session]`` and ``[dispatch]`` sections (``config.py``
+        checked them); ``timezone`` is the reset timezone when ``[session.reset]`` names none."""
+        reset = session.reset
+        return cls(
+            dimensions=session.dimensions,
+            scope=session.scope,
+            identity_links=session.identity_links,
+            rules=dispatch.rules,
+            default_agent=default_agent,
+            reset=ResetPolicy(
+                mode=reset.mode,
+                at_hour=reset.at_hour,
+                idle_minutes=reset.idle_minutes,
+                timezone=reset.timezone or timezone,
+            ),
+        )
 
 
 def route(policy: RoutingPolicy, msg: InboundMessage, overrides: KeyOverrides | None = None) -> Route:
@@ -163,131 +166,6 @@ def route(policy: RoutingPolicy, msg: InboundMessage, overrides: KeyOverrides | 
         dimensions=dims,
         reset=reset,
         rule=matched[0] if matched else None,
-    )
-
-
-# ---------------------------------------------------------------------------- config
-
-
-def _from_config(config: Mapping[str, Any], default_agent: str) -> RoutingPolicy:
-    if not isinstance(config, Mapping):
-        raise ConfigError("configuration must be a table")
-    session = _table(config.get("session", {}), "session")
-    _no_unknown(session, _SESSION_KEYS, "session")
-    scope = session.get("scope")
-    if scope is not None and scope not in SCOPES:
-        raise ConfigError(f"session.scope: must be one of {', '.join(SCOPES)}, not {scope!r}")
-    dimensions = _dimensions(session.get("dimensions", ["chat"]), "session.dimensions")
-    links = _identity_links(session.get("identity_links", {}))
-    title_max = session.get("title_max_chars")
-    if title_max is not None and (
-        isinstance(title_max, bool) or not isinstance(title_max, int) or title_max < 1
-    ):
-        raise ConfigError(f"session.title_max_chars: must be a positive integer, not {title_max!r}")
-    server = config.get("server", {})
-    server_tz = server.get("timezone") if isinstance(server, Mapping) else None
-    reset = _reset(session.get("reset", {}), server_tz if isinstance(server_tz, str) else "UTC")
-    dispatch = _table(config.get("dispatch", {}), "dispatch")
-    _no_unknown(dispatch, ("rules",), "dispatch")
-    raw_rules = dispatch.get("rules", [])
-    if not isinstance(raw_rules, list):
-        raise ConfigError("dispatch.rules: must be an array of tables ([[dispatch.rules]])")
-    rules = tuple(_rule(r, f"dispatch.rules[{i}]") for i, r in enumerate(raw_rules))
-    if not isinstance(default_agent, str) or not default_agent:
-        raise ConfigError("default agent must be a non-empty string")
-    try:
-        return RoutingPolicy(
-            dimensions=dimensions,
-            scope=cast("Scope | None", scope),
-            identity_links=links,
-            rules=rules,
-            default_agent=default_agent,
-            reset=reset,
-        )
-    except InvalidInput as exc:
-        raise ConfigError(f"session.identity_links: {exc.message}") from exc
-
-
-def _table(value: object, name: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"{name}: must be a table")
-    return value
-
-
-def _no_unknown(table: Mapping[str, Any], known: Sequence[str], name: str) -> None:
-    for key in table:
-        if key not in known:
-            raise ConfigError(f"{name}.{key}: unknown key (expected one of {', '.join(known)})")
-
-
-def _dimensions(value: object, name: str) -> tuple[Dimension, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{name}: must be a list of dimensions ({', '.join(DIMENSIONS)})")
-    for v in value:
-        if v not in DIMENSIONS:
-            raise ConfigError(f"{name}: unknown dimension {v!r} (expected {', '.join(DIMENSIONS)})")
-    if len(set(value)) != len(value):
-        raise ConfigError(f"{name}: a dimension is listed twice")
-    return tuple(cast("list[Dimension]", value))
-
-
-def _identity_links(value: object) -> dict[str, tuple[str, ...]]:
-    links = _table(value, "session.identity_links")
-    result: dict[str, tuple[str, ...]] = {}
-    for canonical, ids in links.items():
-        name = f"session.identity_links.{canonical}"
-        if not canonical:
-            raise ConfigError("session.identity_links: a canonical name is empty")
-        if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
-            raise ConfigError(f"{name}: must be a list of ids ('channel:id' or a raw id)")
-        result[str(canonical)] = tuple(ids)
-    return result
-
-
-def _reset(value: object, default_tz: str) -> ResetPolicy:
-    table = _table(value, "session.reset")
-    _no_unknown(table, _RESET_KEYS, "session.reset")
-    mode = table.get("mode", "none")
-    if mode not in RESET_MODES:
-        raise ConfigError(f"session.reset.mode: must be one of {', '.join(RESET_MODES)}, not {mode!r}")
-    values = {"mode": mode, "timezone": table.get("timezone", default_tz)}
-    for key in ("at_hour", "idle_minutes"):
-        if key in table:
-            values[key] = table[key]
-    for key, field_value in values.items():
-        try:
-            ResetPolicy(**{key: field_value})
-        except InvalidInput as exc:
-            raise ConfigError(f"session.reset.{key}: {exc.message}") from exc
-    return ResetPolicy(**values)
-
-
-def _rule(value: object, name: str) -> DispatchRule:
-    rule = _table(value, name)
-    _no_unknown(rule, _RULE_KEYS, name)
-    agent = rule.get("agent")
-    if not isinstance(agent, str) or not agent:
-        raise ConfigError(f"{name}.agent: must be a non-empty string")
-    when_table = _table(rule.get("when", {}), f"{name}.when")
-    when: dict[str, tuple[str, ...]] = {}
-    for key, raw in when_table.items():
-        if key not in WHEN_FIELDS:
-            raise ConfigError(f"{name}.when.{key}: unknown key (expected one of {', '.join(WHEN_FIELDS)})")
-        items = raw if isinstance(raw, list) else [raw]
-        if not items or not all(isinstance(i, (str, int)) and not isinstance(i, bool) for i in items):
-            raise ConfigError(f"{name}.when.{key}: must be a string or a list of strings")
-        if key == "chat_type" and any(i not in CHAT_TYPES for i in items):
-            raise ConfigError(f"{name}.when.chat_type: must be direct, group or channel")
-        when[key] = tuple(str(i) for i in items)
-    dims = rule.get("session_dimensions")
-    agents = rule.get("agents", [])
-    if not isinstance(agents, list) or not all(isinstance(a, str) and a for a in agents):
-        raise ConfigError(f"{name}.agents: must be a list of agent ids")
-    return DispatchRule(
-        agent=agent,
-        when=when,
-        session_dimensions=None if dims is None else _dimensions(dims, f"{name}.session_dimensions"),
-        agents=tuple(agents),
     )
 
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from ..config import ChannelSettings
 from ..errors import SessionhubError
 from ..routing.inbound import InboundMessage
 from ..text import split_for_limit, utf16_len
@@ -55,7 +56,7 @@ _background: set[asyncio.Task[None]] = set()
 
 
 async def send_to_platform(
-    channel: str, options: Mapping[str, Any], msg: InboundMessage, text: str, env: Mapping[str, str]
+    channel: str, options: ChannelSettings, msg: InboundMessage, text: str, env: Mapping[str, str]
 ) -> bool:
     """Post ``text`` to the chat (and topic/thread) ``msg`` came from; False if not configured.
 
@@ -63,8 +64,9 @@ async def send_to_platform(
     the first one the platform refuses.
     """
     base, token_env = DEFAULTS[channel]
-    base = str(options.get("api_base", base)).rstrip("/")
-    token = env.get(str(options.get("bot_token_env", token_env)))
+    base = (options.api_base or base).rstrip("/")
+    token_env = options.bot_token_env or token_env
+    token = env.get(token_env)
     if not token:
         log.warning("no %s bot token (%s): the reply was not delivered", channel, token_env)
         return False
@@ -93,7 +95,7 @@ async def reply_to_inbound(
     live: Live, hub: Hub, msg: InboundMessage, session_id: str, command_reply: str | None, stored: bool
 ) -> str | None:
     """Answer one routed inbound message; see the module docstring. Returns the HTTP ``reply``."""
-    options: Mapping[str, Any] = live.settings.channels.get(msg.channel, {})
+    options = live.settings.channel(msg.channel)
     push = msg.channel in PUSH_CHANNELS
     if command_reply is not None:
         if push:

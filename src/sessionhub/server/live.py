@@ -37,7 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..agents.runtime import AgentRuntime
 from ..config import Settings
 from ..hub import Hub
-from ..scheduler import Scheduler, parse_tasks
+from ..scheduler import Scheduler
 from .bus import EventBus, bus_for
 
 log = logging.getLogger("sessionhub.server")
@@ -65,39 +65,32 @@ class Live:
     ) -> None:
         self.settings = settings
         self.hub = hub
-        store_url = getattr(getattr(hub.store, "url", None), "sqlalchemy_url", None)
-        self.bus = bus or bus_for(hub.store.dialect, store_url)
+        self.bus = bus or bus_for(hub.store.dialect, hub.store.url.sqlalchemy_url)
         self.runtime = AgentRuntime(settings, env=os.environ if env is None else env, notify=self.notify)
         self.runtime.check()
         self.runtime.bind(hub)  # every user's view (hub.as_user) shares its turn gate
         self.scheduler = Scheduler(
-            hub, self.runtime, tasks=parse_tasks(settings), clock=hub.clock, poll_interval=poll_interval
+            hub, self.runtime, tasks=settings.tasks, clock=hub.clock, poll_interval=poll_interval
         )
         self.started = False
         self.recovery_interval = recovery_interval
         self._recovery: asyncio.Task[None] | None = None
-        self._recover_fn: Any = None
 
     async def notify(self, owner: str, session_id: str) -> None:
         """``sessions_changed {session_id}`` to every dashboard of ``owner``, on every replica."""
         await self.bus.session_changed(owner, session_id)
 
     async def start(self) -> None:
-        store = self.hub.store
-        self._recover_fn = getattr(store, "recover_streaming", None)  # SQL stores only
-        if self._recover_fn is not None:
-            hold = getattr(store, "hold_stream_lease", None)
-            lease = await hold() if hold is not None else None
-            await self._recover(starting=True)
-            if lease is not None:
-                self._recovery = asyncio.create_task(self._recover_forever(), name="sessionhub-recovery")
+        lease = await self.hub.store.hold_stream_lease()
+        await self._recover(starting=True)
+        if lease is not None:  # replicas can exist: look for dead ones' replies every few seconds
+            self._recovery = asyncio.create_task(self._recover_forever(), name="sessionhub-recovery")
         await self.bus.start()
         await self.scheduler.start()
         self.started = True
 
     async def _recover(self, *, starting: bool) -> None:
-        assert self._recover_fn is not None
-        count = await self._recover_fn(starting=starting)
+        count = await self.hub.store.recover_streaming(starting=starting)
         if count:
             log.warning("marked %d reply(ies) of a crashed server as interrupted", count)
 
@@ -118,9 +111,7 @@ class Live:
         await self.scheduler.aclose()
         await self.runtime.aclose()
         await self.bus.aclose()
-        release = getattr(self.hub.store, "release_stream_lease", None)
-        if release is not None:
-            await release()
+        await self.hub.store.release_stream_lease()
 
 
 def _ids_in(body: Any) -> list[str]:

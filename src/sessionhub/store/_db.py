@@ -22,30 +22,24 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Row, bindparam, select
+from sqlalchemy import Connection, Engine, Row, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ..clock import Clock, SystemClock
 from ..crypto import Keyring
 from ..errors import DatabaseError, NotFound, SessionhubError, SessionReadOnly
 from . import engine as eng
-from ._rows import SESSION_COLUMNS, SessionRow, sqlite_cursor, to_us
+from ._rows import SessionRow, sqlite_cursor, to_us
 from .codec import PlainCodec
+from .fastpath import SESSION_BY_ID, SESSION_BY_ID_SQL, Readers
 from .group_commit import GroupCommit
 from .schema import sessions
 
 T = TypeVar("T")
 
-# Built once: SQLAlchemy caches their compiled form (see bench/RESULTS.md).
-_SESSION_BY_ID = select(sessions).where(
-    sessions.c.id == bindparam("session_id"), sessions.c.owner == bindparam("owner")
-)
-_SESSION_BY_ID_FOR_UPDATE = _SESSION_BY_ID.with_for_update()
-# SQLite reads the session row on the driver cursor (the fast path, see messages_sql.py).
-_SQLITE_SESSION_BY_ID = (
-    f"SELECT {', '.join(f'{chr(34)}{c}{chr(34)}' for c in SESSION_COLUMNS)} FROM sessions "
-    "WHERE id = :session_id AND owner = :owner"
-)
+# Built once: SQLAlchemy caches their compiled form; SQLite runs the same statement's text on
+# the driver cursor (fastpath.py).
+_SESSION_BY_ID_FOR_UPDATE = SESSION_BY_ID.with_for_update()
 
 
 def _as_error(exc: BaseException) -> BaseException:
@@ -97,6 +91,11 @@ class SQLBase:
         )
         self.migrated: tuple[str | None, str | None] = (None, None)  # (before, after) at open
         self._tx_local = threading.local()  # the write transaction open on this thread, if any
+        # SQLite file: writes share one long-lived connection (taken under the write lock, so
+        # no pool round trip per transaction) and bounded reads run inline (fastpath.py).
+        self._writer: Connection | None = None
+        self._uses_writer = self.url.dialect == "sqlite" and self.url.path is not None
+        self.readers = Readers(self.url.path) if self._uses_writer and self.url.path is not None else None
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -126,6 +125,10 @@ class SQLBase:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
+        if self.readers is not None:
+            self.readers.close()
+        with self._write_lock or contextlib.nullcontext():
+            self._drop_writer()
         self._engine.dispose()
 
     def _now_us(self) -> int:
@@ -156,6 +159,8 @@ class SQLBase:
                 if "readonly database" in str(exc):
                     # SQLite opened the file read-only while it could not write it, and would keep
                     # those pooled connections read-only after the permissions are fixed: drop them.
+                    with self._write_lock or contextlib.nullcontext():
+                        self._drop_writer()
                     self._engine.dispose()
                 raise _as_error(exc) from None
             except (SQLAlchemyError, sqlite3.Error) as exc:
@@ -176,6 +181,10 @@ class SQLBase:
         if outer is not None:
             yield outer
             return
+        if self._uses_writer:
+            with self._sqlite_write() as conn:
+                yield conn
+            return
         with (
             self._write_lock or contextlib.nullcontext(),
             self._engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn,
@@ -187,12 +196,70 @@ class SQLBase:
             finally:
                 local.conn = None
 
+    @contextmanager
+    def _sqlite_write(self) -> Iterator[Connection]:
+        """A write transaction on the writer connection: ``BEGIN IMMEDIATE`` … ``COMMIT`` by hand.
+
+        The connection's ``sqlite_begin="NONE"`` makes SQLAlchemy's own (auto)begin emit
+        nothing, so statements run through SQLAlchemy join the transaction opened here, and
+        its ``commit()`` is the driver's. Any failure of the transaction's end drops the
+        connection (a fresh one is taken next time), so no half-open state survives.
+        """
+        assert self._write_lock is not None
+        local = self._tx_local
+        with self._write_lock:
+            if self._writer is None:
+                self._writer = self._engine.connect().execution_options(sqlite_begin="NONE")
+            conn = self._writer
+            driver = conn.connection.driver_connection
+            assert isinstance(driver, sqlite3.Connection)
+            try:
+                driver.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                self._drop_writer()
+                raise
+            local.conn = conn
+            try:
+                yield conn
+            except BaseException:
+                local.conn = None
+                try:
+                    if conn.in_transaction():
+                        conn.rollback()  # the driver's rollback, and SQLAlchemy's state reset
+                    else:
+                        driver.rollback()
+                except BaseException:
+                    self._drop_writer()
+                raise
+            local.conn = None
+            try:
+                if conn.in_transaction():
+                    conn.commit()
+                else:
+                    driver.commit()
+            except BaseException:
+                self._drop_writer()
+                raise
+
+    def _drop_writer(self) -> None:
+        """Close the writer connection (rolling back anything open); call under the write lock."""
+        conn, self._writer = self._writer, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                driver = conn.connection.driver_connection
+                if isinstance(driver, sqlite3.Connection) and driver.in_transaction:
+                    driver.rollback()
+            with contextlib.suppress(Exception):
+                conn.invalidate()
+            with contextlib.suppress(Exception):
+                conn.close()
+
     def _session_row(self, conn: Connection, owner: str, session_id: str, lock: bool) -> Any:
         params = {"session_id": session_id, "owner": owner}
         if self.dialect == "sqlite":
-            found = sqlite_cursor(conn).execute(_SQLITE_SESSION_BY_ID, params).fetchone()
+            found = sqlite_cursor(conn).execute(SESSION_BY_ID_SQL, params).fetchone()
             return None if found is None else SessionRow._make(found)
-        return conn.execute(_SESSION_BY_ID_FOR_UPDATE if lock else _SESSION_BY_ID, params).first()
+        return conn.execute(_SESSION_BY_ID_FOR_UPDATE if lock else SESSION_BY_ID, params).first()
 
     def _lock_session(self, conn: Connection, owner: str, session_id: str) -> Row[Any]:
         row = self._session_row(conn, owner, session_id, lock=True)

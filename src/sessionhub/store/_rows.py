@@ -42,6 +42,7 @@ __all__ = [
     "new_message_id",
     "parts_from_json",
     "session_from_row",
+    "slot_constructor",
     "sqlite_cursor",
     "to_us",
 ]
@@ -149,27 +150,26 @@ def message_from_row(row: Row[Any], session_id: str) -> Message:
     )
 
 
-def _slot_constructor(cls: type[T]) -> Callable[..., T]:
+def slot_constructor(cls: type[T]) -> Callable[..., T]:
     """A constructor for a frozen slots dataclass that fills the slots directly, in field order.
 
     The generated ``__init__`` of a frozen dataclass goes through ``object.__setattr__`` per
-    field; decoding a page of rows this way is about twice as fast. Only for values that are
-    already valid (read back from our own rows) and classes without ``__post_init__``.
+    field; this one calls each slot's setter once, unrolled (no loop, no ``zip``): about three
+    times as fast. Only for values that are already valid (read back from our own rows) and
+    classes without ``__post_init__``.
     """
     assert not hasattr(cls, "__post_init__")
-    setters = tuple(cls.__dict__[f.name].__set__ for f in dataclasses.fields(cls))  # type: ignore[arg-type]
-    new = object.__new__
-
-    def make(*values: Any) -> T:
-        obj = new(cls)
-        for set_slot, value in zip(setters, values, strict=True):
-            set_slot(obj, value)
-        return obj
-
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    scope.update({f"_set{i}": cls.__dict__[n].__set__ for i, n in enumerate(names)})
+    args = ", ".join(f"v{i}" for i in range(len(names)))
+    body = "".join(f"    _set{i}(o, v{i})\n" for i in range(len(names)))
+    exec(f"def make({args}):\n    o = _new(_cls)\n{body}    return o\n", scope)
+    make: Callable[..., T] = scope["make"]
     return make
 
 
-_new_message = _slot_constructor(Message)
+_new_message = slot_constructor(Message)
 _NO_USAGE = Usage(0, 0)
 
 

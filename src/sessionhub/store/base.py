@@ -1,4 +1,4 @@
-"""The Store interface: what the hub needs from a backend, in one small abstract class.
+"""The sessions part of the store interface (``SessionStore``) and the value types it uses.
 
 A store knows rows, transactions and indexes; the session rules live in the hub, which
 passes a ``check`` callable where a rule must be decided atomically with the change.
@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from ..errors import InvalidInput
 from ..model import Message, NewMessage, Session, Stats
-from .context_base import ContextStore
-from .history_base import HistoryStore
+from .engine import DatabaseURL
 
 View = Literal["active", "archived", "scheduled", "all"]
 VIEWS: tuple[str, ...] = ("active", "archived", "scheduled", "all")
@@ -110,42 +108,43 @@ class RawHit:
 Check = Callable[[Session], None]
 
 
-class Store(HistoryStore, ContextStore, ABC):
-    """A place to keep sessions and their messages."""
+class SessionStore(Protocol):
+    """Sessions and their messages: what ``hub/sessions.py`` (and the hub's base) needs.
+
+    ``dialect`` is ``"sqlite"`` or ``"postgresql"``; ``url`` the parsed database URL (the
+    server's event bus listens on it); ``location`` is what to print for the database (a
+    file path, or a URL without its password).
+    """
 
     dialect: str
+    url: DatabaseURL
 
-    @abstractmethod
+    @property
+    def location(self) -> str: ...
+
     async def open(self) -> None:
         """Connect and bring the schema to the latest migration."""
 
-    @abstractmethod
     async def close(self) -> None:
         """Release connections and worker threads."""
 
-    @abstractmethod
     async def create_session(self, new: NewSession) -> Session: ...
 
-    @abstractmethod
     async def get_session(self, owner: str, session_id: str) -> Session:
         """The session, or ``NotFound``."""
 
-    @abstractmethod
     async def update_session(
         self, owner: str, session_id: str, changes: SessionChanges, check: Check | None = None
     ) -> Session:
         """Apply ``changes`` after ``check(current)`` passes, atomically."""
 
-    @abstractmethod
     async def delete_session(self, owner: str, session_id: str) -> None: ...
 
-    @abstractmethod
     async def append(
         self, owner: str, session_id: str, items: Sequence[NewMessage], auto: AutoText | None
     ) -> list[Message]:
         """Append in one transaction: next seqs, counters, preview, title, activity."""
 
-    @abstractmethod
     async def append_once(
         self,
         owner: str,
@@ -158,17 +157,14 @@ class Store(HistoryStore, ContextStore, ABC):
         known key with the same fingerprint gives its first messages back, another one raises
         ``IdempotencyKeyReused``."""
 
-    @abstractmethod
     async def history(
         self, owner: str, session_id: str, limit: int, before_seq: int | None, after_seq: int | None
     ) -> tuple[list[Message], bool]:
         """A bounded page, oldest first, and whether more exist in the read direction."""
 
-    @abstractmethod
     async def clear(self, owner: str, session_id: str) -> None:
         """Delete every message (and checkpoint) of the session, keep the session."""
 
-    @abstractmethod
     async def list_sessions(
         self,
         owner: str,
@@ -179,13 +175,10 @@ class Store(HistoryStore, ContextStore, ABC):
         channel: str | None,
     ) -> tuple[list[Session], str | None]: ...
 
-    @abstractmethod
     async def recent(self, owner: str, limit: int) -> list[Session]: ...
 
-    @abstractmethod
     async def search(
         self, owner: str, terms: Sequence[str], limit: int, view: View, agent: str | None, channel: str | None
     ) -> list[RawHit]: ...
 
-    @abstractmethod
     async def counts(self, owner: str, today_start_us: int, week_start_us: int) -> Stats: ...

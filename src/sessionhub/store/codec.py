@@ -270,6 +270,12 @@ def _present(value: str | None, key: RowKey, where: str) -> str:
     return value
 
 
+def own_key_id(*parts: str) -> str:
+    """The id a row with a data key of its own (not a session's) binds its key to: ADK app and
+    user state, ChatKit attachments. Never a valid session id (it has no ``ses_`` form)."""
+    return "\x1f".join(parts)
+
+
 def message_values(
     codec: PlainCodec, key: RowKey, message_id: str, seq: int, m: NewMessage, created_at_us: int
 ) -> dict[str, Any]:
@@ -295,4 +301,4 @@ def message_values(
     }
 
 
-__all__ = ["CryptoCodec", "PlainCodec", "RowKey", "message_values"]
+__all__ = ["CryptoCodec", "PlainCodec", "RowKey", "message_values", "own_key_id"]

@@ -20,10 +20,9 @@ so concurrent compactions of one session cannot produce two overlapping summarie
 from __future__ import annotations
 
 import zlib
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from ..model import Message, Session, SummaryMethod, SummaryRecord
 
@@ -104,28 +103,23 @@ class NewSummary:
     token_count: int
 
 
-class ContextStore(ABC):
-    """Context reads and summaries (implemented by ``ContextSQLMixin``)."""
+class ContextStore(Protocol):
+    """Context reads and summaries: what ``hub/context.py`` needs (``ContextSQLMixin``)."""
 
-    @abstractmethod
     async def read_context(self, owner: str, session_id: str, consume: Callable[[ContextSource], T]) -> T:
         """Run ``consume`` on the session's ``ContextSource`` inside one read transaction."""
 
-    @abstractmethod
     async def message_range(
         self, owner: str, session_id: str, from_seq: int, until_seq: int, limit: int
     ) -> list[Message]:
         """Messages ``from_seq..until_seq`` oldest first, at most ``limit`` (the newest of them if more)."""
 
-    @abstractmethod
     async def latest_summary(self, owner: str, session_id: str) -> SummaryRecord | None:
         """The latest summary still valid for the session's history (forks see their base's)."""
 
-    @abstractmethod
     async def list_summaries(self, owner: str, session_id: str) -> list[SummaryRecord]:
         """Every summary row of the session itself, oldest first (tests and tools)."""
 
-    @abstractmethod
     async def save_summary(
         self, owner: str, session_id: str, new: NewSummary, expect_previous: int
     ) -> tuple[SummaryRecord | None, bool]:
@@ -137,7 +131,7 @@ class ContextStore(ABC):
 
     def rows_fetched(self) -> int:
         """Message rows read by context builds so far (a counter for tests and benchmarks)."""
-        return 0
+        ...
 
 
 __all__ = [

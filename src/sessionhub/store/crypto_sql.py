@@ -42,8 +42,25 @@ from ..crypto import (
 from ..errors import ConfigError
 from ..model import Session
 from ._db import SQLBase
-from .codec import CryptoCodec, PlainCodec, RowKey
-from .schema import checkpoints, messages, meta, search_terms, sessions
+from .codec import CryptoCodec, PlainCodec, RowKey, own_key_id
+from .schema import (
+    adk_app_state,
+    adk_user_state,
+    chatkit_attachments,
+    checkpoints,
+    messages,
+    meta,
+    search_terms,
+    sessions,
+)
+
+# Rows with a data key of their own (wrapped_key), and the id each key is bound to: rotation
+# re-wraps them after the sessions' keys (the adapters' tables, adk_sql.py and chatkit_sql.py).
+OWN_KEY_ROWS: tuple[tuple[Any, tuple[str, ...], tuple[str, ...]], ...] = (
+    (adk_app_state, ("adk", "app"), ("owner", "app_name")),
+    (adk_user_state, ("adk", "user"), ("owner", "app_name", "user_id")),
+    (chatkit_attachments, ("chatkit", "attachment"), ("owner", "user_id", "attachment_id")),
+)
 
 T = TypeVar("T")
 
@@ -343,7 +360,43 @@ class CryptoSQLMixin(SQLBase):
                 if res.rowcount:
                     done += 1
                     self.codec.forget(r.id)
+        done += self._rotate_own_keys(current, None if limit is None else limit - done)
         return RotationReport(done, self._remaining(current), index_done, current)
+
+    def _rotate_own_keys(self, current: str, limit: int | None) -> int:
+        """Re-wrap the data keys of ``OWN_KEY_ROWS`` (one compare-and-set per row)."""
+        assert self.keyring is not None
+        done = 0
+        for table, prefix, columns in OWN_KEY_ROWS:
+            cols = [table.c[c] for c in columns]
+            with self._read() as conn:
+                rows = conn.execute(
+                    select(*cols, table.c.wrapped_key).where(table.c.wrapped_key.isnot(None))
+                ).all()
+            for r in rows:
+                if limit is not None and done >= limit:
+                    return done
+                ident = own_key_id(*prefix, *(getattr(r, c) for c in columns))
+                if wrapped_key_id(r.wrapped_key, session_id=ident) == current:
+                    continue
+                new = rewrap_data_key(self.keyring, r.wrapped_key, ident)
+                where = [table.c[c] == getattr(r, c) for c in columns]
+                with self._write() as conn:
+                    res = conn.execute(
+                        update(table)
+                        .where(*where, table.c.wrapped_key == r.wrapped_key)
+                        .values(wrapped_key=new)
+                    )
+                if res.rowcount:
+                    done += 1
+                    self.codec.forget(ident)
+        return done
+
+    def _confirm_own_key(self, conn: Connection, ident: str, wrapped: str | None) -> str | None:
+        """A new own-key row's wrapped key, confirmed under the active master key (as sessions')."""
+        if not isinstance(self.codec, CryptoCodec) or wrapped is None:
+            return wrapped
+        return self._confirm_wrapping(conn, self.codec, ident, wrapped)
 
     def _remaining(self, current: str) -> int:
         count = 0
@@ -352,6 +405,11 @@ class CryptoSQLMixin(SQLBase):
                 select(sessions.c.wrapped_key).where(sessions.c.wrapped_key.isnot(None))
             ).all():
                 count += wrapped_key_id(wrapped) != current
+            for table, _prefix, _columns in OWN_KEY_ROWS:
+                for (wrapped,) in conn.execute(
+                    select(table.c.wrapped_key).where(table.c.wrapped_key.isnot(None))
+                ).all():
+                    count += wrapped_key_id(wrapped) != current
             marker = conn.execute(select(meta.c.value).where(meta.c.name == MARKER)).scalar()
         return count + int(marker is not None and wrapped_key_id(marker) != current)
 
@@ -381,4 +439,4 @@ class CryptoSQLMixin(SQLBase):
         }
 
 
-__all__ = ["MARKER", "CryptoSQLMixin", "RotationReport"]
+__all__ = ["MARKER", "OWN_KEY_ROWS", "CryptoSQLMixin", "RotationReport"]

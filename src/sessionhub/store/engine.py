@@ -123,7 +123,8 @@ def create_sqlalchemy_engine(db: DatabaseURL, pool_size: int = 8) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if mode != "NONE":  # NONE: the store's writer connection, which begins by hand (_db.py)
+            conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
 

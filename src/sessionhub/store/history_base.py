@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from ..model import Branch, Checkpoint, Message, NewMessage, Session
 
@@ -82,48 +82,48 @@ class ImportRows:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
-class HistoryStore:
-    """Checkpoints, forks, bulk import and the selections behind cleanup and retention."""
+class HistoryStore(Protocol):
+    """Checkpoints, forks, branches, bulk import and the selections behind cleanup and
+    retention (``hub/history.py``, ``hub/branches.py``, ``hub/transfer.py``)."""
 
     async def save_checkpoint(
         self, owner: str, session_id: str, checkpoint_id: str, name: str, description: str
     ) -> Checkpoint:
         """A pointer at the session's current last seq."""
-        raise NotImplementedError
+        ...
 
     async def list_checkpoints(self, owner: str, session_id: str) -> list[Checkpoint]:
         """The session's checkpoints, oldest first."""
-        raise NotImplementedError
+        ...
 
     async def get_checkpoint(self, owner: str, checkpoint_id: str) -> Checkpoint:
         """The checkpoint, or ``NotFound`` (also when it belongs to another owner)."""
-        raise NotImplementedError
+        ...
 
-    async def delete_checkpoint(self, owner: str, checkpoint_id: str) -> None:
-        raise NotImplementedError
+    async def delete_checkpoint(self, owner: str, checkpoint_id: str) -> None: ...
 
     async def restore_checkpoint(
         self, owner: str, checkpoint_id: str, branch_id: str, derive: Derive
     ) -> RestoreOutcome:
         """Cut the session back to the checkpoint; later messages move to a new branch."""
-        raise NotImplementedError
+        ...
 
     async def branch_off(
         self, owner: str, session_id: str, seq: int | None, role: str, branch_id: str, derive: Derive
     ) -> RestoreOutcome:
         """Keep messages ``seq..n`` aside in a new branch; ``seq`` must be a ``role`` message
         (None: the last one of that role), else ``InvalidInput``. The session ends at ``seq-1``."""
-        raise NotImplementedError
+        ...
 
     async def branches(self, owner: str, session_id: str) -> list[Branch]:
         """The alternatives forking off the session's visible history, oldest first."""
-        raise NotImplementedError
+        ...
 
     async def switch_branch(
         self, owner: str, session_id: str, branch_id: str, kept_id: str, derive: Derive
     ) -> RestoreOutcome:
         """Make the branch the session's continuation; the current one goes to branch ``kept_id``."""
-        raise NotImplementedError
+        ...
 
     async def fork(
         self,
@@ -135,36 +135,36 @@ class HistoryStore:
         derive: Derive,
     ) -> Session:
         """A new session sharing ``1..at_seq`` of the source by pointer."""
-        raise NotImplementedError
+        ...
 
     async def forks(self, owner: str, session_id: str) -> list[Session]:
         """Sessions that read part of their history from this one (forks and branches)."""
-        raise NotImplementedError
+        ...
 
     async def pop_message(self, owner: str, session_id: str) -> Message | None:
         """Remove and return the last message (None when empty), in one transaction.
 
         Forks reading it keep it; checkpoints past the new end are clamped to it.
         """
-        raise NotImplementedError
+        ...
 
     async def import_rows(self, rows: ImportRows) -> Session | None:
         """Create the session, its messages and checkpoints in one transaction.
 
         Returns ``None`` (and writes nothing) when ``rows.import_ref`` was imported before.
         """
-        raise NotImplementedError
+        ...
 
     async def stale_sessions(
         self, owner: str, before_us: int, keep_checkpoints: bool, status: str | None, limit: int
     ) -> list[str]:
         """Ids of unpinned sessions with last activity before ``before_us``, oldest first."""
-        raise NotImplementedError
+        ...
 
     async def archive_inactive(self, owner: str, before_us: int, dry_run: bool) -> list[str]:
         """Archive active, unpinned sessions inactive since before ``before_us``; their ids."""
-        raise NotImplementedError
+        ...
 
     async def archived_before(self, owner: str, before_us: int, limit: int) -> list[str]:
         """Ids of archived, unpinned sessions unchanged since before ``before_us``."""
-        raise NotImplementedError
+        ...

@@ -11,47 +11,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Text, bindparam, insert, select, text
+from sqlalchemy import bindparam, insert, select
 
 from ..model import Message, NewMessage
-from ._rows import (
-    MESSAGE_COLUMNS,
-    from_us,
-    message_from_columns,
-    new_message_id,
-    sqlite_cursor,
-    to_us,
-)
+from ._rows import MESSAGE_COLUMNS, from_us, new_message_id, sqlite_cursor, to_us
 from .base import AutoText
-from .codec import message_values
+from .codec import RowKey, message_values
+from .fastpath import (
+    APPEND_COUNTERS,
+    APPEND_COUNTERS_SQL,
+    INSERT_MESSAGE,
+    INSERT_MESSAGE_SQL,
+    decode_page,
+    sqlite_text,
+)
 from .schema import messages
 from .sessions_sql import SessionsSQLMixin
 
-_INSERT_MESSAGES = insert(messages)
 _INSERT_MESSAGES_RETURNING = insert(messages).returning(messages.c.pk, sort_by_parameter_order=True)
-_APPEND_COUNTERS = text(
-    "UPDATE sessions SET message_count = :message_count, "
-    "user_messages = user_messages + :d_user, assistant_messages = assistant_messages + :d_assistant, "
-    "tool_messages = tool_messages + :d_tool, errors = errors + :d_errors, "
-    "input_tokens = input_tokens + :d_in, output_tokens = output_tokens + :d_out, "
-    "last_message_at = :at, activity_at = :at, updated_at = :now, "
-    "preview = COALESCE(:preview, preview), title = COALESCE(:title, title) "
-    "WHERE pk = :pk"
-).bindparams(bindparam("preview", type_=Text()), bindparam("title", type_=Text()))
-# SQLite goes one step lower on the hottest statements: the same SQL on the driver cursor of
-# the transaction's connection, without SQLAlchemy's per-execute machinery (about a third of
-# an append's CPU). Identifiers are quoted; parameters are bound by the driver.
-_SQLITE_INSERT_MESSAGE = (
-    "INSERT INTO messages (session_pk, seq, id, role, content, parts, metadata, status, "
-    "input_tokens, output_tokens, created_at, context_keep) VALUES (:session_pk, :seq, :id, :role, "
-    ":content, :parts, :metadata, :status, :input_tokens, :output_tokens, :created_at, :context_keep)"
-)
-_SQLITE_MESSAGES_RANGE = {
-    order: "SELECT id, seq, role, content, parts, status, input_tokens, output_tokens, metadata, "
-    f"created_at FROM messages WHERE session_pk = ? AND seq >= ? AND seq <= ? ORDER BY seq {order} LIMIT ?"
-    for order in ("asc", "desc")
-}
-
+# The general history read (forks, long pages, PostgreSQL); SQLite runs its text on the cursor.
 _MESSAGES_RANGE = {
     order: select(*MESSAGE_COLUMNS)
     .where(
@@ -63,6 +41,7 @@ _MESSAGES_RANGE = {
     .limit(bindparam("n", literal_execute=False))
     for order in ("asc", "desc")
 }
+_SQLITE_MESSAGES_RANGE = {order: sqlite_text(stmt) for order, stmt in _MESSAGES_RANGE.items()}
 
 
 class MessagesSQLMixin(SessionsSQLMixin):
@@ -120,38 +99,45 @@ class MessagesSQLMixin(SessionsSQLMixin):
                 pks = [int(pk) for pk in conn.execute(_INSERT_MESSAGES_RETURNING, rows).scalars()]
                 self._index_messages(conn, row.pk, row.message_count + 1, [m.content for m in items], pks)
             elif self.dialect == "sqlite":
-                sqlite_cursor(conn).executemany(_SQLITE_INSERT_MESSAGE, rows)
+                if len(rows) == 1:
+                    sqlite_cursor(conn).execute(INSERT_MESSAGE_SQL, rows[0])
+                else:
+                    sqlite_cursor(conn).executemany(INSERT_MESSAGE_SQL, rows)
             else:
-                conn.execute(_INSERT_MESSAGES, rows)
+                conn.execute(INSERT_MESSAGE, rows)
             values: dict[str, Any] = {
-                "pk": row.pk,
-                "message_count": seq,
+                "b_pk": row.pk,
+                "b_count": seq,
                 "d_user": counts["user"],
                 "d_assistant": counts["assistant"],
                 "d_tool": counts["tool"],
                 "d_errors": errors,
                 "d_in": in_tok,
                 "d_out": out_tok,
-                "at": last_at,
-                "now": now,
-                "preview": None,
-                "title": None,
+                "b_at": last_at,
+                "b_now": now,
+                "b_preview": None,
+                "b_title": None,
             }
             codec = self.codec
             if auto is not None and codec.session_text_empty(key, "preview", row.preview):
-                values["preview"] = codec.seal_session(key, "preview", auto.preview)
+                values["b_preview"] = codec.seal_session(key, "preview", auto.preview)
                 if row.title_source == "auto" and codec.session_text_empty(key, "title", row.title):
-                    values["title"] = codec.seal_session(key, "title", auto.title)
+                    values["b_title"] = codec.seal_session(key, "title", auto.title)
                     self._reindex_title(conn, row.pk, auto.title)
             if self.dialect == "sqlite":
-                sqlite_cursor(conn).execute(_APPEND_COUNTERS.text, values)
+                sqlite_cursor(conn).execute(APPEND_COUNTERS_SQL, values)
             else:
-                conn.execute(_APPEND_COUNTERS, values)
+                conn.execute(APPEND_COUNTERS, values)
         return out
 
     async def history(
         self, owner: str, session_id: str, limit: int, before_seq: int | None, after_seq: int | None
     ) -> tuple[list[Message], bool]:
+        if self.readers is not None:  # SQLite: a bounded page on this thread (fastpath.py)
+            page = self.readers.history(self.codec, owner, session_id, limit, before_seq, after_seq)
+            if page is not None:
+                return page
         return await self._run(self._history, owner, session_id, limit, before_seq, after_seq)
 
     def _history(
@@ -171,13 +157,11 @@ class MessagesSQLMixin(SessionsSQLMixin):
                 if lo > hi:
                     continue
                 order = "asc" if ascending else "desc"
+                params = {"pk": pk, "lo": lo, "hi": hi, "n": wanted - len(found)}
                 if self.dialect == "sqlite":
-                    cur = sqlite_cursor(conn).execute(
-                        _SQLITE_MESSAGES_RANGE[order], (pk, lo, hi, wanted - len(found))
-                    )
+                    cur = sqlite_cursor(conn).execute(_SQLITE_MESSAGES_RANGE[order], params)
                     found.extend((pk, r) for r in cur.fetchall())
                 else:
-                    params = {"pk": pk, "lo": lo, "hi": hi, "n": wanted - len(found)}
                     found.extend((pk, r) for r in conn.execute(_MESSAGES_RANGE[order], params).all())
                 if len(found) >= wanted:
                     break
@@ -191,12 +175,13 @@ class MessagesSQLMixin(SessionsSQLMixin):
             open_columns = self.codec.open_message_columns
             out: list[Message] = []
             for pk, r in found:
-                mid, seq, role, content, parts, status, in_tok, out_tok, meta, created = r
-                content, parts, meta = open_columns(keys[pk], mid, seq, content, parts, meta)
-                out.append(
-                    message_from_columns(
-                        (mid, seq, role, content, parts, status, in_tok, out_tok, meta, created), session_id
-                    )
-                )
+                key = keys[pk]
+
+                def opener(
+                    mid: str, seq: int, c: str, p: str | None, m: str | None, key: RowKey = key
+                ) -> tuple[str, str | None, str | None]:
+                    return open_columns(key, mid, seq, c, p, m)
+
+                out += decode_page([r], session_id, opener)
             return out, has_more
-        return [message_from_columns(r, session_id) for _pk, r in found], has_more
+        return decode_page([r for _pk, r in found], session_id), has_more

@@ -1,7 +1,7 @@
 """Routing storage for the SQL backend: key → current session, per-key overrides, seen events.
 
 ``RoutingSQLMixin`` is mixed into ``SQLStore``; the hub reaches it through the
-``RoutingStore`` protocol. Tables (schema.py): ``route_keys(owner, key, session_pk,
+``RoutingStore`` protocol (routing_base.py). Tables (schema.py): ``route_keys(owner, key, session_pk,
 overrides)`` holds a key's current session and the per-key overrides stored under a
 *base* key (the key a message has without overrides); ``seen_events(owner, channel,
 account, event_id, seen_at, session_id)`` remembers inbound event ids already stored, per
@@ -23,110 +23,23 @@ every insert (an index range delete), and every few inserts the rows beyond the 
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ..model import Message, NewMessage, Session
+from ..model import NewMessage, Session
 from .base import AutoText, NewSession
 from .messages_sql import MessagesSQLMixin
+from .routing_base import Bound, InboundEvent, RouteState, RoutingStore, SeenLimits
 from .schema import route_keys, seen_events, sessions
 
 T = TypeVar("T")
 
 _DAY_US = 86_400 * 1_000_000
-_MAX_ID = 200
-
-
-@dataclass(frozen=True, slots=True)
-class InboundEvent:
-    """The identity of an inbound platform event (dedup key): whose it is and where it came from."""
-
-    owner: str
-    channel: str
-    account: str
-    event_id: str
-
-    def stored_id(self) -> str:
-        """The event id as stored: ids longer than the column are replaced by a digest."""
-        if len(self.event_id) <= _MAX_ID:
-            return self.event_id
-        return "sha256:" + hashlib.sha256(self.event_id.encode()).hexdigest()
-
-    def stored_account(self) -> str:
-        if len(self.account) <= _MAX_ID:
-            return self.account
-        return "sha256:" + hashlib.sha256(self.account.encode()).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class SeenLimits:
-    """How long and how many seen event ids are remembered (``[retention]``)."""
-
-    max_age_days: int = 7
-    max_rows: int = 100_000
-
-
-@dataclass(frozen=True, slots=True)
-class RouteState:
-    """What the hub needs to decide a route: the key's session, overrides, the event's fate."""
-
-    session: Session | None
-    overrides: Mapping[str, Any]
-    seen: bool = False
-    seen_session: Session | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Bound:
-    """The result of ``bind_route``: the key's session (after the append) and what happened."""
-
-    session: Session | None
-    created: bool
-    message: Message | None
-    duplicate: bool
-
-
-@runtime_checkable
-class RoutingStore(Protocol):
-    """The routing operations a store offers the hub."""
-
-    async def route_state(
-        self,
-        owner: str,
-        key: str,
-        base_key: str,
-        event: InboundEvent | None,
-        limits: SeenLimits | None = None,
-    ) -> RouteState: ...
-
-    async def update_route_overrides(
-        self, owner: str, base_key: str, change: Callable[[Mapping[str, Any]], Mapping[str, Any]]
-    ) -> Mapping[str, Any]: ...
-
-    async def bind_route(
-        self,
-        owner: str,
-        key: str,
-        replace_id: str | None,
-        new: NewSession,
-        item: NewMessage | None,
-        auto: AutoText | None,
-        event: InboundEvent | None,
-        limits: SeenLimits,
-    ) -> Bound: ...
-
-    async def mark_seen(self, event: InboundEvent, session_id: str | None, limits: SeenLimits) -> bool: ...
-
-    async def sessions_for_key(self, owner: str, key: str, limit: int) -> list[Session]: ...
-
-    async def prune_seen_events(self, limits: SeenLimits) -> int: ...
 
 
 class RoutingSQLMixin(MessagesSQLMixin):

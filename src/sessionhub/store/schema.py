@@ -19,6 +19,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -271,3 +272,90 @@ search_terms = Table(
 Index("ix_search_terms_token", search_terms.c.token, search_terms.c.session_pk, search_terms.c.message_pk)
 Index("ix_search_terms_message", search_terms.c.message_pk)
 Index("ix_search_terms_session", search_terms.c.session_pk)
+
+# -- framework adapters (0013): Google ADK state scopes, OpenAI ChatKit ids -----------------
+
+# An ADK session (app, user, id) → its sessionhub session, with the session-scoped state, the
+# last event's float timestamp and a revision bumped by every append (stale-session check).
+adk_sessions = Table(
+    "adk_sessions",
+    metadata,
+    Column("owner", String(200), primary_key=True),
+    Column("app_name", String(255), primary_key=True),
+    Column("user_id", String(255), primary_key=True),
+    Column("adk_id", String(255), primary_key=True),
+    Column("session_pk", PK, ForeignKey("sessions.pk", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("state", Text, nullable=False),
+    Column("update_time", Double, nullable=False),
+    Column("revision", Integer, nullable=False),
+)
+Index("ix_adk_sessions_app", adk_sessions.c.owner, adk_sessions.c.app_name, adk_sessions.c.update_time)
+Index(
+    "ix_adk_sessions_user",
+    adk_sessions.c.owner,
+    adk_sessions.c.app_name,
+    adk_sessions.c.user_id,
+    adk_sessions.c.update_time,
+)
+# The ``app:`` and ``user:`` state scopes; ``wrapped_key`` seals ``state`` when encryption is on.
+adk_app_state = Table(
+    "adk_app_state",
+    metadata,
+    Column("owner", String(200), primary_key=True),
+    Column("app_name", String(255), primary_key=True),
+    Column("state", Text, nullable=False),
+    Column("wrapped_key", Text),
+    Column("updated_at", BigInteger, nullable=False),
+)
+adk_user_state = Table(
+    "adk_user_state",
+    metadata,
+    Column("owner", String(200), primary_key=True),
+    Column("app_name", String(255), primary_key=True),
+    Column("user_id", String(255), primary_key=True),
+    Column("state", Text, nullable=False),
+    Column("wrapped_key", Text),
+    Column("updated_at", BigInteger, nullable=False),
+)
+# A ChatKit thread (per user of the request context) → its session; ``data`` is the thread's
+# JSON (sealed with the session's key when encryption is on).
+chatkit_threads = Table(
+    "chatkit_threads",
+    metadata,
+    Column("owner", String(200), primary_key=True),
+    Column("user_id", String(255), primary_key=True),
+    Column("thread_id", String(255), primary_key=True),
+    Column("session_pk", PK, ForeignKey("sessions.pk", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("data", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+Index(
+    "ix_chatkit_threads_list",
+    chatkit_threads.c.owner,
+    chatkit_threads.c.user_id,
+    chatkit_threads.c.created_at,
+    chatkit_threads.c.thread_id,
+)
+# A ChatKit item id → the message (seq) holding it; ordering by the item's created_at.
+chatkit_items = Table(
+    "chatkit_items",
+    metadata,
+    Column("session_pk", PK, ForeignKey("sessions.pk", ondelete="CASCADE"), primary_key=True),
+    Column("item_id", String(255), primary_key=True),
+    Column("seq", Integer),  # NULL: an item without a readable message (end of turn)
+    Column("created_at", BigInteger, nullable=False),
+    Column("data", Text, nullable=False),  # the item's JSON (sealed with the session's key)
+)
+Index(
+    "ix_chatkit_items_order", chatkit_items.c.session_pk, chatkit_items.c.created_at, chatkit_items.c.item_id
+)
+chatkit_attachments = Table(
+    "chatkit_attachments",
+    metadata,
+    Column("owner", String(200), primary_key=True),
+    Column("user_id", String(255), primary_key=True),
+    Column("attachment_id", String(255), primary_key=True),
+    Column("data", Text, nullable=False),
+    Column("wrapped_key", Text),
+    Column("created_at", BigInteger, nullable=False),
+)

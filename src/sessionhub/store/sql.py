@@ -6,9 +6,11 @@ docstring (store/__init__.py).
 
 from __future__ import annotations
 
-from .base import Store
+from .adk_sql import AdkSQLMixin
+from .chatkit_sql import ChatKitSQLMixin
 from .context_sql import ContextSQLMixin
 from .idempotency_sql import IdempotencySQLMixin
+from .interface import Store
 from .lifecycle_sql import LifecycleSQLMixin
 from .routing_sql import RoutingSQLMixin
 from .search_sql import SearchSQLMixin
@@ -16,6 +18,8 @@ from .turns_sql import TurnsSQLMixin
 
 
 class SQLStore(
+    AdkSQLMixin,
+    ChatKitSQLMixin,
     RoutingSQLMixin,
     IdempotencySQLMixin,
     TurnsSQLMixin,

@@ -30,7 +30,6 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -43,6 +42,7 @@ from ..model import Message, MessageStatus, NewMessage, Part, Usage
 from ._rows import MESSAGE_COLUMNS, dumps_json
 from .messages_sql import MessagesSQLMixin
 from .schema import messages, sessions, task_runs
+from .turns_base import TaskRun
 
 T = TypeVar("T")
 
@@ -52,20 +52,6 @@ STREAM_LOCKS = 0x5E55  # the advisory lock space (first key) of stream owners; t
 LEGACY_STALE = timedelta(minutes=10)
 _TRY_LOCK = text("SELECT pg_try_advisory_lock(:space, :id)")
 _UNLOCK = text("SELECT pg_advisory_unlock(:space, :id)")
-
-
-@dataclass(frozen=True, slots=True)
-class TaskRun:
-    """One run of a scheduled task, as recorded in ``task_runs``."""
-
-    task: str
-    scheduled_at_us: int
-    trigger: str
-    status: str
-    session_id: str | None
-    started_at_us: int
-    finished_at_us: int | None
-    error: str | None
 
 
 def _run_from_row(r: Row[Any]) -> TaskRun:

@@ -17,135 +17,71 @@
     extra_body = {"temperature" = 0.2}    # merged into every request body
 
 A name with no table: ``echo`` is the echo provider with defaults and ``openai`` is the
-OpenAI API with ``OPENAI_API_KEY``; any other name is a ``ConfigError``. Every bad value
-raises ``ConfigError`` naming ``providers.NAME.KEY``.
+OpenAI API with ``OPENAI_API_KEY``. The tables are parsed (and every bad value named as
+``providers.NAME.KEY``) by ``config/agents.py``; building a provider only reads the API key
+from the environment.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
+from ...config import EchoProviderSettings, OpenAIProviderSettings, ProviderSettings, implicit_provider
 from ...errors import ConfigError
 from .base import Done, Provider, ProviderError, ProviderEvent, TextDelta, ToolCallEvent, UsageEvent
 from .echo import EchoProvider
 from .openai import DEFAULT_BASE_URL, OpenAIProvider
 from .scripted import ScriptedProvider
 
-_ECHO_KEYS = frozenset({"type", "words_per_chunk", "delay_ms"})
-_OPENAI_KEYS = frozenset(
-    {
-        "type",
-        "base_url",
-        "api_key_env",
-        "timeout",
-        "connect_timeout",
-        "max_retries",
-        "include_usage",
-        "headers",
-        "extra_body",
-    }
-)
-_IMPLICIT: dict[str, dict[str, Any]] = {
-    "echo": {"type": "echo"},
-    "openai": {"type": "openai", "base_url": DEFAULT_BASE_URL, "api_key_env": "OPENAI_API_KEY"},
-}
 
-
-def _int(table: Mapping[str, Any], key: str, where: str, default: int, lo: int, hi: int) -> int:
-    value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ConfigError(f"{where}.{key}: must be an integer between {lo} and {hi}")
-    return value
-
-
-def _number(table: Mapping[str, Any], key: str, where: str, default: float, lo: float, hi: float) -> float:
-    value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
-        raise ConfigError(f"{where}.{key}: must be a number between {lo:g} and {hi:g}")
-    return float(value)
-
-
-def _str_table(table: Mapping[str, Any], key: str, where: str) -> dict[str, str]:
-    value = table.get(key, {})
-    if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
-        raise ConfigError(f"{where}.{key}: must be a table of strings")
-    return {str(k): v for k, v in value.items()}
-
-
-def _check_keys(table: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise ConfigError(f"{where}.{unknown[0]}: unknown key")
-
-
-def _openai(name: str, table: Mapping[str, Any], env: Mapping[str, str], where: str) -> OpenAIProvider:
-    _check_keys(table, _OPENAI_KEYS, where)
-    base_url = table.get("base_url", DEFAULT_BASE_URL)
-    if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
-        raise ConfigError(f"{where}.base_url: must be an http:// or https:// URL")
-    key_env = table.get("api_key_env")
+def _openai(name: str, settings: OpenAIProviderSettings, env: Mapping[str, str]) -> OpenAIProvider:
     api_key = None
-    if key_env is not None:
-        if not isinstance(key_env, str) or not key_env.strip():
-            raise ConfigError(f"{where}.api_key_env: must be the name of an environment variable")
-        api_key = env.get(key_env)
+    if settings.api_key_env is not None:
+        api_key = env.get(settings.api_key_env)
         if not api_key:
-            raise ConfigError(f"{where}.api_key_env: environment variable {key_env} is not set")
-    include_usage = table.get("include_usage", True)
-    if not isinstance(include_usage, bool):
-        raise ConfigError(f"{where}.include_usage: must be true or false")
-    extra_body = table.get("extra_body", {})
-    if not isinstance(extra_body, Mapping):
-        raise ConfigError(f"{where}.extra_body: must be a table")
+            raise ConfigError(
+                f"providers.{name}.api_key_env: environment variable {settings.api_key_env} is not set"
+            )
     return OpenAIProvider(
         name=name,
-        base_url=base_url,
+        base_url=settings.base_url,
         api_key=api_key,
-        api_key_env=key_env,
-        timeout=_number(table, "timeout", where, 60.0, 0.1, 3600.0),
-        connect_timeout=_number(table, "connect_timeout", where, 10.0, 0.1, 600.0),
-        max_retries=_int(table, "max_retries", where, 3, 0, 10),
-        include_usage=include_usage,
-        headers=_str_table(table, "headers", where),
-        extra_body=extra_body,
+        api_key_env=settings.api_key_env,
+        timeout=settings.timeout,
+        connect_timeout=settings.connect_timeout,
+        max_retries=settings.max_retries,
+        include_usage=settings.include_usage,
+        headers=settings.headers,
+        extra_body=settings.extra_body,
     )
 
 
 def build_provider(
-    name: str, providers: Mapping[str, Mapping[str, Any]] | None = None, env: Mapping[str, str] | None = None
+    name: str, providers: Mapping[str, ProviderSettings] | None = None, env: Mapping[str, str] | None = None
 ) -> Provider:
-    """The provider called ``name`` from the ``[providers]`` tables (``Settings.providers``).
+    """The provider called ``name``: its ``[providers.NAME]`` section (``Settings.providers``,
+    already checked by ``config.py``) or the built-in ``echo`` / ``openai``.
 
-    ``env`` is where ``api_key_env`` variables are looked up (pass ``os.environ`` at the edge).
+    ``env`` is where ``api_key_env`` variables are looked up (pass ``os.environ`` at the edge);
+    a variable that is not set is a ``ConfigError`` naming ``providers.NAME.api_key_env``.
     """
-    where = f"providers.{name}"
-    table = (providers or {}).get(name)
-    if table is None:
-        table = _IMPLICIT.get(name)
-        if table is None:
-            raise ConfigError(f"{where}: no such provider (add a [{where}] table with type = echo or openai)")
-    if not isinstance(table, Mapping):
-        raise ConfigError(f"{where}: must be a table")
-    kind = table.get("type", "echo" if name == "echo" else "openai" if "base_url" in table else None)
-    if kind == "echo":
-        _check_keys(table, _ECHO_KEYS, where)
-        return EchoProvider(
-            words_per_chunk=_int(table, "words_per_chunk", where, 3, 1, 10_000),
-            delay_ms=_int(table, "delay_ms", where, 30, 0, 60_000),
-        )
-    if kind == "openai":
-        return _openai(name, table, env or {}, where)
-    raise ConfigError(f"{where}.type: must be 'echo' or 'openai'")
+    settings = (providers or {}).get(name) or implicit_provider(name)
+    if isinstance(settings, EchoProviderSettings):
+        return EchoProvider(words_per_chunk=settings.words_per_chunk, delay_ms=settings.delay_ms)
+    if isinstance(settings, OpenAIProviderSettings):
+        return _openai(name, settings, env or {})
+    raise ConfigError(
+        f"providers.{name}: no such provider (add a [providers.{name}] table with type = echo or openai)"
+    )
 
 
 class ProviderSet:
     """Providers by name, built on first use and reused; ``check`` builds them all at start-up."""
 
     def __init__(
-        self, providers: Mapping[str, Mapping[str, Any]] | None = None, env: Mapping[str, str] | None = None
+        self, providers: Mapping[str, ProviderSettings] | None = None, env: Mapping[str, str] | None = None
     ) -> None:
-        self._tables = dict(providers or {})
+        self._settings = dict(providers or {})
         self._env = dict(env or {})
         self._built: dict[str, Provider] = {}
 
@@ -155,12 +91,12 @@ class ProviderSet:
 
     def get(self, name: str) -> Provider:
         if name not in self._built:
-            self._built[name] = build_provider(name, self._tables, self._env)
+            self._built[name] = build_provider(name, self._settings, self._env)
         return self._built[name]
 
     def check(self, names: list[str] | None = None) -> None:
-        """Build every configured provider (and ``names``) now, so a bad value stops start-up."""
-        for name in [*self._tables, *(names or [])]:
+        """Build every configured provider (and ``names``) now, so a missing API key stops start-up."""
+        for name in [*self._settings, *(names or [])]:
             self.get(name)
 
     async def aclose(self) -> None:
@@ -169,6 +105,7 @@ class ProviderSet:
 
 
 __all__ = [
+    "DEFAULT_BASE_URL",
     "Done",
     "EchoProvider",
     "OpenAIProvider",

@@ -18,17 +18,18 @@ import email.utils
 import json
 import random
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
 
+from ...config import DEFAULT_OPENAI_URL
 from ._chunks import ChunkAssembler
 from ._sse import iter_sse_data
 from .base import Done, ProviderError, ProviderEvent
 
 RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_BASE_URL = DEFAULT_OPENAI_URL
 MAX_RETRY_AFTER = 60.0
 
 
@@ -92,8 +93,10 @@ class OpenAIProvider:
         headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.name = name
+        self._sleep = sleep  # the wait between retries (tests inject one that does not wait)
         self.base_url = base_url.rstrip("/")
         self.api_key_env = api_key_env
         self.max_retries = max_retries
@@ -173,7 +176,7 @@ class OpenAIProvider:
                         f"{self.name}: request to {self.base_url} {what}: {detail}", retryable=True
                     ) from exc
                 delay = self._backoff(attempt, None)
-            await asyncio.sleep(delay)
+            await self._sleep(delay)
             attempt += 1
 
     async def _events(self, response: httpx.Response) -> AsyncIterator[ProviderEvent]:

@@ -92,20 +92,20 @@ def verify_telegram(secret: str, headers: Mapping[str, str]) -> None:
 
 def _webhook_hub(request: Request, channel: str, body: bytes) -> Hub:
     """The hub to act on: verify the platform secret when configured, else require a bearer user."""
-    options: Mapping[str, Any] = request.app.state.settings.channels.get(channel, {})
+    options = request.app.state.settings.channel(channel)
     hub: Hub = request.app.state.hub
     verified = False
-    if channel == "slack" and options.get("signing_secret"):
-        verify_slack(str(options["signing_secret"]), request.headers, body)
+    if channel == "slack" and options.signing_secret:
+        verify_slack(options.signing_secret, request.headers, body)
         verified = True
-    elif channel == "telegram" and options.get("secret_token"):
-        verify_telegram(str(options["secret_token"]), request.headers)
+    elif channel == "telegram" and options.secret_token:
+        verify_telegram(options.secret_token, request.headers)
         verified = True
     user = getattr(request.state, "user", None)
     if isinstance(user, str) and (bearer_token(request.scope["headers"]) is not None or not verified):
         return hub.as_user(user)
     if verified:
-        return hub.as_user(str(options.get("user", "default")))
+        return hub.as_user(options.user)
     raise Unauthorized("missing bearer token")
 
 
@@ -130,10 +130,8 @@ async def channel_webhook(request: Request, channel: str = Path(max_length=32)) 
     body = await request.body()
     hub = _webhook_hub(request, channel, body)
     payload = loads(body)
-    options: Mapping[str, Any] = request.app.state.settings.channels.get(channel, {})
-    parsed = parse_all(
-        channel, payload, account=str(options.get("account", "default")), bot_id=options.get("bot_id")
-    )
+    options = request.app.state.settings.channel(channel)
+    parsed = parse_all(channel, payload, account=options.account, bot_id=options.bot_id)
     results: list[dict[str, Any]] = []
     ignored = 0
     for item in parsed:

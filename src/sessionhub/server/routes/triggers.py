@@ -97,12 +97,11 @@ async def fire_trigger(
     if spec is None:
         raise NotFound(f"trigger {name[:80]!r} not found")
     payload = _payload(request.headers.get("content-type", ""), await request.body())
-    template = spec.get("prompt") or "{{payload}}"
-    text = render_prompt(str(template), payload)
+    text = render_prompt(spec.prompt or "{{payload}}", payload)
     if not text.strip():
         text = _text(payload) or "(empty payload)"
     session = await hub.create_session(
-        spec.get("agent"), spec.get("model"), source="trigger", source_ref=name, channel="webhook"
+        spec.agent, spec.model, source="trigger", source_ref=name, channel="webhook"
     )
     try:
         await hub.add_message(session.id, "user", text, metadata={"trigger": name})

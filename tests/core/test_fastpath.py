@@ -1,0 +1,235 @@
+"""The SQLite hot paths (store/fastpath.py): their SQL is the Core statements', and the inline
+reads answer exactly what the general path answers, or hand over to it."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.dialects import postgresql
+
+import sessionhub
+from sessionhub.crypto import generate_master_key
+from sessionhub.errors import NotFound, SessionReadOnly
+from sessionhub.hub import Hub
+from sessionhub.model import NewMessage
+from sessionhub.store import fastpath
+from sessionhub.store._rows import MESSAGE_COLUMNS, SESSION_COLUMNS
+from sessionhub.store.codec import PlainCodec, RowKey, message_values
+from sessionhub.store.schema import messages, sessions
+from sessionhub.store.sql import SQLStore
+
+# -- the SQL is the Core statements' ---------------------------------------------------------------
+
+
+def _select_list(sql: str) -> list[str]:
+    head = sql.split("\nFROM", 1)[0].removeprefix("SELECT ")
+    return [c.strip() for c in head.split(",")]
+
+
+def test_insert_writes_every_column_a_new_message_row_has() -> None:
+    sql = fastpath.INSERT_MESSAGE_SQL
+    match = re.fullmatch(r"INSERT INTO messages \((.*)\) VALUES \((.*)\)", sql)
+    assert match, sql
+    columns = [c.strip() for c in match.group(1).split(",")]
+    assert columns == [c.name for c in messages.c if c.name in fastpath.INSERT_MESSAGE_COLUMNS]
+    assert [p.strip() for p in match.group(2).split(",")] == [f":{c}" for c in columns]
+    # The row the append builds (codec.message_values plus session_pk) is exactly these columns,
+    # and every NOT NULL column without a default is among them.
+    row = {
+        "session_pk": 1,
+        **message_values(PlainCodec(), RowKey("", None), "msg_x", 1, NewMessage("user", "x"), 0),
+    }
+    assert set(row) == set(columns)
+    required = {
+        c.name for c in messages.c if not c.nullable and c.server_default is None and not c.primary_key
+    }
+    assert required <= set(columns)
+
+
+def test_session_lookup_reads_the_row_in_session_row_order() -> None:
+    sql = fastpath.SESSION_BY_ID_SQL
+    assert _select_list(sql) == [
+        f'sessions."{c}"' if c == "key" else f"sessions.{c}" for c in SESSION_COLUMNS
+    ]
+    assert sql.endswith("WHERE sessions.id = :session_id AND sessions.owner = :owner")
+
+
+@pytest.mark.parametrize("order", ["desc", "asc"])
+def test_latest_reads_message_columns_then_the_session_bits_owner_checked(order: str) -> None:
+    sql = fastpath.LATEST_SQL[order]
+    wanted = [f"messages.{c.name}" for c in MESSAGE_COLUMNS] + [
+        f"sessions.{c.name}" for c in fastpath.LATEST_EXTRA
+    ]
+    assert _select_list(sql) == wanted
+    assert "FROM sessions JOIN messages ON messages.session_pk = sessions.pk" in sql
+    assert "sessions.id = :session_id AND sessions.owner = :owner" in sql
+    assert "messages.seq > sessions.base_seq AND messages.seq <= sessions.message_count" in sql
+    assert f"ORDER BY messages.seq {order.upper()}" in sql
+    assert sql.rstrip().endswith("LIMIT :n OFFSET 0")
+
+
+def test_append_counters_match_on_both_dialects() -> None:
+    sqlite_sql = fastpath.APPEND_COUNTERS_SQL
+    pg = fastpath.APPEND_COUNTERS.compile(dialect=postgresql.dialect())
+    names = set(re.findall(r":(\w+)", sqlite_sql))
+    assert names == set(pg.bind_names.values())
+    set_columns = {m.group(1) for m in re.finditer(r"(\w+)=", sqlite_sql.split(" WHERE ")[0])}
+    counters = {
+        "user_messages",
+        "assistant_messages",
+        "tool_messages",
+        "errors",
+        "input_tokens",
+        "output_tokens",
+    }
+    assert counters | {
+        "message_count",
+        "last_message_at",
+        "activity_at",
+        "updated_at",
+        "preview",
+        "title",
+    } == (set_columns)
+    assert set_columns <= {c.name for c in sessions.c}
+
+
+# -- the statements on a real database -------------------------------------------------------------
+
+
+@pytest.fixture
+async def hub(tmp_path: Path) -> AsyncIterator[Hub]:
+    async with sessionhub.open(f"sqlite:///{tmp_path}/fast.db") as h:
+        yield h
+
+
+def _store(hub: Hub) -> SQLStore:
+    assert isinstance(hub.store, SQLStore)
+    return hub.store
+
+
+async def test_latest_uses_the_indexes(hub: Hub, tmp_path: Path) -> None:
+    await hub.create_session(agent="main")
+    conn = sqlite3.connect(tmp_path / "fast.db")
+    params = {"session_id": "x", "owner": "y", "lo": 1, "hi": 9, "n": 3}
+    plan = " | ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + fastpath.LATEST_SQL["desc"], params))
+    conn.close()
+    assert "SEARCH sessions USING INDEX" in plan and "SEARCH messages USING INDEX" in plan, plan
+    assert "SCAN" not in plan and "TEMP B-TREE" not in plan, plan
+
+
+async def _pages(hub: Hub, sid: str) -> list[Any]:
+    calls: list[Any] = []
+    for limit, before, after in [
+        (50, None, None),
+        (3, None, None),
+        (3, 5, None),
+        (4, None, 2),
+        (200, None, None),
+    ]:
+        calls.append(await hub.history_page(sid, limit, before, after))
+    return calls
+
+
+async def test_inline_reads_equal_the_worker_path_without_a_thread_hop(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = await hub.create_session(agent="main")
+    await hub.add_messages(
+        s.id,
+        [
+            {"role": "user", "content": f"m{i}", "metadata": {"i": i}}
+            if i % 2
+            else {"role": "assistant", "content": f"a{i}"}
+            for i in range(12)
+        ],
+    )
+    store = _store(hub)
+    inline = await _pages(hub, s.id)
+    hops: list[Any] = []
+    original_run = store._run
+
+    async def counting_run(fn: Any, *args: Any) -> Any:
+        hops.append(fn)
+        return await original_run(fn, *args)
+
+    monkeypatch.setattr(store, "_run", counting_run)
+    assert await _pages(hub, s.id) == inline
+    assert hops == []  # all of them answered on the calling thread
+    assert store.readers is not None
+    monkeypatch.setattr(store, "readers", None)  # the general path, in a worker thread
+    assert await _pages(hub, s.id) == inline
+    assert len(hops) == 5
+    assert [m.seq for m in inline[0][0]] == list(range(1, 13)) and inline[0][1] is False
+    assert [m.seq for m in inline[1][0]] == [10, 11, 12] and inline[1][1] is True
+    assert [m.seq for m in inline[2][0]] == [2, 3, 4] and inline[2][1] is True
+    assert [m.seq for m in inline[3][0]] == [3, 4, 5, 6] and inline[3][1] is True
+
+
+async def test_inline_reads_keep_the_owner_check_and_hand_forks_over(hub: Hub) -> None:
+    s = await hub.create_session(agent="main")
+    await hub.add_messages(s.id, [{"role": "user", "content": f"m{i}"} for i in range(6)])
+    with pytest.raises(NotFound):
+        await hub.as_user("someone-else").get_history(s.id)
+    with pytest.raises(NotFound):
+        await hub.get_history("ses_" + "0" * 26)
+    fork = await hub.fork(s.id, at_seq=4)
+    await hub.add_messages(
+        fork.id, [{"role": "assistant", "content": "f5"}, {"role": "user", "content": "f6"}]
+    )
+    assert [m.content for m in await hub.get_history(fork.id)] == ["m0", "m1", "m2", "m3", "f5", "f6"]
+    assert [m.content for m in await hub.get_history(fork.id, limit=1)] == ["f6"]
+    assert [m.content for m in await hub.get_history(fork.id, after_seq=1, limit=2)] == ["m1", "m2"]
+    empty = await hub.create_session(agent="main")
+    assert await hub.get_history(empty.id) == []
+
+
+async def test_a_busy_or_failing_reader_hands_over_to_the_worker_path(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = await hub.create_session(agent="main")
+    await hub.add_messages(
+        s.id, [{"role": "user", "content": "one"}, {"role": "assistant", "content": "two"}]
+    )
+    store = _store(hub)
+    assert store.readers is not None
+
+    def busy() -> sqlite3.Connection:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(store.readers, "connection", busy)
+    assert [m.content for m in await hub.get_history(s.id)] == ["one", "two"]
+
+
+async def test_the_writer_connection_goes_on_after_failed_transactions(hub: Hub) -> None:
+    s = await hub.create_session(agent="main")
+    await hub.add_message(s.id, "user", "first")
+    with pytest.raises(NotFound):
+        await hub.add_message("ses_" + "1" * 26, "user", "lost")
+    await hub.archive(s.id)
+    with pytest.raises(SessionReadOnly):
+        await hub.add_message(s.id, "user", "refused")
+    other = await hub.create_session(agent="main")
+    m = await hub.add_message(other.id, "user", "kept")
+    assert m.seq == 1 and [x.content for x in await hub.get_history(other.id)] == ["kept"]
+    assert [x.content for x in await hub.get_history(s.id)] == ["first"]
+    assert _store(hub)._writer is not None  # one connection served all of them
+
+
+async def test_encrypted_inline_reads_decrypt(tmp_path: Path) -> None:
+    async with sessionhub.open(f"sqlite:///{tmp_path}/enc.db", encryption_key=generate_master_key()) as hub:
+        s = await hub.create_session(agent="main")
+        await hub.add_messages(
+            s.id,
+            [
+                {"role": "user", "content": "secret words", "metadata": {"k": "v"}},
+                {"role": "assistant", "content": "ok"},
+            ],
+        )
+        page = await hub.get_history(s.id)
+        assert [(m.content, dict(m.metadata)) for m in page] == [("secret words", {"k": "v"}), ("ok", {})]
+    assert b"secret words" not in (tmp_path / "enc.db").read_bytes()
