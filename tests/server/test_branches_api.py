@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from typing import Any
 
 import httpx
@@ -104,9 +103,7 @@ async def test_regenerate_sse_opens_with_the_branch(client: httpx.AsyncClient) -
 async def test_refusals_are_4xx_and_change_nothing(make_client: ClientFactory) -> None:
     """Bad seqs, wrong roles, bad bodies, unknown or another user's ids: 4xx with the error
     envelope, never 500, and the history is unchanged (SQLite and PostgreSQL)."""
-    settings = dataclasses.replace(
-        make_settings(), server=dataclasses.replace(make_settings().server, tokens=TOKENS)
-    )
+    settings = make_settings(tokens=TOKENS)
     alice, bob = make_client(settings, ALICE), make_client(settings, BOB)
     s = await new_session(alice)
     sid = s["id"]
@@ -163,8 +160,8 @@ async def test_refusals_are_4xx_and_change_nothing(make_client: ClientFactory) -
 async def test_regenerate_while_a_turn_runs_is_refused(make_client: ClientFactory) -> None:
     """A regenerate or an edit while the session's agent is answering is 409 turn_in_progress
     (nothing is cut); once the turn ends, regenerate works."""
-    settings = dataclasses.replace(
-        make_settings(), providers={"echo": {"type": "echo", "words_per_chunk": 1, "delay_ms": 60}}
+    settings = make_settings().replace(
+        providers={"echo": {"type": "echo", "words_per_chunk": 1, "delay_ms": 60}}
     )
     client = make_client(settings)
     s = await new_session(client)
