@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import httpbench
+from .dashboard import fig_dashboard
 from .datagen import ChatMessage, search_queries, session_messages
 from .datasets import DatasetSpec, Loaded, ensure
 from .measure import Samples, Unsupported, fmt_bytes, fmt_ratio, fmt_seconds, sample
@@ -1727,6 +1728,7 @@ FIGURES: dict[str, Callable[[Context], Awaitable[Figure]]] = {
     "http": fig_http,
     "postgres": fig_postgres,
     "adk": fig_adk,
+    "dashboard": fig_dashboard,
 }
 """Every figure by name, in report order."""
 

@@ -166,7 +166,7 @@ class SessionhubPeer(Peer):
             await self.hub.add_messages(session_id, chunk)
 
     async def search(self, query: str, limit: int = 20) -> list[Any]:
-        return list(await self.hub.search(query, limit=limit))
+        return list(await self.hub.search(query, limit=limit, mode="keyword"))
 
     async def list_first_page(self, n: int) -> list[Any]:
         page = await self.hub.list_sessions(view="active", limit=n)

@@ -196,6 +196,9 @@ class Session:
     metadata: Mapping[str, JSON]
     owner: str = "default"
     group: str | None = None
+    # When the session last moved (a message, a fork, an import): the list is sorted by it and
+    # its ``group`` is computed from it, so the two never disagree. None for hand-built values.
+    activity_at: datetime | None = None
 
     def to_dict(self) -> dict[str, JSON]:
         return {
@@ -215,6 +218,7 @@ class Session:
             "created_at": isoformat(self.created_at),
             "updated_at": isoformat(self.updated_at),
             "last_message_at": isoformat(self.last_message_at),
+            "activity_at": isoformat(self.activity_at or self.last_message_at or self.created_at),
             "message_count": self.message_count,
             "preview": self.preview,
             "stats": self.stats.to_dict(),
@@ -327,6 +331,8 @@ class SearchHit:
     seq: int | None
     snippet: str
     score: float
+    count: int = 1  # group="session": the session's message hits (1 when only its title matches)
+    match: str = "keyword"  # keyword | semantic | both: which ranking found it
 
     def to_dict(self) -> dict[str, JSON]:
         return {
@@ -335,6 +341,8 @@ class SearchHit:
             "seq": self.seq,
             "snippet": self.snippet,
             "score": self.score,
+            "count": self.count,
+            "match": self.match,
         }
 
 

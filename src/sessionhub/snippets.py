@@ -42,3 +42,72 @@ def make_snippet(text: str, terms: Sequence[str], words: int = 16) -> str:
     if hi < len(tokens):
         out.append("…")
     return " ".join("".join(out).split())
+
+
+_WINDOW_BEFORE = 40  # characters of context before the first match
+_WINDOW = 180  # characters shown
+
+
+def match_spans(
+    text: str, words: Sequence[str], prefix: str | None, grams: Sequence[str]
+) -> list[tuple[int, int]]:
+    """Where ``text`` matches: whole words, words starting with ``prefix``, and substrings ``grams``."""
+    wanted = {_fold(w) for w in words}
+    pre = _fold(prefix) if prefix else None
+    spans: list[tuple[int, int]] = []
+    if (wanted or pre) and text.isascii() and all(w.isascii() for w in wanted) and (pre or "").isascii():
+        # The common case, one regular expression instead of folding every word.
+        alts = [re.escape(w) + r"(?![^\W_])" for w in sorted(wanted, key=len, reverse=True)]
+        if pre:
+            alts.append(re.escape(pre) + r"[^\W_]*")
+        pattern = re.compile(r"(?<![^\W_])(?:" + "|".join(alts) + ")", re.IGNORECASE)
+        spans.extend(m.span() for m in pattern.finditer(text))
+    elif wanted or pre:
+        for m in _WORD.finditer(text):
+            folded = _fold(m.group())
+            if folded in wanted or (pre is not None and folded.startswith(pre)):
+                spans.append(m.span())
+    for gram in grams:
+        start = text.find(gram)
+        while start >= 0:
+            spans.append((start, start + len(gram)))
+            start = text.find(gram, start + len(gram))
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for lo, hi in spans:
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def highlight(text: str, words: Sequence[str], prefix: str | None = None, grams: Sequence[str] = ()) -> str:
+    """A window of ``text`` around its first match, HTML-escaped, matches in ``<mark>``.
+
+    Works in every script: the window is counted in characters (Chinese or Thai text has no
+    spaces to count words by) and moved to a space near its edges when there is one.
+    """
+    spans = match_spans(text, words, prefix, grams)
+    first = spans[0][0] if spans else 0
+    lo = max(0, first - _WINDOW_BEFORE)
+    if lo > 0:
+        space = text.find(" ", lo, first)
+        lo = space + 1 if space >= 0 else lo
+    hi = min(len(text), lo + _WINDOW)
+    if hi < len(text):
+        space = text.rfind(" ", max(lo, hi - 20), hi)
+        hi = space if space > first else hi
+    out: list[str] = ["…" if lo > 0 else ""]
+    pos = lo
+    for s, e in spans:
+        if e <= lo or s >= hi:
+            continue
+        s, e = max(s, lo), min(e, hi)
+        out.append(html.escape(text[pos:s]))
+        out.append(f"<mark>{html.escape(text[s:e])}</mark>")
+        pos = e
+    out.append(html.escape(text[pos:hi]))
+    if hi < len(text):
+        out.append("…")
+    return " ".join("".join(out).split())

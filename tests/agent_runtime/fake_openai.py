@@ -87,14 +87,15 @@ def tool_chunk(
 class FakeOpenAI:
     """``async with FakeOpenAI([...]) as fake:`` then use ``fake.base_url``; ``fake.requests`` records calls."""
 
-    def __init__(self, script: Sequence[SSE | Status | Hang]) -> None:
+    def __init__(self, script: Sequence[SSE | Status | Hang], port: int = 0) -> None:
         self.script = list(script)
+        self.port = port  # 0: any free port
         self.requests: list[Request] = []
         self._server: asyncio.Server | None = None
         self.base_url = ""
 
     async def __aenter__(self) -> FakeOpenAI:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
         port = self._server.sockets[0].getsockname()[1]
         self.base_url = f"http://127.0.0.1:{port}/v1"
         return self

@@ -32,7 +32,7 @@ def test_sessions_listed_grouped_and_open(server: Server, page: Any) -> None:
     page.reload()
     r = row(page, s)
     expect(r).to_be_visible()
-    expect(r.locator("xpath=ancestor::section[1]")).to_have_attribute("data-group", "today")
+    expect(r).to_have_attribute("data-group", "today")
     expect(r.locator(".source")).to_have_attribute("data-source", "manual")
     r.locator(".row-open").click()
     expect(page.locator(".msg.user .msg-body")).to_have_text("hello sidebar alpha")
@@ -184,7 +184,7 @@ def test_pin_archive_rules_and_restore(server: Server, page: Any) -> None:
     s = server.session("pin and archive me")
     page.reload()
     open_menu(page, s).locator('[data-action="pin"]').click()
-    expect(page.locator('section[data-group="pinned"]').locator(f'.row[data-id="{s["id"]}"]')).to_be_visible()
+    expect(page.locator(f'.row[data-group="pinned"][data-id="{s["id"]}"]')).to_be_visible()
     archive = open_menu(page, s).locator('[data-action="archive"]')
     expect(archive).to_have_attribute("aria-disabled", "true")
     expect(archive).to_have_attribute("title", re.compile("unpin", re.I))
@@ -193,7 +193,7 @@ def test_pin_archive_rules_and_restore(server: Server, page: Any) -> None:
     page.keyboard.press("Escape")
     assert server.call("GET", f"/api/sessions/{s['id']}")["status"] == "active"
     open_menu(page, s).locator('[data-action="unpin"]').click()
-    expect(page.locator('section[data-group="pinned"]')).to_have_count(0)
+    expect(page.locator('.group-label[data-group="pinned"]')).to_have_count(0)
     open_menu(page, s).locator('[data-action="archive"]').click()
     expect(row(page, s)).to_have_count(0)
     assert server.call("GET", f"/api/sessions/{s['id']}")["status"] == "archived"
@@ -384,16 +384,35 @@ def test_screenshots(server: Server, pages: Pages) -> None:
     """Screenshots of the main views (light, dark, phone) for the README."""
     for old in server.call("GET", "/api/sessions", params={"view": "all", "limit": 500})["sessions"]:
         server.call("DELETE", f"/api/sessions/{old['id']}")
-    server.session(
-        "How do I keep **context** across channels?",
-        'Use one session per chat:\n\n- the key routes messages\n- `/checkpoint save` before experiments\n\n```toml\n[session]\nscope = "per-peer"\n```',
-        title="Context across channels",
+    server.call(
+        "POST",
+        "/api/inbound",
+        json={"channel": "telegram", "chat": "42", "sender": "ana", "text": "Can you book the team dinner?"},
+    )
+    server.call(
+        "POST",
+        "/api/inbound",
+        json={"channel": "slack", "chat": "C1", "sender": "U7", "text": "Deploy notes for release 2.4"},
+    )
+    voice = server.call("POST", "/api/sessions", json={"metadata": {"type": "voice"}})
+    server.call(
+        "POST",
+        f"/api/sessions/{voice['id']}/messages",
+        json={"role": "user", "content": "Remind me to call Sam"},
     )
     server.session("Summarise yesterday's standup", "Three items: deploy, docs, benchmarks.")
+    server.session(
+        "How do I keep **context** across channels?",
+        "Use one session per chat:\n\n| scope | one session per |\n|---|---|\n| `per-chat` | chat (default) |\n"
+        "| `per-peer` | person, across channels |\n| `main` | agent |\n\n1. pick a scope\n   - `/session scope`"
+        ' in chat\n2. save a checkpoint:\n\n   ```toml\n   [session]\n   scope = "per-peer"\n   ```',
+        title="Context across channels",
+    )
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for scheme in ("light", "dark"):
         page = pages.open(color_scheme=scheme)
         page.locator(".row-open", has_text="Context across channels").first.click()
+        expect(page.locator(".msg.assistant table")).to_be_visible()
         expect(page.locator(".msg.assistant pre")).to_be_visible()
         hide_toasts(page)
         page.screenshot(path=str(SCREENSHOTS / f"dashboard-{scheme}.png"))

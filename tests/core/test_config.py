@@ -37,6 +37,11 @@ BAD: list[tuple[dict[str, Any], str]] = [
     ({"database": {"url": 5}}, "database.url"),
     ({"database": {"path": "x"}}, "database.path"),
     # [server]
+    ({"pricing": {"gpt-4o": 3}}, "pricing.gpt-4o"),
+    ({"pricing": {"gpt-4o": {"input_per_million": -1, "output_per_million": 1}}}, "pricing.gpt-4o.input_per_million"),
+    ({"pricing": {"gpt-4o": {"input_per_million": 1, "output_per_million": "x"}}}, "pricing.gpt-4o.output_per_million"),
+    ({"pricing": {"gpt-4o": {"input_per_million": 1}}}, "pricing.gpt-4o.output_per_million"),
+    ({"pricing": {"gpt-4o": {"input_per_million": 1, "output_per_million": 2, "cached": 1}}}, "pricing.gpt-4o.cached"),
     ({"server": {"port": 0}}, "server.port"),
     ({"server": {"port": 70000}}, "server.port"),
     ({"server": {"port": "http"}}, "server.port"),

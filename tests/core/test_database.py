@@ -15,9 +15,10 @@ from sessionhub.store.schema import metadata
 
 
 def _not_fts(name: str | None, type_: str, _parents: object) -> bool:
-    """Full-text objects are a dialect branch made by raw SQL in the migrations."""
+    """Full-text objects (word and trigram indexes) are a dialect branch made by raw SQL in the migrations."""
+    shadows = ("", "_data", "_idx", "_docsize", "_config", "_content")
     return not (name or "").endswith(
-        ("_fts", "_fts_data", "_fts_idx", "_fts_docsize", "_fts_config", "_fts_content")
+        (*tuple(f"{base}{s}" for base in ("_fts", "_tri") for s in shadows), "_tri_v")
     )
 
 

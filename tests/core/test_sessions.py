@@ -227,6 +227,22 @@ async def test_list_order_groups_and_paging(hub: Hub, clock: FakeClock) -> None:
     assert {x.id: x.group for x in (await hub.list_sessions(tz="Asia/Tokyo")).sessions}[made[2]] == "today"
 
 
+async def test_fork_of_an_old_session_groups_by_the_order_timestamp(hub: Hub, clock: FakeClock) -> None:
+    """A fork made today of a session last active weeks ago lists first and under Today (one
+    timestamp decides both); the original stays under Older, after it."""
+    clock.set(datetime(2026, 2, 1, 12, 0, tzinfo=UTC))
+    old = await hub.create_session()
+    await hub.add_message(old.id, "user", "long ago")
+    clock.set(datetime(2026, 3, 18, 9, 0, tzinfo=UTC))
+    fork = await hub.fork(old.id)
+    listed = (await hub.list_sessions(limit=50, tz="UTC")).sessions
+    assert [x.id for x in listed] == [fork.id, old.id]
+    assert [x.group for x in listed] == ["today", "older"]
+    got = await hub.get_session(fork.id, tz="UTC")
+    assert got.group == "today" and got.activity_at == datetime(2026, 3, 18, 9, 0, tzinfo=UTC)
+    assert got.to_dict()["activity_at"] == "2026-03-18T09:00:00.000Z"
+
+
 async def test_empty_sessions_hidden_except_newest(hub: Hub, clock: FakeClock) -> None:
     """Empty sessions are hidden from the active list except the most recently created one."""
     e1 = await hub.create_session()

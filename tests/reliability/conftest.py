@@ -171,6 +171,7 @@ class Appender:
             preexec_fn=preexec_fn,
         )
         self.lines: list[str] = []
+        self._stderr = ""
         self.ready = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -196,9 +197,17 @@ class Appender:
         raise AssertionError(f"no {prefix!r} line after {start}: {self.lines[-5:]}")
 
     def join(self, timeout: float = 60) -> None:
-        """Wait for the process to end and for its output to be read."""
+        """Wait for the process to end and for its output to be read; close its pipes."""
         self.proc.wait(timeout)
         self._reader.join(10)
+        self._close()
+
+    def _close(self) -> None:
+        if self.proc.stderr is not None and not self.proc.stderr.closed:
+            self._stderr = self.proc.stderr.read()
+            self.proc.stderr.close()
+        if self.proc.stdout is not None and not self.proc.stdout.closed and not self._reader.is_alive():
+            self.proc.stdout.close()
 
     def kill(self) -> None:
         kill_group(self.proc)
@@ -218,7 +227,12 @@ class Appender:
         return [line for line in list(self.lines) if line.startswith("err ")]
 
     def stderr(self) -> str:
-        return self.proc.stderr.read() if self.proc.stderr and self.proc.poll() is not None else ""
+        """What the process wrote to stderr, once it has ended ("" while it runs)."""
+        if self.proc.poll() is None:
+            return ""
+        self._reader.join(10)
+        self._close()
+        return self._stderr
 
 
 @contextlib.contextmanager

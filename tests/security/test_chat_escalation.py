@@ -8,6 +8,7 @@ webhook, as an outsider's would. The library rules run on every backend.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -212,7 +213,11 @@ async def test_import_and_patch_over_http(hub: Hub) -> None:
     """POST /api/sessions/import answers 422 for an unknown agent; PATCH keeps pin and archive apart (409, nothing written)."""
     app = create_app(SETTINGS, hub)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(app.state.live.aclose)  # no lifespan under ASGITransport
+        client = await stack.enter_async_context(
+            httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1")
+        )
         r = await client.post("/api/sessions/import", json=export_doc(agent="root"))
         assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_input"
         r = await client.post("/api/sessions", json={"agent": "root"})

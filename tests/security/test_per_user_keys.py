@@ -53,6 +53,7 @@ async def client(hub: Hub) -> AsyncIterator[Client]:
     yield make
     for c in made:
         await c.aclose()
+    await app.state.live.aclose()  # no lifespan under ASGITransport: close the event bus's connection
 
 
 def _inbound(event_id: str, text: str) -> dict[str, Any]:

@@ -59,7 +59,12 @@ def test_serve_real_process(tmp_path: Path) -> None:
         assert db.exists()
     finally:
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=20)
+        try:
+            out, _ = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()  # reap it and close its pipe before failing
+            raise
     assert f"http://127.0.0.1:{port}" in out and str(db) in out and "Ctrl+C" in out
 
 

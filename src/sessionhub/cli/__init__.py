@@ -9,8 +9,10 @@ from .chat import chat
 from .db import db
 from .history import COMMANDS as HISTORY_COMMANDS
 from .keys import keys
+from .mcp import mcp
 from .serve import serve
 from .sessions import sessions
+from .usage import usage
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,6 +26,8 @@ cli.add_command(db)
 cli.add_command(keys)
 cli.add_command(serve)
 cli.add_command(chat)
+cli.add_command(mcp)
+cli.add_command(usage)
 for _command in HISTORY_COMMANDS:
     cli.add_command(_command)
 

@@ -165,18 +165,40 @@ async def delete(hub: Hub, session_id: str, yes: bool) -> None:
 @click.option("--view", type=click.Choice(["active", "archived", "scheduled", "all"]), default="all")
 @click.option("--agent", default=None)
 @click.option("--channel", default=None)
+@click.option(
+    "--mode",
+    type=click.Choice(["keyword", "semantic", "hybrid"]),
+    default=None,
+    help="default: hybrid when semantic search is installed, else keyword",
+)
+@click.option(
+    "--group",
+    type=click.Choice(["message", "session"]),
+    default="message",
+    help="session: one hit per session",
+)
 @json_option
 @with_hub
 async def search(
-    hub: Hub, query: str, limit: int, view: str, agent: str | None, channel: str | None, as_json: bool
+    hub: Hub,
+    query: str,
+    limit: int,
+    view: str,
+    agent: str | None,
+    channel: str | None,
+    mode: str | None,
+    group: str,
+    as_json: bool,
 ) -> None:
-    """Full-text search over messages and titles, best first."""
-    hits = await hub.search(query, limit=limit, view=view, agent=agent, channel=channel)
+    """Search messages and titles, best first (the last word also matches as a prefix)."""
+    hits = await hub.search(
+        query, limit=limit, view=view, agent=agent, channel=channel, mode=mode, group=group
+    )
     if as_json:
         print_json({"results": [h.to_dict() for h in hits]})
         return
     table = Table()
-    for col in ("score", "session", "seq", "snippet"):
+    for col in ("score", "session", "seq", "snippet") + (("hits",) if group == "session" else ()):
         table.add_column(col, overflow="fold")
     for h in hits:
         snippet = h.snippet.replace("<mark>", "[bold yellow]").replace("</mark>", "[/bold yellow]")
@@ -185,6 +207,7 @@ async def search(
             f"{h.session.title or '(untitled)'}\n{h.session.id}",
             str(h.seq or "title"),
             snippet,
+            *((str(h.count),) if group == "session" else ()),
         )
     console.print(table)
 

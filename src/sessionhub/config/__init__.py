@@ -27,6 +27,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from ..errors import ConfigError
 from ..routing.settings import DispatchRule, DispatchSettings, ResetSettings, SessionSettings
 from ..section import Section, fail
+from ..usage import Price
 from .agents import (
     BUILTIN_PROVIDERS,
     DEFAULT_OPENAI_URL,
@@ -40,7 +41,7 @@ from .agents import (
     implicit_provider,
     implicit_types,
 )
-from .data import ChannelSettings, EncryptionSettings, RetentionSettings
+from .data import ChannelSettings, EncryptionSettings, RetentionSettings, SearchSettings
 from .server import (
     DEFAULT_MAX_BODY,
     DEFAULT_PORT,
@@ -60,6 +61,17 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "SESSIONHUB_TIMEZONE": ("server", "timezone"),
     "SESSIONHUB_MAX_BODY_BYTES": ("server", "max_body_bytes"),
     "SESSIONHUB_ENCRYPTION_KEY_ENV": ("encryption", "key_env"),
+    "SESSIONHUB_SEARCH_MODE": ("search", "mode"),
+}
+_FLAGS = {
+    "1": True,
+    "true": True,
+    "yes": True,
+    "on": True,
+    "0": False,
+    "false": False,
+    "no": False,
+    "off": False,
 }
 
 
@@ -98,6 +110,9 @@ class Settings(Section):
     encryption: EncryptionSettings = EncryptionSettings()
     limits: LimitsSettings = LimitsSettings()
     commands: CommandSettings = CommandSettings()
+    search: SearchSettings = SearchSettings()
+    # [pricing."MODEL"]: cost per million input and output tokens, for usage reports.
+    pricing: dict[str, Price] = Field(default_factory=dict)
     # The file these settings were read from (not a key of the file).
     source: Path | None = Field(default=None, exclude=True)
 
@@ -190,6 +205,13 @@ def _with_env(data: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]
             table = section(name)
             if table is not None:
                 table[key] = env[variable]
+    if "SESSIONHUB_SEARCH_SEMANTIC" in env:
+        flag = _FLAGS.get(env["SESSIONHUB_SEARCH_SEMANTIC"].strip().lower())
+        if flag is None:
+            raise ConfigError("SESSIONHUB_SEARCH_SEMANTIC: must be 1 or 0 (true or false)")
+        table = section("search")
+        if table is not None:
+            table["semantic"] = flag
     token = env.get("SESSIONHUB_TOKEN")
     if token:
         if len(token) < MIN_TOKEN_CHARS:
@@ -256,6 +278,7 @@ __all__ = [
     "ProviderSettings",
     "ResetSettings",
     "RetentionSettings",
+    "SearchSettings",
     "ServerSettings",
     "SessionSettings",
     "Settings",

@@ -3,11 +3,11 @@ how they are kept."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, model_validator
 
-from ..section import EnvName, Flag, NonEmptyStr, Section, fail, int_between
+from ..section import EnvName, Flag, NonEmptyStr, Section, fail, int_between, number_between
 
 
 def _http_url(value: Any) -> str:
@@ -95,3 +95,12 @@ class EncryptionSettings(Section):
 
 
 __all__ = ["ChannelSettings", "EncryptionSettings", "RetentionSettings"]
+
+
+class SearchSettings(Section):
+    """``[search]``: the default mode, whether messages are embedded, the semantic cut-off."""
+
+    # auto: hybrid when the semantic extra is installed (and the database is not encrypted)
+    mode: Literal["auto", "keyword", "semantic", "hybrid"] = "auto"
+    semantic: Flag = True  # embed messages in the background when the extra is installed
+    min_similarity: Annotated[float, number_between(-1, 1)] = 0.3  # cosine below: no hit

@@ -25,9 +25,10 @@ from ..errors import InvalidInput
 from ..store.sql import SQLStore
 from ..validation import check_session_text
 from .commands import CommandOps
+from .usage import UsageOps
 
 
-class Hub(CommandOps):
+class Hub(CommandOps, UsageOps):
     """Sessions for one owner. Open with ``sessionhub.open(...)``."""
 
     # -- lifecycle --------------------------------------------------------------------------

@@ -165,7 +165,7 @@ class HubCore:
             elif s.pinned:
                 group = "pinned"
             else:
-                group = group_by_starts(s.last_message_at or s.created_at, starts)
+                group = group_by_starts(s.activity_at or s.last_message_at or s.created_at, starts)
             return dataclasses.replace(s, group=group)
 
         return with_group

@@ -7,7 +7,7 @@ nothing (``update``, the REST ``PATCH``, included).
 
 from __future__ import annotations
 
-import re
+import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, cast
 
@@ -15,11 +15,13 @@ from .. import ids
 from ..errors import InvalidInput, NotFound, SessionPinned, SessionReadOnly
 from ..model import SOURCES, Message, NewMessage, SearchHit, Session, SessionPage, Stats
 from ..render import render_messages
+from ..searchquery import parse_query
 from ..store.base import VIEWS, Appended, AutoText, IdempotencyKey, NewSession, SessionChanges, View
 from ..text import collapse
 from ..timeutil import local_day_starts, to_us, zone
 from ..validation import check_session_text, check_text
 from ._core import HubCore, check_limit, check_metadata, check_seq
+from .search import HYBRID_SEMANTIC_ONLY, check_group, fuse_hits, load_model, resolve_mode, semantic_refusal
 from .turn_gate import turn_stopped
 
 HISTORY_FORMATS = ("messages", "json", "markdown", "text")
@@ -329,17 +331,80 @@ class SessionOps(HubCore):
         view: str = "all",
         agent: str | None = None,
         channel: str | None = None,
+        mode: str | None = None,
+        group: str | None = None,
     ) -> list[SearchHit]:
-        """Full-text search over messages and titles, ranked; every word must match."""
+        """Search messages and titles, ranked (hub/search.py: modes, fusion).
+
+        ``mode``: ``keyword`` (every word must match; the last one as a prefix; CJK and Thai
+        by substring), ``semantic`` (nearest in meaning), ``hybrid`` (both, fused), or None
+        for the configured default. ``group="session"``: one hit per session (its best) with
+        ``count``, the session's number of hits.
+        """
         if not isinstance(query, str):
             raise InvalidInput("query must be a string")
-        terms = re.findall(r"\w+", query.lower())[:16]
-        if not terms:
+        q = parse_query(query)
+        if q.empty and not q.short_grams:
             raise InvalidInput("the search query has no words")
         check_limit(limit, MAX_LIST_LIMIT)
-        raw = await self.store.search(self.owner, terms, limit, self._view(view), agent, channel)
+        v = self._view(view)
+        grouped = check_group(group)
+        how = resolve_mode(mode, self.settings, self.store.encrypted)
         with_group = self._grouper(None)
-        return [SearchHit(with_group(h.session), h.message_id, h.seq, h.snippet, h.score) for h in raw]
+        pool = limit if how == "keyword" else max(limit, 20)
+
+        async def by_words() -> list[SearchHit]:
+            if how == "semantic" or q.empty:
+                return []
+            raw = await self.store.search(self.owner, q, pool, v, agent, channel, grouped)
+            return [
+                SearchHit(with_group(h.session), h.message_id, h.seq, h.snippet, h.score, h.count)
+                for h in raw
+            ]
+
+        async def by_meaning() -> list[SearchHit]:
+            if how == "keyword":
+                return []
+            await self.start_semantic()
+            near = await self.store.semantic_search(
+                self.owner, query, pool, v, agent, channel, self.settings.search.min_similarity, grouped
+            )
+            return [
+                SearchHit(
+                    with_group(h.session), h.message_id, h.seq, h.snippet, h.similarity, h.count, "semantic"
+                )
+                for h in near
+            ]
+
+        # Hybrid: both run at once (each on its own worker thread).
+        keyword, semantic = await asyncio.gather(by_words(), by_meaning())
+        if how == "keyword":
+            return keyword
+        if how == "semantic":
+            return semantic[:limit]
+        floor = max(HYBRID_SEMANTIC_ONLY, self.settings.search.min_similarity)
+        return fuse_hits(keyword, semantic, limit, grouped, floor)
+
+    def semantic_refusal(self) -> str | None:
+        """Why semantic search cannot run on this hub (encrypted, extra missing, turned off), or None."""
+        return semantic_refusal(self.settings, self.store.encrypted)
+
+    async def start_semantic(self, *, background: bool = True) -> bool:
+        """Start embedding messages in the background (once per store); False when it cannot run."""
+        if self.store.embedding:
+            return True
+        if semantic_refusal(self.settings, self.store.encrypted) is not None:
+            return False
+        loop = asyncio.get_running_loop()
+        model = await loop.run_in_executor(None, load_model)
+        self.store.start_embedding(model, background=background)
+        return True
+
+    async def embed_pending(self, limit: int | None = None) -> int:
+        """Embed the messages that have no vector yet, now; how many (0 when semantic search is off)."""
+        if not await self.start_semantic():
+            return 0
+        return await self.store.embed_pending(limit)
 
     async def stats(self, tz: str | None = None) -> Stats:
         """Counts of CONTRACT section 6; "today" and "this week" in ``tz``."""

@@ -29,6 +29,7 @@ from .auth import AuthMiddleware
 from .errors import install_error_handlers
 from .limits import BodyLimitMiddleware
 from .live import ChangeMiddleware, Live
+from .mcp import install_mcp
 from .routes import (
     COMMON_ERRORS,
     agents,
@@ -41,6 +42,7 @@ from .routes import (
     sessions,
     tasks,
     triggers,
+    usage,
 )
 from .schemas import Health
 from .security import RequestGuard
@@ -67,7 +69,8 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await live.start()
         try:
-            yield
+            async with mcp_running:
+                yield
         finally:
             await live.aclose()
             if close_hub:
@@ -94,25 +97,26 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
         return Health(status="ok", database=hub.database, version=__version__)
 
     for module in (
-        sessions,
-        maintenance,
-        messages,
-        checkpoints,
-        branches,
-        agents,
-        inbound,
-        triggers,
-        chat,
-        tasks,
-    ):
+        sessions, maintenance, messages, checkpoints, branches, agents, inbound, triggers, chat, tasks, usage,
+    ):  # fmt: skip
         app.include_router(module.router, responses=COMMON_ERRORS)
     app.add_api_websocket_route("/ws", websocket_endpoint)
+    mcp_running = install_mcp(app, live)  # /mcp: the sessions for MCP clients
 
     # The dashboard: static files using the same REST API and WebSocket as every client.
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)
     async def dashboard() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/usage", include_in_schema=False)
+    async def usage_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "usage.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/s/{session_id}", include_in_schema=False)
+    async def dashboard_session(session_id: str) -> FileResponse:
+        """A session's own URL (deep links, back/forward): the same page, which opens it."""
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
     app.mount("/docs/assets", StaticFiles(packages=[("fastapi_offline", "static")]), name="docs-assets")

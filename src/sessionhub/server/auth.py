@@ -1,6 +1,6 @@
 """Bearer-token authentication and per-user isolation.
 
-With ``[server] tokens`` (or ``SESSIONHUB_TOKEN``) configured, every ``/api`` request needs
+With ``[server] tokens`` (or ``SESSIONHUB_TOKEN``) configured, every ``/api`` and ``/mcp`` request needs
 ``Authorization: Bearer <token>``; the token maps to a user name and the request works on
 ``hub.as_user(user)``, so another user's session is simply not found (404). Without tokens
 every request is user ``default`` (the server then binds to loopback only, see ``run.py``).
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
+from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -27,6 +28,8 @@ from ..hub import Hub
 from .errors import error_response
 
 OPEN_PATHS = frozenset({"/api/health"})
+# Paths that need a bearer token when the server has tokens (the dashboard's files do not).
+PROTECTED_PREFIXES = ("/api", "/mcp")
 DEFAULT_USER = "default"
 
 
@@ -76,7 +79,7 @@ class AuthMiddleware:
         state = scope.setdefault("state", {})
         if not self.table:
             state["user"] = DEFAULT_USER
-        elif path.startswith("/api") and path not in OPEN_PATHS:
+        elif path.startswith(PROTECTED_PREFIXES) and path not in OPEN_PATHS:
             token = bearer_token(scope.get("headers", []))
             user = self.table.user_for(token) if token is not None else None
             # Webhooks may instead carry the platform's signature (checked by the route).
@@ -118,11 +121,15 @@ async def current_hub(
     same OpenAPI security entry): each nested dependency costs FastAPI a resolution per
     request. Each user's view is built once per app (users are the configured tokens).
     """
-    user = await current_user(request, _credentials)
-    hub: Hub = request.app.state.hub
+    return hub_for(request.app, await current_user(request, _credentials))
+
+
+def hub_for(app: Any, user: str) -> Hub:
+    """``user``'s view of the app's hub, built once per user (users are the configured tokens)."""
+    hub: Hub = app.state.hub
     if hub.owner == user:
         return hub
-    views: dict[str, Hub] = request.app.state.hub_views
+    views: dict[str, Hub] = app.state.hub_views
     view = views.get(user)
     if view is None or view.store is not hub.store:
         view = views[user] = hub.as_user(user)

@@ -75,6 +75,7 @@ class Live:
         self.started = False
         self.recovery_interval = recovery_interval
         self._recovery: asyncio.Task[None] | None = None
+        self._semantic: asyncio.Task[None] | None = None
 
     async def notify(self, owner: str, session_id: str) -> None:
         """``sessions_changed {session_id}`` to every dashboard of ``owner``, on every replica."""
@@ -87,7 +88,18 @@ class Live:
             self._recovery = asyncio.create_task(self._recover_forever(), name="sessionhub-recovery")
         await self.bus.start()
         await self.scheduler.start()
+        # Semantic search: the model loads and the embedding thread starts in the background;
+        # a backlog of messages without vectors (an upgrade, an import, a restart) is caught
+        # up from now on, and every new message is embedded after its append.
+        self._semantic = asyncio.create_task(self._start_semantic(), name="sessionhub-semantic")
         self.started = True
+
+    async def _start_semantic(self) -> None:
+        try:
+            if self.hub.semantic_refusal() is None:
+                await self.hub.start_semantic()
+        except Exception as exc:  # semantic search stays available on demand
+            log.warning("semantic search: background embedding not started: %s", exc)
 
     async def _recover(self, *, starting: bool) -> None:
         count = await self.hub.store.recover_streaming(starting=starting)
@@ -104,6 +116,10 @@ class Live:
                 log.warning("crash recovery failed, retrying: %s", exc)
 
     async def aclose(self) -> None:
+        if self._semantic is not None:
+            self._semantic.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._semantic
         if self._recovery is not None:
             self._recovery.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -35,7 +35,7 @@ def serve(settings: Settings, *, host: str | None, port: int | None, database: s
         )
 
     async def main() -> None:
-        # The same opening path as the library and CLI: routing and context settings checked,
+        # The same opening path as the library and CLI (the settings are already parsed):
         # the encryption key from [encryption], migrations applied.
         hub = await open_hub(database or settings.database_url, settings=settings)
         store = hub.store

@@ -98,6 +98,9 @@ class SessionModel(_Out):
     created_at: datetime
     updated_at: datetime
     last_message_at: datetime | None
+    activity_at: datetime | None = Field(
+        None, description="last activity (a message, a fork, an import): the list's order and `group`"
+    )
     message_count: int
     preview: str
     stats: SessionStatsModel
@@ -175,6 +178,8 @@ class SearchResult(_Out):
     seq: int | None
     snippet: str = Field(description="HTML-escaped text with <mark> around the matched words")
     score: float
+    count: int = Field(description="group=session: the session's number of hits; else 1")
+    match: Literal["keyword", "semantic", "both"] = Field(description="which ranking found the hit")
 
 
 class SearchResponse(_Out):

@@ -131,6 +131,7 @@ def session_from_row(row: Row[Any] | Mapping[str, Any]) -> Session:
         ),
         metadata=loads_json(r["metadata"]),
         owner=r["owner"],
+        activity_at=from_us(r.get("activity_at")),
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 
 from ..errors import InvalidInput
 from ..model import Message, NewMessage, Session, Stats
+from ..searchquery import Query
 from .engine import DatabaseURL
 
 View = Literal["active", "archived", "scheduled", "all"]
@@ -103,6 +104,19 @@ class RawHit:
     seq: int | None
     snippet: str
     score: float
+    count: int = 1  # group="session": the session's message hits (1 for a title-only match)
+
+
+@dataclass(frozen=True, slots=True)
+class VectorHit:
+    """A semantic search hit: a message near the query in meaning (``similarity``: cosine)."""
+
+    session: Session
+    message_id: str
+    seq: int
+    snippet: str
+    similarity: float
+    count: int = 1  # group="session": the session's hits above the cut-off
 
 
 Check = Callable[[Session], None]
@@ -178,7 +192,35 @@ class SessionStore(Protocol):
     async def recent(self, owner: str, limit: int) -> list[Session]: ...
 
     async def search(
-        self, owner: str, terms: Sequence[str], limit: int, view: View, agent: str | None, channel: str | None
+        self,
+        owner: str,
+        query: Query,
+        limit: int,
+        view: View,
+        agent: str | None,
+        channel: str | None,
+        group: bool = False,
     ) -> list[RawHit]: ...
+
+    # -- semantic search (store/vectors_sql.py) ----------------------------------------------
+
+    @property
+    def encrypted(self) -> bool:
+        """True when text is sealed at rest (no semantic vectors then)."""
+
+    def start_embedding(self, embedder: Any, *, background: bool = True) -> None: ...
+
+    @property
+    def embedding(self) -> bool: ...
+
+    async def needs_embedding(self) -> bool:
+        """True when some message waits for its vector (never on an encrypted database)."""
+
+    async def embed_pending(self, limit: int | None = None, *, wait: bool = True) -> int: ...
+
+    async def semantic_search(
+        self, owner: str, query: str, limit: int, view: View, agent: str | None, channel: str | None,
+        min_similarity: float, group: bool,
+    ) -> list[VectorHit]: ...  # fmt: skip
 
     async def counts(self, owner: str, today_start_us: int, week_start_us: int) -> Stats: ...

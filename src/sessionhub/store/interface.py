@@ -9,6 +9,7 @@ part                   module               used by
 ``RoutingStore``       routing_base.py      ``hub/routing.py``, ``integrations/_keyed.py``
 ``StreamStore``        turns_base.py        ``agents/runtime.py``, ``server/live.py``
 ``TaskRunStore``       turns_base.py        ``scheduler.py``
+``UsageStore``         usage_base.py        ``hub/usage.py``
 =====================  ===================  ===============================================
 
 ``SQLStore`` (sql.py) declares that it implements ``Store``, so mypy checks every signature
@@ -25,9 +26,12 @@ from .context_base import ContextStore
 from .history_base import HistoryStore
 from .routing_base import RoutingStore
 from .turns_base import StreamStore, TaskRunStore
+from .usage_base import UsageStore
 
 
-class Store(SessionStore, HistoryStore, ContextStore, RoutingStore, StreamStore, TaskRunStore, Protocol):
+class Store(
+    SessionStore, HistoryStore, ContextStore, RoutingStore, StreamStore, TaskRunStore, UsageStore, Protocol
+):
     """Everything the hub, the agent runtime, the scheduler and the server need from a store."""
 
 
@@ -39,4 +43,5 @@ __all__ = [
     "Store",
     "StreamStore",
     "TaskRunStore",
+    "UsageStore",
 ]

@@ -23,6 +23,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -273,6 +274,18 @@ Index("ix_search_terms_token", search_terms.c.token, search_terms.c.session_pk, 
 Index("ix_search_terms_message", search_terms.c.message_pk)
 Index("ix_search_terms_session", search_terms.c.session_pk)
 
+# One embedding per message for semantic search (0014), written in the background after the
+# append commits (store/vectors_sql.py). ``id`` grows with every write, so an in-memory index
+# loads only what is new since its last look; ``vector`` is int8 (see semantic/vectors.py).
+message_vectors = Table(
+    "message_vectors",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("message_pk", PK, ForeignKey("messages.pk", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("model", String(64), nullable=False),
+    Column("vector", LargeBinary, nullable=False),
+)
+
 # -- framework adapters (0013): Google ADK state scopes, OpenAI ChatKit ids -----------------
 
 # An ADK session (app, user, id) → its sessionhub session, with the session-scoped state, the
@@ -358,4 +371,26 @@ chatkit_attachments = Table(
     Column("data", Text, nullable=False),
     Column("wrapped_key", Text),
     Column("created_at", BigInteger, nullable=False),
+)
+
+# Usage per session and quarter hour, kept by triggers on messages (migration 0015): sums per
+# local day are exact in every time zone (offsets are multiples of 15 minutes).
+USAGE_BUCKET_US = 900_000_000
+usage_rollup = Table(
+    "usage_rollup",
+    metadata,
+    Column("session_pk", PK, primary_key=True),
+    Column("bucket", BigInteger, primary_key=True),
+    Column("owner", String(200), nullable=False),
+    Column("agent", String(200), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("messages", Integer, nullable=False),
+    Column("input_tokens", BigInteger, nullable=False),
+    Column("output_tokens", BigInteger, nullable=False),
+)
+Index(
+    "ix_usage_rollup_owner",
+    *(usage_rollup.c[name] for name in ("owner", "bucket", "model", "agent", "channel", "session_pk")),
+    *(usage_rollup.c[name] for name in ("messages", "input_tokens", "output_tokens")),
 )

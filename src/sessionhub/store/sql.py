@@ -13,8 +13,9 @@ from .idempotency_sql import IdempotencySQLMixin
 from .interface import Store
 from .lifecycle_sql import LifecycleSQLMixin
 from .routing_sql import RoutingSQLMixin
-from .search_sql import SearchSQLMixin
 from .turns_sql import TurnsSQLMixin
+from .usage_sql import UsageSQLMixin
+from .vectors_sql import VectorSQLMixin
 
 
 class SQLStore(
@@ -24,8 +25,9 @@ class SQLStore(
     IdempotencySQLMixin,
     TurnsSQLMixin,
     LifecycleSQLMixin,
-    SearchSQLMixin,
+    VectorSQLMixin,
     ContextSQLMixin,
+    UsageSQLMixin,
     Store,
 ):
     """SQLite or PostgreSQL through one code path; dialect branches only for search and locking."""

@@ -65,15 +65,25 @@ async def recent_sessions(
 
 @router.get("/search", response_model=SearchResponse)
 async def search_sessions(
-    q: str = Query(min_length=1, max_length=1000, description="words; every word must match"),
+    q: str = Query(
+        min_length=1,
+        max_length=1000,
+        description="words (every word must match, the last one also as a prefix); CJK and Thai match as substrings",
+    ),
     limit: int = Query(20, ge=1, le=500, description="1..500"),
     view: View = "all",
     agent: str | None = AgentFilter,
     channel: str | None = ChannelFilter,
+    mode: Literal["keyword", "semantic", "hybrid"] | None = Query(
+        None, description="keyword, semantic or hybrid; default: hybrid when semantic search is installed"
+    ),
+    group: Literal["message", "session"] = Query(
+        "message", description="session: one hit per session (its best), with `count`"
+    ),
     hub: Hub = Depends(current_hub),
 ) -> Response:
-    """Full-text search over messages and titles, ranked, with highlighted snippets."""
-    hits = await hub.search(q, limit, view=view, agent=agent, channel=channel)
+    """Search over messages and titles, ranked, with highlighted snippets."""
+    hits = await hub.search(q, limit, view=view, agent=agent, channel=channel, mode=mode, group=group)
     return JSONResponse({"results": [h.to_dict() for h in hits]})
 
 

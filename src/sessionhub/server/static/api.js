@@ -7,6 +7,7 @@ export function getToken() {
 }
 
 export function setToken(token) {
+  unauthorizedSaid = false;
   if (token) localStorage.setItem(TOKEN_KEY, token);
   else localStorage.removeItem(TOKEN_KEY);
 }
@@ -27,6 +28,14 @@ export class ApiError extends Error {
     this.status = status;
     this.code = code;
   }
+}
+
+let unauthorizedHandler = null;
+let unauthorizedSaid = false;
+
+/** Called once per 401 streak (until a request succeeds again): the app asks for a token. */
+export function onUnauthorized(fn) {
+  unauthorizedHandler = fn;
 }
 
 function authHeaders() {
@@ -68,6 +77,10 @@ async function request(method, path, { query, body, raw = false } = {}) {
   } catch (err) {
     throw new ApiError(0, "network_error", `the server cannot be reached (${err.message})`);
   }
+  if (res.status === 401) {
+    if (!unauthorizedSaid && unauthorizedHandler) unauthorizedHandler();
+    unauthorizedSaid = true;
+  } else unauthorizedSaid = false;
   if (!res.ok) throw await errorOf(res);
   if (raw) return res;
   if (res.status === 204) return null;
@@ -90,8 +103,8 @@ async function withTz(fn) {
 const enc = encodeURIComponent;
 
 export const api = {
-  listSessions: ({ view = "active", cursor = null, limit = 50 } = {}) =>
-    withTz((t) => request("GET", "/api/sessions", { query: { view, cursor, limit, tz: t } })),
+  listSessions: ({ view = "active", cursor = null, limit = 50, agent = null, channel = null } = {}) =>
+    withTz((t) => request("GET", "/api/sessions", { query: { view, cursor, limit, agent, channel, tz: t } })),
   getSession: (id) => withTz((t) => request("GET", `/api/sessions/${enc(id)}`, { query: { tz: t } })),
   createSession: ({ agent, model } = {}) => {
     const body = {};
@@ -104,8 +117,8 @@ export const api = {
   deleteSession: (id) => request("DELETE", `/api/sessions/${enc(id)}`),
   messages: (id, { limit = 50, before_seq = null, after_seq = null } = {}) =>
     request("GET", `/api/sessions/${enc(id)}/messages`, { query: { limit, before_seq, after_seq } }),
-  search: (q, { limit = 20, view = "all" } = {}) =>
-    request("GET", "/api/sessions/search", { query: { q, limit, view } }),
+  search: (q, { limit = 20, view = "all", group, mode } = {}) =>
+    request("GET", "/api/sessions/search", { query: { q, limit, view, group, mode } }),
   agents: () => request("GET", "/api/agents"),
   checkpoints: (id) => request("GET", `/api/sessions/${enc(id)}/checkpoints`),
   saveCheckpoint: (id, name, description) =>

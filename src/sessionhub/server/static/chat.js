@@ -1,28 +1,30 @@
-// The conversation: history (REST), live streaming (WebSocket events), the composer with
-// Stop, tool call strips, chat command answers, the new-chat panel and read-only archives.
+// The conversation: opening sessions (at the latest message or around a search hit), paging
+// on scroll, the composer with Stop, the new-chat panel, read-only archives, and the live
+// events of CONTRACT §7. Drawing is messages.js; which messages are loaded is timeline.js.
 
 import { api } from "./api.js";
-import { extraActions, fillBranchSlot, historyChanged } from "./hooks.js";
-import { icon } from "./icons.js";
-import { renderMarkdown } from "./markdown.js";
-import { displayTitle, refreshList, renameSession, restoreSession, startRename, updateSession } from "./sidebar.js";
-import { entry, lastSeq, mergeMessages, nextLocalId, peek, setActive, state, tick } from "./state.js";
-import { fullTime, h, shortTime, toast, toastError } from "./ui.js";
+import { historyChanged } from "./hooks.js";
+import { announce, initMessages, markAnnounced, renderMessages } from "./messages.js";
+import { displayTitle, refreshList, refreshSession, restoreSession, startRename, updateSession } from "./sidebar.js";
+import { entry, lastSeq, mergeMessages, nextLocalId, peek, persist, setActive, state, tick } from "./state.js";
+import { loadAround, loadLatest, loadNewer, loadOlder, mergeHistory, PAGE, refreshTail } from "./timeline.js";
+import { h, toast, toastError } from "./ui.js";
 
-const PAGE = 50;
 let ctx;
 const els = {};
-const rendered = new Map(); // message id -> {sig, el}
 let openToken = 0;
 let renderQueued = false;
+let paging = false;
+let opening = 0; // > 0 while a session (or a window around a hit) is being fetched
 
 export function initChat(context) {
   ctx = context;
   for (const id of [
     "messages", "messages-scroll", "load-older", "new-chat-panel", "agent-select", "model-input", "agent-desc",
     "composer", "composer-input", "send-btn", "stop-btn", "readonly-bar", "restore-btn", "chat-title", "chat-meta",
-    "checkpoints-btn",
+    "checkpoints-btn", "to-bottom", "announcer", "load-newer",
   ]) els[id] = document.getElementById(id);
+  initMessages(els, { fork: (seq) => ctx.fork(seq), retry });
 
   els.composer.addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -36,7 +38,10 @@ export function initChat(context) {
   });
   els["composer-input"].addEventListener("input", autosize);
   els["stop-btn"].addEventListener("click", stop);
-  els["load-older"].addEventListener("click", loadOlder);
+  els["load-older"].addEventListener("click", () => pageOlder());
+  els["load-newer"].addEventListener("click", () => pageNewer());
+  els["to-bottom"].addEventListener("click", () => jumpToLatest());
+  els["messages-scroll"].addEventListener("scroll", onScroll, { passive: true });
   els["restore-btn"].addEventListener("click", () => {
     const s = peek(state.activeId)?.session;
     if (s) restoreSession(s);
@@ -66,42 +71,155 @@ export function setAgents(agents) {
   els["agent-select"].dispatchEvent(new Event("change"));
 }
 
+/* ---- scrolling: page outwards, the scroll-to-bottom button ---- */
+
+const EDGE = 400; // px from an end at which the next page loads
+
+function distanceFromBottom() {
+  const s = els["messages-scroll"];
+  return s.scrollHeight - s.scrollTop - s.clientHeight;
+}
+
+function onScroll() {
+  updateToBottom();
+  const e = peek(state.activeId);
+  if (!e || paging || opening) return;
+  if (e.hasMore && els["messages-scroll"].scrollTop < EDGE) pageOlder();
+  else if (e.hasNewer && distanceFromBottom() < EDGE) pageNewer();
+}
+
+function updateToBottom() {
+  const e = peek(state.activeId);
+  els["to-bottom"].hidden = !e || (!e.hasNewer && distanceFromBottom() < 200);
+}
+
+function scrollToBottom() {
+  const s = els["messages-scroll"];
+  s.scrollTop = s.scrollHeight;
+}
+
+/** Keep what is on screen where it is while messages are added above or removed. */
+function anchored(fn) {
+  const scroller = els["messages-scroll"];
+  const top = scroller.getBoundingClientRect().top;
+  const anchor = [...els.messages.children].find((li) => li.getBoundingClientRect().bottom > top + 1);
+  const before = anchor ? anchor.getBoundingClientRect().top : 0;
+  fn();
+  if (anchor && anchor.isConnected) scroller.scrollTop += anchor.getBoundingClientRect().top - before;
+}
+
+async function pageOlder() {
+  const id = state.activeId;
+  const e = peek(id);
+  if (!e || !e.hasMore || paging) return;
+  paging = true;
+  try {
+    await loadOlder(e, id);
+    if (id === state.activeId) anchored(() => draw());
+  } catch (err) {
+    toastError(err, "Loading earlier messages failed");
+  } finally {
+    paging = false;
+  }
+}
+
+async function pageNewer() {
+  const id = state.activeId;
+  const e = peek(id);
+  if (!e || !e.hasNewer || paging) return;
+  paging = true;
+  try {
+    await loadNewer(e, id);
+    if (id === state.activeId) anchored(() => draw());
+  } catch (err) {
+    toastError(err, "Loading later messages failed");
+  } finally {
+    paging = false;
+  }
+}
+
+export async function jumpToLatest() {
+  const id = state.activeId;
+  const e = peek(id);
+  if (!e) return;
+  if (e.hasNewer) {
+    try {
+      await loadLatest(e, id);
+    } catch (err) {
+      toastError(err, "Loading the latest messages failed");
+      return;
+    }
+    if (id !== state.activeId) return;
+    draw();
+  }
+  scrollToBottom();
+  updateToBottom();
+}
+
+/** Draw the window and the controls around it. */
+function draw({ toBottom = false } = {}) {
+  const nearBottom = distanceFromBottom() < 80;
+  renderMessages();
+  const e = state.activeId ? peek(state.activeId) : null;
+  els["load-older"].hidden = !e?.hasMore;
+  els["load-newer"].hidden = !e?.hasNewer;
+  if (toBottom || (nearBottom && !e?.hasNewer)) scrollToBottom();
+  updateToBottom();
+}
+
+function scheduleRender() {
+  if (renderQueued) return;
+  renderQueued = true;
+  requestAnimationFrame(() => {
+    renderQueued = false;
+    draw();
+  });
+}
+
 /* ---- opening sessions ---- */
 
 export function showNewChat() {
   openToken++;
   setActive(null);
-  state.wsSession = state.wsSession ?? null;
+  ctx.routeTo(null);
   renderHeader();
-  renderMessages();
+  draw();
   refreshSidebarActive();
   els["composer-input"].focus();
 }
 
-/** Open a session: the cached view at once, then the fresh one; `seq` scrolls to a message. */
-export async function openSession(id, { seq = null } = {}) {
+/**
+ * Open a session: the cached view at once (memory or localStorage), then the server's. With
+ * `seq`, a window around that message is loaded and it is scrolled into view and marked.
+ */
+export async function openSession(id, { seq = null, fromRoute = false } = {}) {
   const token = ++openToken;
-  const switching = id !== state.activeId;
   setActive(id);
+  if (!fromRoute) ctx.routeTo(id);
   const e = entry(id);
   if (!e.session) e.session = state.list.find((s) => s.id === id) || null;
-  if (switching) rendered.clear();
+  for (const m of e.messages) markAnnounced(m.id);
   renderHeader();
-  renderMessages({ toBottom: seq == null });
+  if (seq == null && (e.loaded || e.fromStorage) && !e.hasNewer) draw({ toBottom: true });
+  else els.messages.replaceChildren();
   refreshSidebarActive();
   ctx.closeDrawer();
   if (e.session && e.session.status !== "archived") switchLive(id);
+  opening++;
   try {
-    const [session, page] = await Promise.all([api.getSession(id), api.messages(id, { limit: PAGE })]);
+    const sessionP = api.getSession(id);
+    if (seq != null) await loadAround(e, id, seq);
+    else if (e.loaded && !e.hasNewer) await refreshTail(e, id);
+    else await loadLatest(e, id);
+    const session = await sessionP;
     if (token !== openToken) return;
     e.session = session;
-    replaceLatest(e, page);
-    if (seq != null) await loadUntil(e, seq, token);
-    if (token !== openToken) return;
+    for (const m of e.messages) markAnnounced(m.id);
     if (session.status !== "archived") switchLive(id);
     renderHeader();
-    renderMessages({ toBottom: seq == null });
+    draw({ toBottom: seq == null });
     if (seq != null) jumpTo(seq);
+    persist(id);
     historyChanged(id);
     ctx.sessionOpened(id);
   } catch (err) {
@@ -111,70 +229,34 @@ export async function openSession(id, { seq = null } = {}) {
       showNewChat();
       refreshList();
     } else toastError(err, "Opening the session failed");
+  } finally {
+    opening--;
   }
 }
 
-/** Refetch the open session after a change elsewhere (another tab, a checkpoint restore…). */
-export async function reloadActive() {
+/** The open session changed elsewhere (another tab, a restore…): fetch only what is new. */
+export async function reloadActive({ full = false } = {}) {
   const id = state.activeId;
   if (!id) return;
   const token = openToken;
   try {
-    const [session, page] = await Promise.all([api.getSession(id), api.messages(id, { limit: PAGE })]);
-    if (token !== openToken || id !== state.activeId) return;
     const e = entry(id);
+    const sessionP = api.getSession(id);
+    if (full) await loadLatest(e, id);
+    else await refreshTail(e, id);
+    const session = await sessionP;
+    if (token !== openToken || id !== state.activeId) return;
     e.session = session;
-    replaceLatest(e, page);
+    for (const m of e.messages) if (m.status && m.status !== "streaming") announce(m);
     renderHeader();
-    renderMessages();
+    draw();
+    persist(id);
     historyChanged(id);
   } catch (err) {
     if (err.status === 404 && id === state.activeId) {
       toast("The open session was deleted.", "info");
       showNewChat();
     }
-  }
-}
-
-function replaceLatest(e, page) {
-  const keep = e.messages.filter(
-    (m) => m.local || (state.stream && m.id === state.stream.messageId && !page.messages.some((p) => p.id === m.id)),
-  );
-  e.messages = [];
-  mergeMessages(e, page.messages);
-  mergeMessages(e, keep);
-  e.hasMore = page.has_more;
-  e.loaded = true;
-}
-
-async function loadUntil(e, seq, token) {
-  let guard = 0;
-  while (e.hasMore && oldestSeq(e) > seq && guard++ < 50 && token === openToken) {
-    const page = await api.messages(e.session.id, { limit: 200, before_seq: oldestSeq(e) });
-    mergeMessages(e, page.messages);
-    e.hasMore = page.has_more;
-  }
-}
-
-function oldestSeq(e) {
-  let seq = Infinity;
-  for (const m of e.messages) if (m.seq != null && m.seq < seq) seq = m.seq;
-  return seq;
-}
-
-async function loadOlder() {
-  const e = peek(state.activeId);
-  if (!e || !e.hasMore) return;
-  const scroller = els["messages-scroll"];
-  const before = scroller.scrollHeight - scroller.scrollTop;
-  try {
-    const page = await api.messages(e.session.id, { limit: PAGE, before_seq: oldestSeq(e) });
-    mergeMessages(e, page.messages);
-    e.hasMore = page.has_more;
-    renderMessages({ keepScroll: true });
-    scroller.scrollTop = scroller.scrollHeight - before;
-  } catch (err) {
-    toastError(err, "Loading earlier messages failed");
   }
 }
 
@@ -189,21 +271,19 @@ function jumpTo(seq) {
   el.classList.add("hit");
   el.setAttribute("tabindex", "-1");
   el.focus({ preventScroll: true });
+  updateToBottom();
 }
 
 function switchLive(id) {
   if (state.wsSession === id) return;
   state.wsSession = id; // optimistic: the server answers with `session` (or `error`)
+  state.switchRequests.push(id);
+  if (state.switchRequests.length > 20) state.switchRequests.shift();
   ctx.live.send({ action: "switch_session", session_id: id });
 }
 
-function refreshSidebarActive() {
-  for (const r of document.querySelectorAll(".row")) {
-    const on = r.dataset.id === state.activeId;
-    r.classList.toggle("active", on);
-    r.querySelector(".row-open")?.toggleAttribute("aria-current", on);
-    if (on) r.querySelector(".row-open").setAttribute("aria-current", "page");
-  }
+export function refreshSidebarActive() {
+  ctx.markActive(state.activeId);
 }
 
 /* ---- header, composer state ---- */
@@ -238,188 +318,50 @@ function updateStreamingUi() {
   els.composer.classList.toggle("streaming", on);
 }
 
-/* ---- rendering messages ---- */
+/* ---- sending, stopping, retrying ---- */
 
-function toolResults(e) {
-  const results = new Map();
-  for (const m of e.messages) {
-    for (const p of m.parts || []) {
-      if (p.type === "tool_result" && p.tool_call_id) results.set(p.tool_call_id, { content: p.content, from: m.id });
-    }
-    if (m.role === "tool" && m.metadata?.tool_call_id && !results.has(m.metadata.tool_call_id)) {
-      results.set(m.metadata.tool_call_id, { content: m.content, from: m.id });
-    }
-  }
-  return results;
+async function ensureSession() {
+  if (state.activeId) return state.activeId;
+  const agent = els["agent-select"].value || undefined;
+  const chosen = state.agents.find((a) => a.id === agent);
+  const model = els["model-input"].value.trim();
+  const s = await api.createSession({ agent, model: model && model !== chosen?.model ? model : undefined });
+  const e = entry(s.id);
+  e.session = s;
+  e.loaded = true;
+  setActive(s.id);
+  ctx.routeTo(s.id);
+  renderHeader();
+  updateSession(s);
+  refreshSidebarActive();
+  return s.id;
 }
 
-function pretty(value) {
-  if (typeof value === "string") {
-    try {
-      return JSON.stringify(JSON.parse(value), null, 2);
-    } catch {
-      return value;
-    }
-  }
-  return JSON.stringify(value ?? {}, null, 2);
-}
-
-function toolStrip(call, result) {
-  return h("details.tool", { dataset: { tool: call.name || "" } },
-    h("summary", {}, icon("tool"), " ", h("span.tool-name", {}, call.name || "tool"),
-      h("span.tool-state", {}, result ? "done" : "running…")),
-    h("div.tool-label", {}, "Input"),
-    h("pre.tool-input", {}, pretty(call.arguments)),
-    result ? h("div.tool-label", {}, "Result") : null,
-    result ? h("pre.tool-result", {}, typeof result.content === "string" ? result.content : pretty(result.content)) : null,
-  );
-}
-
-const ROLE_LABEL = { user: "You", assistant: "Assistant", tool: "Tool", system: "System" };
-
-function messageEl(m, e, results, consumed) {
-  if (m.kind === "note") {
-    return h("li.msg.note", { dataset: { id: m.id } },
-      h("div.msg-head", {}, h("span.role", {}, m.echo ? "You · command" : m.command ? `Answer to ${m.command}` : "Notice")),
-      h("div.msg-body.markdown", { className: "msg-body markdown" }),
-    );
-  }
-  const calls = (m.parts || []).filter((p) => p.type === "tool_call");
-  const ownResults = (m.parts || []).filter((p) => p.type === "tool_result");
-  const badges = [];
-  if (m.status === "interrupted") badges.push(h("span.badge.interrupted", { title: "The reply was stopped; the partial text is saved" }, "interrupted"));
-  if (m.status === "error") badges.push(h("span.badge.error", {}, "error"));
-  if (m.status === "streaming") badges.push(h("span.badge.streaming", {}, "streaming…"));
-  if (m.local && m.failed) badges.push(h("span.badge.error", {}, "not sent"));
-  else if (m.local) badges.push(h("span.badge", {}, "sending…"));
-  const role = m.role === "assistant" && e.session ? `${ROLE_LABEL.assistant} · ${e.session.agent}` : ROLE_LABEL[m.role] || m.role;
-  const fork = m.seq != null
-    ? h("button.msg-action.fork", { type: "button", title: "Fork a new session from this message", "aria-label": `Fork from message ${m.seq}` }, icon("fork"), " Fork")
-    : null;
-  fork?.addEventListener("click", () => ctx.fork(m.seq));
-  const slot = h("span.branch-slot");
-  if (!m.local && m.seq != null) fillBranchSlot(m, e.session, slot);
-  const body = h("div.msg-body.markdown");
-  const li = h(`li.msg.${m.role}`, { dataset: { id: m.id, seq: m.seq ?? "", status: m.status || "" } },
-    h("div.msg-head", {}, h("span.role", {}, role),
-      m.created_at ? h("time", { datetime: m.created_at, title: fullTime(m.created_at) }, shortTime(m.created_at)) : null,
-      ...badges, slot, fork, ...(m.local ? [] : extraActions(m, e.session))),
-    body,
-  );
-  if (m.role === "tool" && !calls.length) {
-    const callId = ownResults[0]?.tool_call_id || m.metadata?.tool_call_id;
-    li.replaceChild(h("div.msg-body"), body);
-    li.append(h("details.tool", {}, h("summary", {}, icon("tool"), " ", h("span.tool-name", {}, m.metadata?.name || "Tool result"), callId ? h("span.tool-state", {}, callId) : null),
-      h("pre.tool-result", {}, m.content)));
-  } else {
-    body.innerHTML = renderMarkdown(m.content || "");
-    for (const c of calls) {
-      li.append(toolStrip(c, results.get(c.id)));
-      const r = results.get(c.id);
-      if (r && r.from !== m.id) consumed.add(r.from);
-    }
-  }
-  return li;
-}
-
-function signature(m, results) {
-  const calls = (m.parts || []).filter((p) => p.type === "tool_call").map((c) => `${c.id}:${results.has(c.id)}`).join(",");
-  return `${m.seq}|${m.status}|${m.local ? (m.failed ? "f" : "l") : ""}|${(m.content || "").length}|${calls}|${(m.parts || []).length}|${m.branchKey || ""}`;
-}
-
-/** Render the open session's messages, reusing the nodes of unchanged messages. */
-export function renderMessages({ toBottom = false, keepScroll = false } = {}) {
-  const scroller = els["messages-scroll"];
-  const nearBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
-  const e = state.activeId ? peek(state.activeId) : null;
-  if (!e) {
-    els.messages.replaceChildren();
-    rendered.clear();
-    els["load-older"].hidden = true;
-    return;
-  }
-  const results = toolResults(e);
-  const consumed = new Set();
-  const items = [...e.messages, ...e.notes].sort((a, b) => orderOf(a) - orderOf(b) || (a._n || 0) - (b._n || 0));
-  const nodes = [];
-  const live = new Set();
-  for (const m of items) {
-    const sig = m.kind === "note" ? `note|${m.content.length}` : signature(m, results);
-    let r = rendered.get(m.id);
-    if (!r || r.sig !== sig) {
-      const el = messageEl(m, e, results, consumed);
-      if (m.kind === "note") el.querySelector(".msg-body").innerHTML = renderMarkdown(m.content);
-      r = { sig, el };
-      rendered.set(m.id, r);
-    } else {
-      for (const c of (m.parts || []).filter((p) => p.type === "tool_call")) {
-        const res = results.get(c.id);
-        if (res && res.from !== m.id) consumed.add(res.from);
-      }
-    }
-    live.add(m.id);
-    nodes.push(r);
-  }
-  for (const id of rendered.keys()) if (!live.has(id)) rendered.delete(id);
-  els.messages.replaceChildren(...nodes.filter((r) => !consumed.has(r.el.dataset.id)).map((r) => r.el));
-  els["load-older"].hidden = !e.hasMore;
-  if (!e.messages.length && !e.notes.length && e.loaded) {
-    els.messages.append(h("li.empty-chat", {}, e.session?.status === "archived" ? "This archived session has no messages." : "No messages yet. Say hello!"));
-  }
-  if (toBottom || (nearBottom && !keepScroll)) scroller.scrollTop = scroller.scrollHeight;
-}
-
-function orderOf(m) {
-  if (m.kind === "note") return m.afterSeq + 0.5;
-  return m.seq != null ? m.seq : Number.MAX_SAFE_INTEGER;
-}
-
-function scheduleRender() {
-  if (renderQueued) return;
-  renderQueued = true;
-  requestAnimationFrame(() => {
-    renderQueued = false;
-    renderMessages();
-  });
-}
-
-/* ---- sending, stopping ---- */
-
-async function send() {
+async function send(textArg = null) {
   const ta = els["composer-input"];
-  const text = ta.value.trim();
+  const text = (textArg ?? ta.value).trim();
   if (!text) return;
   if (streamingHere()) {
     toast("Wait for the reply to finish, or press Stop.", "info");
     return;
   }
-  let id = state.activeId;
-  if (!id) {
-    try {
-      const agent = els["agent-select"].value || undefined;
-      const chosen = state.agents.find((a) => a.id === agent);
-      const model = els["model-input"].value.trim();
-      const s = await api.createSession({ agent, model: model && model !== chosen?.model ? model : undefined });
-      id = s.id;
-      const e = entry(id);
-      e.session = s;
-      e.loaded = true;
-      setActive(id);
-      rendered.clear();
-      renderHeader();
-      refreshList();
-    } catch (err) {
-      toastError(err, "Creating the session failed");
-      return;
-    }
+  let id;
+  try {
+    id = await ensureSession();
+  } catch (err) {
+    toastError(err, "Creating the session failed");
+    return;
   }
   const e = entry(id);
   if (e.session?.status === "archived") {
     toast("This session is archived: restore it to chat.", "error");
     return;
   }
-  ta.value = "";
-  autosize();
+  if (textArg == null) {
+    ta.value = "";
+    autosize();
+  }
+  if (e.hasNewer) await jumpToLatest();
   state.wsSession === id || switchLive(id);
   if (text.startsWith("/")) {
     state.pendingCommand = { sessionId: id, at: Date.now(), command: text.split(/\s/, 1)[0] };
@@ -428,11 +370,27 @@ async function send() {
     const afterSeq = lastSeq(e); // its stored copy comes after this (state.js, mergeMessages)
     e.messages.push({ id: nextLocalId("local"), role: "user", content: text, local: true, afterSeq, _n: tick(), created_at: new Date().toISOString() });
     state.awaiting = id;
+    state.lastSent = { sessionId: id, content: text };
   }
   const sent = ctx.live.send({ action: "chat", content: text });
   if (!sent) toast("Not connected: the message will be sent when the connection is back.", "info");
-  renderMessages({ toBottom: true });
+  draw({ toBottom: true });
   updateStreamingUi();
+}
+
+/** Retry a failed reply: the user message before it is sent again (or hooks.js's retry). */
+async function retry(m) {
+  const e = peek(state.activeId);
+  if (!e) return;
+  const custom = ctx.customRetry?.();
+  if (custom && (await custom(m, e.session))) return;
+  const prior = [...e.messages].reverse().find((x) => x.role === "user" && x.seq != null && x.seq < (m.seq ?? Infinity));
+  const text = prior?.content || (state.lastSent?.sessionId === state.activeId ? state.lastSent.content : "");
+  if (!text) {
+    toast("Nothing to retry: type the message again.", "info");
+    return;
+  }
+  send(text);
 }
 
 export function stop() {
@@ -465,42 +423,53 @@ function addNote(sessionId, text) {
   const cmd = state.pendingCommand?.command;
   e.notes.push({ kind: "note", id: nextLocalId("note"), content: String(text), afterSeq: lastSeq(e), _n: tick(), command: cmd || null });
   state.pendingCommand = null;
-  if (sessionId === state.activeId || !sessionId) renderMessages({ toBottom: true });
+  if (sessionId === state.activeId || !sessionId) draw({ toBottom: true });
+  // a command may have changed the session (/rename, /session …): refresh its header and row
+  if (sessionId || state.activeId) refreshSession(sessionId || state.activeId);
+}
+
+let lastError = null;
+
+function onSessionEvent(s) {
+  state.wsSession = s.id;
+  const asked = state.switchRequests.indexOf(s.id);
+  if (asked >= 0) state.switchRequests.splice(0, asked + 1);
+  const e = entry(s.id);
+  e.session = { ...(e.session || {}), ...s };
+  if (asked < 0 && s.id !== state.activeId) {
+    // the server moved the chat (/new, /reset, /checkpoint restore): follow it
+    state.pendingCommand = null;
+    openSession(s.id);
+    refreshList();
+  } else if (s.id === state.activeId) renderHeader();
+  updateSession(s);
 }
 
 export function handleEvent(evt) {
   switch (evt.type) {
-    case "session": {
-      const s = evt.session;
-      if (!s) return;
-      state.wsSession = s.id;
-      const e = entry(s.id);
-      e.session = { ...(e.session || {}), ...s };
-      const pending = state.pendingCommand && Date.now() - state.pendingCommand.at < 30000;
-      if (s.id !== state.activeId && pending) {
-        // a command (/new, /reset, /checkpoint restore…) moved the chat to another session
-        openSession(s.id);
-        refreshList();
-      } else if (s.id === state.activeId) {
-        renderHeader();
-      }
-      updateSession(s);
+    case "session":
+      if (evt.session) onSessionEvent(evt.session);
       return;
-    }
     case "history": {
       const e = entry(evt.session_id);
-      replaceLatest(e, { messages: evt.messages || [], has_more: e.hasMore || (evt.messages || []).length >= PAGE && evt.messages[0]?.seq > 1 });
-      if (evt.session_id === state.activeId) renderMessages();
+      mergeHistory(e, evt.messages || []);
+      if (evt.session_id === state.activeId) {
+        for (const m of evt.messages || []) markAnnounced(m.id);
+        draw();
+        persist(evt.session_id);
+        historyChanged(evt.session_id);
+      }
       return;
     }
     case "delta": {
       const sid = sessionOf(evt);
       const e = entry(sid);
+      state.stream = { sessionId: sid, messageId: evt.message_id };
+      if (state.awaiting === sid) state.awaiting = null;
+      if (e.hasNewer) return updateStreamingUi(); // reading older history: the tail comes on the way down
       const m = streamingMessage(e, sid, evt.message_id);
       m.content = (m.content || "") + (evt.text || "");
       m.status = "streaming";
-      state.stream = { sessionId: sid, messageId: evt.message_id };
-      if (state.awaiting === sid) state.awaiting = null;
       if (sid === state.activeId) {
         updateStreamingUi();
         scheduleRender();
@@ -511,6 +480,7 @@ export function handleEvent(evt) {
     case "tool_result": {
       const sid = sessionOf(evt);
       const e = entry(sid);
+      if (e.hasNewer) return;
       const messageId = evt.message_id || state.stream?.messageId || nextLocalId("tool");
       const m = streamingMessage(e, sid, messageId);
       m.parts = [...(m.parts || [])];
@@ -532,13 +502,17 @@ export function handleEvent(evt) {
         return;
       }
       const e = entry(msg.session_id);
+      if (e.hasNewer) return; // reading an older window: the tail is fetched on the way down
       mergeMessages(e, [msg]);
       if (e.session && !e.messages.some((m) => m.local)) e.session.message_count = Math.max(e.session.message_count || 0, lastSeq(e));
       if (msg.status && msg.status !== "streaming" && state.stream?.messageId === msg.id) state.stream = null;
+      if (msg.role === "user") markAnnounced(msg.id);
+      else if (msg.status !== "streaming" && msg.session_id === state.activeId) announce(msg);
       if (msg.session_id === state.activeId) {
         updateStreamingUi();
         scheduleRender();
       }
+      persist(msg.session_id);
       return;
     }
     case "stream_end": {
@@ -546,20 +520,29 @@ export function handleEvent(evt) {
       const e = entry(sid);
       const m = e.messages.find((x) => x.id === evt.message_id);
       if (m) m.status = evt.status || "complete";
+      if (evt.status === "error") {
+        const reason = lastError && Date.now() - lastError.at < 60000 ? lastError.text : "the provider failed";
+        if (m) e.errors[m.id] = reason; // shown on the failed reply, with Retry
+        else if (sid === state.activeId) toast(`The reply failed: ${reason}`, "error"); // no reply to show it on
+        lastError = null;
+      }
       if (!state.stream || state.stream.messageId === evt.message_id) state.stream = null;
       if (state.awaiting === sid) state.awaiting = null;
       if (sid === state.activeId) {
+        if (m) announce(m);
         updateStreamingUi();
         scheduleRender();
         if (evt.status === "interrupted") toast("Stopped: the partial reply is saved.", "info");
-        if (evt.status === "error") toast("The reply ended with an error; what came is saved.", "error");
       }
+      persist(sid);
       return;
     }
     case "error": {
       const sid = state.awaiting || state.activeId;
-      toast(`${evt.message || "Error"}${evt.code ? ` (${evt.code})` : ""}`, "error");
-      if (state.awaiting) {
+      const text = `${evt.message || "Error"}${evt.code ? ` (${evt.code})` : ""}`;
+      if (state.stream || evt.session_id) lastError = { text, at: Date.now() }; // shown on the failed reply
+      else toast(text, "error");
+      if (state.awaiting && !state.stream) {
         const e = peek(state.awaiting);
         for (const m of e?.messages || []) if (m.local) m.failed = true;
         state.awaiting = null;
@@ -568,7 +551,7 @@ export function handleEvent(evt) {
       if (evt.code === "session_read_only" || evt.code === "not_found") reloadActive();
       if (sid === state.activeId) {
         updateStreamingUi();
-        renderMessages();
+        draw();
       }
       return;
     }
@@ -580,7 +563,4 @@ export function handleEvent(evt) {
   }
 }
 
-export function renameActive(title) {
-  const s = peek(state.activeId)?.session;
-  if (s) renameSession(s, title);
-}
+export { PAGE };

@@ -1,22 +1,24 @@
-// The sessions sidebar: views (Active / Archived / Scheduled), groups, infinite scroll,
-// row actions on a "…" menu, inline rename by double-click, and full-text search.
+// The sessions sidebar: views (Active / Archived / Scheduled), filters by agent and channel,
+// groups, a virtual list fed page by page, live updates of single rows, row actions on a "…"
+// menu and inline rename by double-click. Search lives in search.js.
 
 import { api } from "./api.js";
 import { icon } from "./icons.js";
-import { sanitizeSnippet } from "./markdown.js";
-import { entry, state } from "./state.js";
-import { closeMenu, confirmDialog, download, h, openMenu, shortTime, sourceBadge, toast, toastError } from "./ui.js";
+import { entry, forget, state } from "./state.js";
+import { channelName, closeMenu, confirmDialog, download, h, openMenu, shortTime, sourceBadge, toast, toastError } from "./ui.js";
+import { VirtualList } from "./vlist.js";
 
 const GROUP_LABELS = { pinned: "Pinned", today: "Today", yesterday: "Yesterday", this_week: "This Week", older: "Older" };
+const GROUP_ORDER = ["pinned", "today", "yesterday", "this_week", "older"];
+const CHANNELS = ["web", "telegram", "slack", "discord", "whatsapp", "signal", "matrix", "teams", "google_chat", "webhook"];
 const PAGE = 50;
+const ROW_H = 58; // px: keep in step with .row in styles.css
+const HEAD_H = 34; // px: keep in step with .group-label
 const PINNED_REASON = "Pinned sessions can't be archived: unpin it first";
 
 let ctx;
 let listEl;
-let resultsEl;
-let searchInput;
-let sentinel;
-let observer;
+let vlist;
 let listToken = 0;
 
 export const displayTitle = (s) => s.title || s.preview || "New chat";
@@ -24,13 +26,12 @@ export const displayTitle = (s) => s.title || s.preview || "New chat";
 export function initSidebar(context) {
   ctx = context;
   listEl = document.getElementById("session-list");
-  resultsEl = document.getElementById("search-results");
-  searchInput = document.getElementById("search-input");
-  sentinel = h("div.sentinel", { "aria-hidden": "true" });
-  observer = new IntersectionObserver((entries) => {
-    if (entries.some((e) => e.isIntersecting)) loadMore();
-  }, { root: listEl, rootMargin: "300px" });
-
+  vlist = new VirtualList(listEl, {
+    height: (item) => (item.head ? HEAD_H : ROW_H),
+    key: (item) => (item.head ? `group:${item.group}` : item.session.id),
+    render: (item) => (item.head ? groupHead(item) : row(item.session, item.group)),
+    onScrollEnd: () => loadMore(),
+  });
   for (const btn of document.querySelectorAll(".filter")) {
     btn.addEventListener("click", () => setView(btn.dataset.view));
   }
@@ -42,35 +43,33 @@ export function initSidebar(context) {
     next.focus();
     next.click();
   });
-
-  let debounce;
-  searchInput.addEventListener("input", () => {
-    clearTimeout(debounce);
-    debounce = setTimeout(runSearch, 200);
-  });
-  searchInput.addEventListener("keydown", (ev) => {
-    if (ev.key === "Escape") {
-      if (searchInput.value) {
-        searchInput.value = "";
-        runSearch();
-        ev.stopPropagation();
-      }
-    } else if (ev.key === "ArrowDown") {
-      resultsEl.querySelector(".result")?.focus();
-      ev.preventDefault();
-    } else if (ev.key === "Enter") {
-      clearTimeout(debounce);
-      runSearch().then(() => resultsEl.querySelector(".result")?.focus());
-    }
-  });
-  resultsEl.addEventListener("keydown", (ev) => {
-    const items = [...resultsEl.querySelectorAll(".result")];
-    const i = items.indexOf(document.activeElement);
-    if (ev.key === "ArrowDown") items[Math.min(items.length - 1, i + 1)]?.focus();
-    else if (ev.key === "ArrowUp") (i <= 0 ? searchInput : items[i - 1]).focus();
-    else return;
+  const channelSel = document.getElementById("filter-channel");
+  channelSel.append(...CHANNELS.map((c) => h("option", { value: c }, channelName(c))));
+  channelSel.addEventListener("change", () => setFilter("channel", channelSel.value));
+  document.getElementById("filter-agent").addEventListener("change", (ev) => setFilter("agent", ev.target.value));
+  listEl.addEventListener("keydown", (ev) => {
+    if (ev.key !== "ArrowDown" && ev.key !== "ArrowUp") return;
+    const current = document.activeElement?.closest?.(".row")?.dataset.id;
+    if (!current || document.activeElement.classList.contains("row-more")) return;
+    const ids = state.list.map((s) => s.id);
+    const next = ids[ids.indexOf(current) + (ev.key === "ArrowDown" ? 1 : -1)];
+    if (!next) return;
     ev.preventDefault();
+    vlist.reveal(next)?.querySelector(".row-open")?.focus();
   });
+}
+
+/** The agents are known: fill the agent filter. */
+export function setAgentFilterOptions(agents) {
+  const sel = document.getElementById("filter-agent");
+  sel.replaceChildren(h("option", { value: "" }, "All agents"), ...agents.map((a) => h("option", { value: a.id }, a.id)));
+  sel.value = state.filters.agent;
+}
+
+function setFilter(name, value) {
+  state.filters[name] = value;
+  document.getElementById("filters-extra").classList.toggle("filtering", !!(state.filters.agent || state.filters.channel));
+  return setView(state.view);
 }
 
 export function setView(view) {
@@ -78,22 +77,26 @@ export function setView(view) {
   for (const b of document.querySelectorAll(".filter")) b.setAttribute("aria-selected", String(b.dataset.view === view));
   state.list = [];
   state.nextCursor = null;
-  listEl.replaceChildren();
+  listEl.scrollTop = 0;
   return refreshList();
 }
 
-/** Reload the view's first pages (as many sessions as are shown now). */
+function query(extra) {
+  return { view: state.view, agent: state.filters.agent || null, channel: state.filters.channel || null, ...extra };
+}
+
+/** Reload the view's first page (a view or filter change; a full reset). */
 export async function refreshList() {
   const token = ++listToken;
-  const limit = Math.min(500, Math.max(PAGE, state.list.length));
+  state.loadingMore = false;
   try {
-    const page = await api.listSessions({ view: state.view, limit });
+    const page = await api.listSessions(query({ limit: PAGE }));
     if (token !== listToken) return;
     state.list = page.sessions;
     state.nextCursor = page.next_cursor;
     for (const s of page.sessions) {
       const e = entry(s.id, false);
-      if (e) e.session = s;
+      if (e) e.session = { ...(e.session || {}), ...s };
     }
     renderList();
   } catch (err) {
@@ -101,43 +104,99 @@ export async function refreshList() {
   }
 }
 
+/** The next page, appended (the rows already drawn stay as they are). */
 async function loadMore() {
   if (!state.nextCursor || state.loadingMore) return;
   state.loadingMore = true;
   const token = listToken;
   try {
-    const page = await api.listSessions({ view: state.view, cursor: state.nextCursor, limit: PAGE });
+    const page = await api.listSessions(query({ cursor: state.nextCursor, limit: PAGE }));
     if (token !== listToken) return;
+    const got = performance.now();
     const seen = new Set(state.list.map((s) => s.id));
     state.list.push(...page.sessions.filter((s) => !seen.has(s.id)));
     state.nextCursor = page.next_cursor;
     renderList();
+    listEl.dataset.scriptMs = (performance.now() - got).toFixed(2);
+    // for measurements (bench/dashboard.py): from the page's arrival to the frame that shows it
+    requestAnimationFrame(() => {
+      listEl.dataset.drawMs = (performance.now() - got).toFixed(1);
+      listEl.dispatchEvent(new CustomEvent("pageloaded", { detail: { rows: state.list.length } }));
+    });
   } catch (err) {
     toastError(err, "Loading more sessions failed");
   } finally {
-    state.loadingMore = false;
+    if (token === listToken) state.loadingMore = false;
   }
+}
+
+/* ---- one session changed: place its row, leave the rest alone ---- */
+
+const activityOf = (s) => Date.parse(s.activity_at || s.last_message_at || s.created_at) || 0;
+
+function belongs(s) {
+  if (state.filters.agent && s.agent !== state.filters.agent) return false;
+  if (state.filters.channel && s.channel !== state.filters.channel) return false;
+  if (state.view === "archived") return s.status === "archived";
+  if (state.view === "scheduled") return s.source === "scheduled";
+  return s.status !== "archived";
+}
+
+function before(a, b) {
+  if (!!a.pinned !== !!b.pinned) return !!a.pinned;
+  return activityOf(a) > activityOf(b);
+}
+
+/** Put a session where the list's order wants it (or out of the list); redraw. */
+export function placeSession(s) {
+  const i = state.list.findIndex((x) => x.id === s.id);
+  const old = i >= 0 ? state.list[i] : null;
+  if (i >= 0) state.list.splice(i, 1);
+  // an empty session made elsewhere waits for its first message (the server lists only the
+  // newest empty one); one made here is the open one and shows at once
+  const emptyElsewhere = !old && !s.message_count && s.id !== state.activeId;
+  if (belongs(s) && !emptyElsewhere) {
+    const merged = old ? { ...old, ...s } : s;
+    let at = state.list.findIndex((x) => before(merged, x));
+    if (at < 0) at = state.nextCursor ? -1 : state.list.length; // beyond the loaded pages: not drawn yet
+    if (at >= 0) state.list.splice(at, 0, merged);
+  }
+  const e = entry(s.id, false);
+  if (e) e.session = { ...(e.session || {}), ...s };
+  renderList();
 }
 
 /** A session changed (rename, pin…): update its row and the open chat. */
 export function updateSession(s) {
-  const i = state.list.findIndex((x) => x.id === s.id);
-  if (i >= 0) state.list[i] = { ...state.list[i], ...s, group: s.group || state.list[i].group };
-  const e = entry(s.id, false);
-  if (e) e.session = { ...(e.session || {}), ...s };
-  renderList();
+  placeSession(s);
   ctx.sessionUpdated(s);
+}
+
+/** Fetch one session and place it (a live `sessions_changed`, a chat command's effect). */
+export async function refreshSession(id) {
+  try {
+    updateSession(await api.getSession(id));
+  } catch (err) {
+    if (err.status === 404) removeSession(id);
+  }
 }
 
 export function removeSession(id) {
   state.list = state.list.filter((s) => s.id !== id);
+  forget(id);
   renderList();
 }
 
+/* ---- drawing ---- */
+
 function groupKey(s) {
-  if (state.view === "scheduled") return s.group || s.source_ref || "Other";
+  if (state.view === "scheduled" && s.source === "scheduled") return `task:${s.source_ref || "scheduled"}`;
   if (s.pinned) return "pinned";
-  return s.group || "older";
+  return s.group && GROUP_LABELS[s.group] ? s.group : "older";
+}
+
+function groupLabel(key) {
+  return key.startsWith("task:") ? key.slice(5) : GROUP_LABELS[key] || key;
 }
 
 let renderDeferred = false;
@@ -149,50 +208,68 @@ export function renderList() {
     return;
   }
   renderDeferred = false;
-  observer.unobserve(sentinel);
-  const focusedId = document.activeElement?.closest?.(".row")?.dataset.id;
-  const focusedMore = document.activeElement?.classList?.contains("row-more");
   const groups = new Map();
   for (const s of state.list) {
     const key = groupKey(s);
     if (!groups.has(key)) groups.set(key, []);
     groups.get(key).push(s);
   }
-  const children = [];
-  for (const [key, sessions] of groups) {
-    const label = state.view === "scheduled" ? key : GROUP_LABELS[key] || key;
-    const id = `group-${children.length}`;
-    children.push(
-      h("section.group", { "aria-labelledby": id, dataset: { group: key } },
-        h("h3.group-label", { id }, label),
-        h("ul.rows", {}, sessions.map(row))),
-    );
+  // one order for the groups, whatever order the rows came in
+  const rank = (k) => (k.startsWith("task:") ? -1 : GROUP_ORDER.indexOf(k));
+  const keys = [...groups.keys()].sort((a, b) => (rank(a) === -1 && rank(b) === -1 ? 0 : rank(a) - rank(b)));
+  const items = [];
+  for (const key of keys) {
+    items.push({ head: true, group: key });
+    for (const s of groups.get(key)) items.push({ session: s, group: key });
   }
+  listEl.querySelector(".empty")?.remove();
   if (!state.list.length) {
     const empty = { active: "No sessions yet. Start a new chat.", archived: "No archived sessions.", scheduled: "No scheduled sessions." };
-    children.push(h("p.empty", {}, empty[state.view]));
+    listEl.prepend(h("p.empty", {}, state.filters.agent || state.filters.channel ? "No sessions match the filters." : empty[state.view]));
   }
-  children.push(sentinel);
-  listEl.replaceChildren(...children);
-  if (state.nextCursor) observer.observe(sentinel);
-  if (focusedId) {
-    const r = listEl.querySelector(`.row[data-id="${CSS.escape(focusedId)}"]`);
-    (focusedMore ? r?.querySelector(".row-more") : r?.querySelector(".row-open"))?.focus();
+  listEl.dataset.count = String(state.list.length);
+  listEl.dataset.top = state.list[0]?.id || "";
+  listEl.dataset.more = state.nextCursor ? "1" : "0";
+  vlist.setItems(items);
+}
+
+/** The open session changed: redraw the rows so the active one is marked. */
+export function markActive() {
+  for (const r of listEl.querySelectorAll(".row")) {
+    const on = r.dataset.id === state.activeId;
+    r.classList.toggle("active", on);
+    const open = r.querySelector(".row-open");
+    if (on) open.setAttribute("aria-current", "page");
+    else open.removeAttribute("aria-current");
   }
 }
 
-function row(s) {
+function groupHead(item) {
+  return h("h2.group-label", { dataset: { group: item.group } }, groupLabel(item.group));
+}
+
+function row(s, group) {
   const title = displayTitle(s);
   const active = s.id === state.activeId;
-  const open = h("button.row-open", { type: "button", title, "aria-current": active ? "page" : null },
+  const count = s.message_count ?? 0;
+  const sub = s.title && s.preview && s.preview !== s.title ? s.preview : s.source === "channel" ? channelName(s.channel) : s.agent;
+  const open = h("a.row-open", { href: `/s/${encodeURIComponent(s.id)}`, title, "aria-current": active ? "page" : null, draggable: "false" },
     sourceBadge(s),
     h("span.row-text", {},
-      h("span.row-title", {}, title),
-      h("span.row-sub", {}, s.source === "channel" ? `${s.channel} · ` : "", shortTime(s.last_message_at || s.created_at))),
+      h("span.row-line", {},
+        h("span.row-title", {}, title),
+        h("time.row-time", { datetime: s.activity_at || s.last_message_at || s.created_at }, shortTime(s.activity_at || s.last_message_at || s.created_at))),
+      h("span.row-line", {},
+        h("span.row-preview", {}, sub || ""),
+        h("span.row-count", { title: `${count} message${count === 1 ? "" : "s"}`, "aria-label": `${count} message${count === 1 ? "" : "s"}` }, String(count)))),
     s.pinned ? h("span.pin", { title: "Pinned" }, icon("pin", "Pinned")) : null,
     s.status === "archived" ? h("span.tag", {}, "archived") : null,
   );
-  open.addEventListener("click", () => ctx.openSession(s.id));
+  open.addEventListener("click", (ev) => {
+    if (ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey) return; // a new tab: the browser's
+    ev.preventDefault();
+    ctx.openSession(s.id);
+  });
   open.addEventListener("keydown", (ev) => {
     if (ev.key === "F2") {
       ev.preventDefault();
@@ -216,7 +293,7 @@ function row(s) {
       more.click();
     }
   });
-  return h(`li.row${active ? ".active" : ""}${s.pinned ? ".pinned" : ""}`, { dataset: { id: s.id } }, open, more);
+  return h(`div.row${active ? ".active" : ""}${s.pinned ? ".pinned" : ""}`, { dataset: { id: s.id, group } }, open, more);
 }
 
 function menuItems(s, openBtn) {
@@ -228,6 +305,7 @@ function menuItems(s, openBtn) {
   if (archived) items.push({ label: "Restore to active", action: "restore", onSelect: () => restoreSession(s) });
   else items.push({ label: "Archive", action: "archive", disabled: s.pinned ? PINNED_REASON : null, onSelect: () => archiveSession(s) });
   items.push(
+    { label: "Open in a new tab", action: "new-tab", onSelect: () => window.open(`/s/${encodeURIComponent(s.id)}`, "_blank", "noopener") },
     { label: "Export as Markdown", action: "export-markdown", onSelect: () => exportSession(s, "markdown") },
     { label: "Export as JSON", action: "export-json", onSelect: () => exportSession(s, "json") },
     { label: "Delete…", action: "delete", danger: true, onSelect: () => deleteSession(s) },
@@ -251,7 +329,7 @@ export function startRename(s, host) {
     input.replaceWith(titleEl);
     if (save && title && title !== s.title) await renameSession(s, title);
     else if (renderDeferred) renderList();
-    (document.querySelector(`.row[data-id="${CSS.escape(s.id)}"] .row-open`) || restoreFocusTo).focus();
+    (vlist.nodeOf(s.id)?.querySelector(".row-open") || restoreFocusTo).focus();
   };
   input.addEventListener("keydown", (ev) => {
     ev.stopPropagation();
@@ -264,7 +342,10 @@ export function startRename(s, host) {
     }
   });
   input.addEventListener("blur", () => finish(true));
-  input.addEventListener("click", (ev) => ev.stopPropagation());
+  input.addEventListener("click", (ev) => {
+    ev.stopPropagation();
+    ev.preventDefault();
+  });
   input.addEventListener("dblclick", (ev) => ev.stopPropagation());
   titleEl.replaceWith(input);
   input.focus();
@@ -282,7 +363,6 @@ export async function renameSession(s, title) {
 async function setPinned(s, pinned) {
   try {
     updateSession(await api.patchSession(s.id, { pinned }));
-    await refreshList();
     toast(pinned ? "Pinned" : "Unpinned");
   } catch (err) {
     toastError(err, pinned ? "Pin failed" : "Unpin failed");
@@ -292,7 +372,6 @@ async function setPinned(s, pinned) {
 async function archiveSession(s) {
   try {
     updateSession(await api.patchSession(s.id, { archived: true }));
-    await refreshList();
     toast("Archived");
   } catch (err) {
     toastError(err, "Archive failed");
@@ -302,7 +381,6 @@ async function archiveSession(s) {
 export async function restoreSession(s) {
   try {
     updateSession(await api.patchSession(s.id, { archived: false }));
-    await refreshList();
     toast("Restored to active");
   } catch (err) {
     toastError(err, "Restore failed");
@@ -335,44 +413,8 @@ export async function deleteSession(s) {
   }
 }
 
-/* ---- search ---- */
-
-let searchToken = 0;
-
-export function focusSearch() {
-  searchInput.focus();
-  searchInput.select();
-}
-
-async function runSearch() {
-  const q = searchInput.value.trim();
-  const token = ++searchToken;
-  if (!q) {
-    resultsEl.hidden = true;
-    resultsEl.replaceChildren();
-    listEl.hidden = false;
-    return;
-  }
-  try {
-    const { results } = await api.search(q, { limit: 20, view: "all" });
-    if (token !== searchToken) return;
-    listEl.hidden = true;
-    resultsEl.hidden = false;
-    const items = results.map((r) => {
-      const btn = h("button.result", { type: "button", dataset: { id: r.session.id, seq: r.seq ?? "" } },
-        h("span.result-title", {}, sourceBadge(r.session), " ", displayTitle(r.session),
-          r.session.status === "archived" ? h("span.tag", {}, "archived") : null),
-        h("span.result-snippet", {}, sanitizeSnippet(r.snippet)),
-        h("span.result-meta", {}, r.seq != null ? `message #${r.seq}` : "title", " · ", shortTime(r.session.last_message_at || r.session.created_at)),
-      );
-      btn.addEventListener("click", () => ctx.openSession(r.session.id, { seq: r.seq ?? null }));
-      return h("li", {}, btn);
-    });
-    resultsEl.replaceChildren(
-      h("p.results-count", { role: "status" }, results.length ? `${results.length} result${results.length === 1 ? "" : "s"}` : "No results"),
-      h("ul.results", {}, items),
-    );
-  } catch (err) {
-    if (token === searchToken) toastError(err, "Search failed");
-  }
+/** The session after (+1) or before (-1) the open one in the list (Alt+↓ / Alt+↑). */
+export function neighbour(step) {
+  const i = state.list.findIndex((s) => s.id === state.activeId);
+  return state.list[i < 0 ? 0 : i + step]?.id || null;
 }

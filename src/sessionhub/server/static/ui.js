@@ -1,6 +1,6 @@
 // Small UI helpers: element builder, toasts, the confirm dialog, the row menu, formatting.
 
-import { icon } from "./icons.js";
+import { hasIcon, icon } from "./icons.js";
 
 /** h("button.btn", {type: "button", onclick}, "text", child…): text children are always text. */
 export function h(tag, attrs = {}, ...children) {
@@ -23,8 +23,12 @@ export function h(tag, attrs = {}, ...children) {
 
 const toastsEl = () => document.getElementById("toasts");
 
-/** Show a message; kind "error" stays until dismissed or 8 s, "info" for 3 s. */
+/** Show a message; kind "error" stays until dismissed or 8 s, "info" for 3 s. The same text
+ * already on screen is not shown twice. */
 export function toast(message, kind = "info") {
+  for (const old of toastsEl().querySelectorAll(".toast")) {
+    if (old.firstChild?.textContent === message) return old;
+  }
   const close = h("button.toast-close", { type: "button", "aria-label": "Dismiss" }, "✕");
   const el = h(`div.toast.${kind}`, { role: kind === "error" ? "alert" : "status" }, h("span", {}, message), close);
   const remove = () => el.remove();
@@ -35,6 +39,7 @@ export function toast(message, kind = "info") {
 }
 
 export function toastError(err, what) {
+  if (err && err.status === 401) return; // the token prompt says it once (app.js)
   const msg = err && err.message ? err.message : String(err);
   const code = err && err.code ? ` (${err.code})` : "";
   toast(what ? `${what}: ${msg}${code}` : `${msg}${code}`, "error");
@@ -154,23 +159,33 @@ export function fullTime(iso) {
   return Number.isNaN(d.getTime()) ? "" : d.toLocaleString();
 }
 
-const SOURCE_ICONS = { manual: "chat", scheduled: "clock", trigger: "bolt" };
+const CHANNEL_NAMES = {
+  web: "Web", telegram: "Telegram", discord: "Discord", slack: "Slack", whatsapp: "WhatsApp", signal: "Signal",
+  matrix: "Matrix", teams: "Microsoft Teams", google_chat: "Google Chat", webhook: "Webhook",
+};
 
-/** The source badge of a session: manual, scheduled, trigger, or the channel's name. */
-export function sourceBadge(session) {
+/** What kind of source a session has at a glance: {kind (the icon), label}. */
+export function sourceKind(session) {
   const source = session.source || "manual";
-  let name;
-  let label;
+  const ref = session.source_ref ? `: ${session.source_ref}` : "";
+  if (session.metadata?.type === "voice") return { kind: "mic", label: "Voice session" };
+  if (source === "scheduled") return { kind: "gear", label: `Scheduled task${ref}` };
+  if (source === "trigger") return { kind: "bolt", label: `Trigger${ref}` };
   if (source === "channel") {
     const ch = session.channel || "channel";
-    name = ch === "webhook" ? "link" : "channel";
-    label = `Channel: ${ch.replace("_", " ")}`;
-  } else {
-    name = SOURCE_ICONS[source] || "chat";
-    label = source === "manual" ? "Manual chat" : `${source[0].toUpperCase()}${source.slice(1)}${session.source_ref ? `: ${session.source_ref}` : ""}`;
+    const kind = ch === "webhook" ? "link" : hasIcon(ch) ? ch : "channel";
+    return { kind, label: `Channel: ${CHANNEL_NAMES[ch] || ch.replace("_", " ")}` };
   }
-  return h("span.source", { title: label, dataset: { source, channel: session.channel || "" } }, icon(name, label));
+  return { kind: "chat", label: "Manual chat" };
 }
+
+/** The source badge of a session: a platform logo, a gear, a bolt, a microphone or a bubble. */
+export function sourceBadge(session) {
+  const { kind, label } = sourceKind(session);
+  return h("span.source", { title: label, dataset: { source: session.source || "manual", channel: session.channel || "", kind } }, icon(kind, label));
+}
+
+export const channelName = (ch) => CHANNEL_NAMES[ch] || ch;
 
 /** Save a Blob as a file download. */
 export function download(blob, name) {

@@ -12,8 +12,9 @@ export class Live {
   /**
    * @param {{onEvent: (e: object) => void, onStatus: (s: string) => void, resumeId: () => string|null}} hooks
    */
-  constructor({ onEvent, onStatus, resumeId }) {
+  constructor({ onEvent, onStatus, resumeId, onUnauthorized }) {
     this.onEvent = onEvent;
+    this.onUnauthorized = onUnauthorized || (() => {});
     this.onStatus = onStatus;
     this.resumeId = resumeId;
     this.ws = null;
@@ -61,7 +62,9 @@ export class Live {
       } catch {
         return;
       }
-      if (data && typeof data === "object") this.onEvent(data);
+      if (!data || typeof data !== "object") return;
+      if (data.type === "error" && data.code === "unauthorized") return; // the close (4401) follows
+      this.onEvent(data);
     };
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
@@ -70,8 +73,12 @@ export class Live {
         this.onStatus("offline");
         return;
       }
-      if (ev.code === 4401 || ev.code === 1008) {
-        this.onEvent({ type: "error", code: "unauthorized", message: "the live connection needs a valid token (Settings)" });
+      if (ev.code === 4401) {
+        // no reconnect loop with a token that is refused: the app asks for one, then reconnects
+        clearTimeout(this.timer);
+        this.onStatus("unauthorized");
+        this.onUnauthorized();
+        return;
       }
       this.scheduleReconnect();
     };

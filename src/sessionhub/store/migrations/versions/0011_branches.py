@@ -10,7 +10,7 @@ keys make that unsafe), so the store clears the pointer when it deletes a sessio
 branches stay ordinary archived sessions, as restore branches always were.
 
 Revision ID: 0011_branches
-Revises: 0013_adk_chatkit (chained after main's head at merge)
+Revises: 0015_usage_rollup (chained after main's head at merge)
 Create Date: 2026-12-06
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_branches"
-down_revision = "0013_adk_chatkit"
+down_revision = "0015_usage_rollup"
 branch_labels = None
 depends_on = None
 
