@@ -18,6 +18,7 @@ from .errors import (
 )
 from .hub import Hub, open
 from .model import (
+    Branch,
     Checkpoint,
     Message,
     SearchHit,
@@ -33,6 +34,7 @@ from .model import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Branch",
     "Checkpoint",
     "ConfigError",
     "Conflict",

@@ -256,6 +256,35 @@ class Checkpoint:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Branch:
+    """An alternative continuation of a session's visible history (regenerate, edit, restore).
+
+    ``at_seq`` is the first seq where it differs (the message the dashboard shows "‹ 1/2 ›"
+    beside), ``message_id`` its message there; ``preview`` is that message, short;
+    ``created_at`` is when that message was written; ``message_count`` is the branch's length.
+    """
+
+    at_seq: int
+    session_id: str
+    preview: str
+    message_count: int
+    created_at: datetime
+    message_id: str
+    role: str
+
+    def to_dict(self) -> dict[str, JSON]:
+        return {
+            "at_seq": self.at_seq,
+            "session_id": self.session_id,
+            "preview": self.preview,
+            "message_count": self.message_count,
+            "created_at": isoformat(self.created_at),
+            "message_id": self.message_id,
+            "role": self.role,
+        }
+
+
 SummaryMethod = Literal["model", "extractive"]
 
 

@@ -7,7 +7,9 @@
     else: result = await out.turn.wait()             # the user message is out.user_message
 
 Every entry (REST chat, the WebSocket, inbound channels, scheduled tasks) goes through
-:meth:`AgentRuntime.chat` / :meth:`AgentRuntime.start_turn`, so they share one rule set:
+:meth:`AgentRuntime.chat` / :meth:`AgentRuntime.start_turn` (and :meth:`AgentRuntime.regenerate`
+/ :meth:`AgentRuntime.edit`, which keep the replaced messages as a branch first), so they share
+one rule set:
 
 - the session's provider and model are the ones fixed at its creation; the agent's system
   prompt and context settings come from ``[[agents]]`` (an agent no longer configured keeps
@@ -45,6 +47,7 @@ from .turns import Turn, TurnManager
 
 if TYPE_CHECKING:
     from ..hub import Hub
+    from ..hub.branches import BranchResult
 
 log = logging.getLogger("sessionhub.agents.runtime")
 
@@ -98,6 +101,17 @@ class CommandAnswer:
     command: str
     text: str
     session: Session | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BranchStarted:
+    """An agent turn started after a regenerate or an edit (``result``: what changed)."""
+
+    result: BranchResult
+    turn: Turn
+
+    async def wait(self) -> TurnResult:
+        return await self.turn.wait()
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,6 +278,59 @@ class AgentRuntime:
         sink: EventSink | None,
         metadata: Mapping[str, Any] | None,
     ) -> ChatStarted:
+        stored: list[Message] = []
+
+        async def step(session: Session) -> None:
+            if content is not None:
+                msg = await hub.add_message(session.id, "user", content, metadata=metadata)
+                stored.append(msg)
+                await self._notify(hub.owner, session.id)
+            else:
+                last: list[Message] = await hub.get_history(session.id, limit=1)
+                stored.extend(last)
+
+        session, turn = await self._launch(hub, session_id, step, sink)
+        return ChatStarted(session, stored[0], turn)
+
+    async def regenerate(
+        self, hub: Hub, session_id: str, seq: int | None = None, *, sink: EventSink | None = None
+    ) -> BranchStarted:
+        """Keep assistant message ``seq`` (default: the last) and what follows aside as a
+        branch (``hub.regenerate``) and start the agent's turn on the history before it."""
+        return await self._branch(hub, session_id, lambda s: hub.regenerate(s.id, seq), sink)
+
+    async def edit(
+        self, hub: Hub, session_id: str, seq: int, content: str, *, sink: EventSink | None = None
+    ) -> BranchStarted:
+        """Replace user message ``seq`` by ``content`` (``hub.edit``: the old continuation is
+        kept as a branch) and start the agent's turn. ``content`` is never a chat command."""
+        return await self._branch(hub, session_id, lambda s: hub.edit(s.id, seq, content), sink)
+
+    async def _branch(
+        self,
+        hub: Hub,
+        session_id: str,
+        change: Callable[[Session], Awaitable[BranchResult]],
+        sink: EventSink | None,
+    ) -> BranchStarted:
+        done: list[BranchResult] = []
+
+        async def step(session: Session) -> None:
+            done.append(await change(session))
+            await self._notify(hub.owner, session.id)
+
+        _, turn = await self._launch(hub, session_id, step, sink)
+        return BranchStarted(done[0], turn)
+
+    async def _launch(
+        self,
+        hub: Hub,
+        session_id: str,
+        step: Callable[[Session], Awaitable[None]],
+        sink: EventSink | None,
+    ) -> tuple[Session, Turn]:
+        """Claim the session's turn slot, run ``step`` (store what the turn answers), build
+        the context and start the turn."""
         self.bind(hub)
         session = await hub.get_session(session_id)
         if session.status == "archived":
@@ -284,16 +351,9 @@ class AgentRuntime:
             system_prompt=agent.system_prompt if agent is not None else "",
             tools=builtin_tools(hub.search, clock=hub.clock),
         )
-        stored: list[Message] = []
 
         async def prepare() -> Sequence[ContextItem]:
-            if content is not None:
-                msg = await hub.add_message(session.id, "user", content, metadata=metadata)
-                stored.append(msg)
-                await self._notify(hub.owner, session.id)
-            else:
-                last: list[Message] = await hub.get_history(session.id, limit=1)
-                stored.extend(last)
+            await step(session)
             return await self._context(hub, session)
 
         async def send(event: Event) -> None:
@@ -309,7 +369,7 @@ class AgentRuntime:
             options=options,
             prepare=prepare,
         )
-        return ChatStarted(session, stored[0], turn)
+        return session, turn
 
     async def _context(self, hub: Hub, session: Session) -> Sequence[ContextItem]:
         cs = hub.context_settings(session.agent)
@@ -326,4 +386,4 @@ class AgentRuntime:
         await self.providers.aclose()
 
 
-__all__ = ["AgentRuntime", "ChatStarted", "CommandAnswer", "HubTurnStore", "Notify"]
+__all__ = ["AgentRuntime", "BranchStarted", "ChatStarted", "CommandAnswer", "HubTurnStore", "Notify"]

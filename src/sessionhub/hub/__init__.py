@@ -7,7 +7,8 @@ another owner over the same store, which is how the server isolates its users.
 The parts, one module each, stacked on one real base (``_core.HubCore``: store, settings,
 clock, owner, routing state, turn gate, shared input checks):
 ``sessions.py`` (sessions, messages, listings) → ``history.py`` (checkpoints, forks,
-export, import, cleanup, retention) and ``routing.py`` (inbound messages, keys, resets),
+export, import, cleanup, retention; ``branches.py``: regenerate, edit, branches on top of it)
+and ``routing.py`` (inbound messages, keys, resets),
 ``context.py`` (context windows, compaction), ``items.py`` (messages as OpenAI items, for
 ``/v1``; on ``history.py``) → ``commands.py`` (chat commands, which use
 all of them) → ``Hub`` here (lifecycle and ``as_user``), and ``open()``.

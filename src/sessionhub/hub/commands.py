@@ -31,6 +31,7 @@ from ..routing.inbound import InboundMessage
 from ..routing.keys import Scope
 from ..routing.permissions import new_refusal, scope_refusal
 from ..routing.reset import ResetPolicy, next_boundary
+from .branches import BranchOps
 from .context import ContextOps
 from .items import ItemOps
 from .routing import InboundResult, RoutingOps
@@ -80,7 +81,7 @@ def _clip(text: str) -> str:
     return text[: MAX_REPLY_CHARS - 40] + "\n… (cut; export the session for all of it)"
 
 
-class CommandOps(TransferOps, ItemOps, RoutingOps, ContextOps):
+class CommandOps(TransferOps, ItemOps, BranchOps, RoutingOps, ContextOps):
     """The chat-command executor of ``Hub``, on top of every other part it drives."""
 
     async def execute(self, context: InboundMessage | Session, command: Command) -> CommandResult:

@@ -34,6 +34,7 @@ from .routes import (
     COMMON_ERRORS,
     agents,
     ai_lab,
+    branches,
     chat,
     checkpoints,
     conversation_items,
@@ -102,7 +103,8 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
         return Health(status="ok", database=hub.database, version=__version__)
 
     for module in (
-        sessions, ai_lab, maintenance, messages, checkpoints, agents, inbound, triggers, chat, tasks, usage,
+        sessions, ai_lab, maintenance, messages, checkpoints, branches, agents, inbound, triggers, chat, tasks,
+        usage,
     ):  # fmt: skip
         app.include_router(module.router, responses=COMMON_ERRORS)
     # OpenAI's Conversations API: the official clients work against /v1 by base_url alone.

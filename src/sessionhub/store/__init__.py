@@ -9,7 +9,7 @@ Layers, lowest first (each module imports only those above it in this list):
   SQL, compiled from Core statements, and the inline readers);
 - _db.py: ``SQLBase``, the engine, worker threads, transactions and session-row locks;
 - one module per concern, each class on the ones it uses: crypto_sql.py, history_sql.py,
-  sessions_sql.py, messages_sql.py (the append and history hot paths), lifecycle_sql.py,
+  branches_sql.py, sessions_sql.py, messages_sql.py (the append and history hot paths), lifecycle_sql.py,
   search_match.py, search_sql.py, vectors_sql.py, context_sql.py, routing_sql.py, idempotency_sql.py,
   turns_sql.py, usage_sql.py, items_sql.py (messages by id, for /v1), and the framework adapters'
   tables: adk_sql.py (Google ADK), chatkit_sql.py (OpenAI ChatKit);

@@ -291,5 +291,5 @@ class SQLBase:
                 )
             ).one()
             segs.append((base.pk, base.base_seq + 1, upto))
-            base_pk, upto = base.base_session_pk, base.base_seq
+            base_pk, upto = base.base_session_pk, min(upto, base.base_seq)
         return segs

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from ..model import Checkpoint, Message, NewMessage, Session
+from ..model import Branch, Checkpoint, Message, NewMessage, Session
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +87,8 @@ class ImportRows:
 
 
 class HistoryStore(Protocol):
-    """Checkpoints, forks, bulk import and the selections behind cleanup and retention
-    (``hub/history.py``, ``hub/transfer.py``)."""
+    """Checkpoints, forks, branches, bulk import and the selections behind cleanup and
+    retention (``hub/history.py``, ``hub/branches.py``, ``hub/transfer.py``)."""
 
     async def save_checkpoint(
         self, owner: str, session_id: str, checkpoint_id: str, name: str, description: str
@@ -110,6 +110,23 @@ class HistoryStore(Protocol):
         self, owner: str, checkpoint_id: str, branch_id: str, derive: Derive
     ) -> RestoreOutcome:
         """Cut the session back to the checkpoint; later messages move to a new branch."""
+        ...
+
+    async def branch_off(
+        self, owner: str, session_id: str, seq: int | None, role: str, branch_id: str, derive: Derive
+    ) -> RestoreOutcome:
+        """Keep messages ``seq..n`` aside in a new branch; ``seq`` must be a ``role`` message
+        (None: the last one of that role), else ``InvalidInput``. The session ends at ``seq-1``."""
+        ...
+
+    async def branches(self, owner: str, session_id: str) -> list[Branch]:
+        """The alternatives forking off the session's visible history, oldest first."""
+        ...
+
+    async def switch_branch(
+        self, owner: str, session_id: str, branch_id: str, kept_id: str, derive: Derive
+    ) -> RestoreOutcome:
+        """Make the branch the session's continuation; the current one goes to branch ``kept_id``."""
         ...
 
     async def fork(

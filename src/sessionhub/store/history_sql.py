@@ -1,8 +1,9 @@
-"""SQL for checkpoints, forks, restore, pop and fork-safe deletion.
+"""SQL for checkpoints, forks, pop and fork-safe deletion.
 
 Part of ``SQLStore`` (on the transactions and ``_segments`` of _db.py, the row moves of
-crypto_sql.py; bulk import and cleanup are in lifecycle_sql.py). The rules of the
-row moves, all O(rows moved) and never O(history):
+crypto_sql.py; restore, regenerate, edit and branch switches are in branches_sql.py, bulk
+import and cleanup in lifecycle_sql.py). The rules of the row moves, all O(rows moved) and
+never O(history):
 
 - **Fork** at seq ``k``: a new session row with ``base_session_pk``/``base_seq`` pointing
   at the session that *owns* the row ``k`` (the pointer is normalised down the chain, so
@@ -12,7 +13,7 @@ row moves, all O(rows moved) and never O(history):
   ``UPDATE session_pk``; its base is the session at ``k``, or the session's own base when
   ``k`` is at or before the session's fork point). Checkpoints after ``k`` and forks that
   read beyond ``k`` move with the branch. The session is cut to ``k``; new messages get
-  ``k+1…``. Counters are adjusted by the moved range only.
+  ``k+1…``. Counters are adjusted by the moved range only (branches_sql.py ``_keep_aside``).
 - **Delete / clear** of a session that others read from: the child reading furthest (the
   heir) receives the parent's rows it needs (moved, not copied) and takes over the
   parent's own base; the other children re-point to the heir, whose history is the same
@@ -36,11 +37,11 @@ from ..text import preview as make_preview
 from ._rows import MESSAGE_COLUMNS, Totals, dumps_json, from_us
 from .codec import PlainCodec, RowKey
 from .crypto_sql import CryptoSQLMixin
-from .history_base import Derive, RestoreOutcome
+from .history_base import Derive
 from .schema import checkpoints, messages, sessions
 
 
-def _checkpoint(r: Row[Any], session_id: str, codec: PlainCodec, key: RowKey) -> Checkpoint:
+def checkpoint_from_row(r: Row[Any], session_id: str, codec: PlainCodec, key: RowKey) -> Checkpoint:
     created = from_us(r.created_at)
     name, description = codec.open_checkpoint(key, r.id, r.name, r.description)
     return Checkpoint(
@@ -210,7 +211,7 @@ class HistorySQLMixin(CryptoSQLMixin):
             }
             conn.execute(insert(checkpoints).values(**values))
             found = self._find_checkpoint(conn, owner, checkpoint_id)
-            return _checkpoint(found, session_id, self.codec, self._row_key(row))
+            return checkpoint_from_row(found, session_id, self.codec, self._row_key(row))
 
     async def list_checkpoints(self, owner: str, session_id: str) -> list[Checkpoint]:
         return await self._run(self._list_checkpoints, owner, session_id)
@@ -224,7 +225,7 @@ class HistorySQLMixin(CryptoSQLMixin):
                 .order_by(checkpoints.c.created_at, checkpoints.c.pk)
             ).all()
         key = self._row_key(row)
-        return [_checkpoint(r, session_id, self.codec, key) for r in rows]
+        return [checkpoint_from_row(r, session_id, self.codec, key) for r in rows]
 
     async def get_checkpoint(self, owner: str, checkpoint_id: str) -> Checkpoint:
         return await self._run(self._get_checkpoint, owner, checkpoint_id)
@@ -232,7 +233,7 @@ class HistorySQLMixin(CryptoSQLMixin):
     def _get_checkpoint(self, owner: str, checkpoint_id: str) -> Checkpoint:
         with self._read() as conn:
             r = self._find_checkpoint(conn, owner, checkpoint_id)
-        return _checkpoint(r, r.session_id, self.codec, RowKey(r.session_id, r.session_wk))
+        return checkpoint_from_row(r, r.session_id, self.codec, RowKey(r.session_id, r.session_wk))
 
     async def delete_checkpoint(self, owner: str, checkpoint_id: str) -> None:
         await self._run(self._delete_checkpoint, owner, checkpoint_id)
@@ -241,96 +242,6 @@ class HistorySQLMixin(CryptoSQLMixin):
         with self._write() as conn:
             r = self._find_checkpoint(conn, owner, checkpoint_id)
             conn.execute(delete(checkpoints).where(checkpoints.c.pk == r.pk))
-
-    # -- restore ----------------------------------------------------------------------------
-
-    async def restore_checkpoint(
-        self, owner: str, checkpoint_id: str, branch_id: str, derive: Derive
-    ) -> RestoreOutcome:
-        return await self._run(self._restore_checkpoint, owner, checkpoint_id, branch_id, derive)
-
-    def _restore_checkpoint(
-        self, owner: str, checkpoint_id: str, branch_id: str, derive: Derive
-    ) -> RestoreOutcome:
-        now = self._now_us()
-        with self._write() as conn:
-            cp = self._find_checkpoint(conn, owner, checkpoint_id)
-            row = self._lock_writable(conn, owner, cp.session_id)
-            k, n = cp.at_seq, row.message_count
-            if k >= n:
-                return RestoreOutcome(self._session(row), None, 0)
-            segs = self._segments(conn, row)
-            moved = self._totals(conn, segs, k + 1, n).values()
-            if k <= row.base_seq:
-                branch_base, branch_base_seq = row.base_session_pk, row.base_seq
-            else:
-                branch_base, branch_base_seq = row.pk, k
-            key = self._row_key(row)
-            spec = derive(self._session(row), k, _checkpoint(cp, row.id, self.codec, key))
-            bkey = RowKey(branch_id, self.codec.new_key(branch_id))
-            values = {c.name: getattr(row, c.name) for c in sessions.columns if c.name != "pk"}
-            values.update(
-                id=branch_id,
-                key=branch_id,
-                wrapped_key=bkey.wrapped,
-                title=self.codec.seal_session(bkey, "title", spec.title),
-                preview=self.codec.seal_session(bkey, "preview", self._session(row).preview),
-                title_source=spec.title_source,
-                metadata=self.codec.seal_session(bkey, "metadata", dumps_json(dict(spec.metadata))),
-                status="archived",
-                pinned=False,
-                source="manual",
-                source_ref=None,
-                created_at=now,
-                updated_at=now,
-                base_session_pk=branch_base,
-                base_seq=branch_base_seq,
-                import_ref=None,
-            )
-            branch_pk = self._insert_session(conn, values)
-            self._reindex_title(conn, branch_pk, spec.title)
-            own_from = max(k, row.base_seq)
-            self._move_messages(conn, row.pk, branch_pk, messages.c.seq > own_from)
-            # A reply still streaming (its turn on another process) is cut here: its turn can no
-            # longer save it, so it is kept aside as interrupted rather than streaming forever.
-            conn.execute(
-                update(messages)
-                .where(messages.c.session_pk == branch_pk, messages.c.status == "streaming")
-                .values(status="interrupted")
-            )
-            self._move_checkpoints(conn, row.pk, branch_pk, checkpoints.c.at_seq > k)
-            conn.execute(
-                update(sessions)
-                .where(
-                    sessions.c.base_session_pk == row.pk,
-                    sessions.c.base_seq > k,
-                    sessions.c.pk != branch_pk,
-                )
-                .values(base_session_pk=branch_pk)
-            )
-            cut: dict[str, Any] = {"message_count": k, "updated_at": now}
-            if k <= row.base_seq:
-                cut["base_seq"] = k
-                if k == 0:
-                    cut["base_session_pk"] = None
-            for name, value in moved.items():
-                cut[name] = getattr(sessions.c, name) - value
-            conn.execute(update(sessions).where(sessions.c.pk == row.pk).values(**cut))
-            row = self._row_by_pk(conn, row.pk)
-            segs = self._segments(conn, row)
-            last_at = self._created_at_of(conn, segs, k)
-            conn.execute(
-                update(sessions)
-                .where(sessions.c.pk == row.pk)
-                .values(
-                    preview=self.codec.seal_session(key, "preview", self._first_user_preview(conn, segs, k)),
-                    last_message_at=last_at,
-                    activity_at=last_at if last_at is not None else row.created_at,
-                )
-            )
-            restored = self._session(self._row_by_pk(conn, row.pk))
-            branch = self._session(self._row_by_pk(conn, branch_pk))
-        return RestoreOutcome(restored, branch, n - k)
 
     # -- forks ------------------------------------------------------------------------------
 
@@ -362,7 +273,7 @@ class HistorySQLMixin(CryptoSQLMixin):
                 cpr = self._find_checkpoint(conn, owner, checkpoint_id)
                 if cpr.session_pk != row.pk:
                     raise NotFound(f"checkpoint {checkpoint_id} not found in session {session_id}")
-                cp = _checkpoint(cpr, session_id, self.codec, self._row_key(row))
+                cp = checkpoint_from_row(cpr, session_id, self.codec, self._row_key(row))
                 at = cp.at_seq
             else:
                 at = row.message_count if at_seq is None else at_seq
@@ -398,6 +309,7 @@ class HistorySQLMixin(CryptoSQLMixin):
                 base_session_pk=base.pk if at > 0 else None,
                 base_seq=at,
                 import_ref=None,
+                branch_of_pk=None,
             )
             fork_pk = self._insert_session(conn, values)
             self._reindex_title(conn, fork_pk, spec.title)

@@ -79,6 +79,10 @@ sessions = Table(
     # Encryption (wrapped per-session data key) and import de-duplication.
     Column("wrapped_key", Text),
     Column("import_ref", Text),
+    # The session this one is an alternative continuation of (regenerate, edit, restore; 0011).
+    # No foreign key (SQLite cannot add one to an existing table without rebuilding it):
+    # deleting a session clears its branches' pointer in the same transaction.
+    Column("branch_of_pk", PK),
 )
 Index(
     "ix_sessions_list",
@@ -96,6 +100,13 @@ Index(
     sessions.c.base_session_pk,
     sqlite_where=sessions.c.base_session_pk.isnot(None),
     postgresql_where=sessions.c.base_session_pk.isnot(None),
+)
+# Branches of a session (GET /api/sessions/{id}/branches); migration 0011.
+Index(
+    "ix_sessions_branch_of",
+    sessions.c.branch_of_pk,
+    sqlite_where=sessions.c.branch_of_pk.isnot(None),
+    postgresql_where=sessions.c.branch_of_pk.isnot(None),
 )
 Index(
     "ix_sessions_empty",

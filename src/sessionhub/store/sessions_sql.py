@@ -14,12 +14,12 @@ from sqlalchemy import Connection, Row, and_, case, delete, func, or_, select, t
 from ..model import Session, Stats
 from ._rows import decode_cursor, dumps_json, encode_cursor
 from .base import Check, NewSession, SessionChanges, View
+from .branches_sql import BranchesSQLMixin
 from .codec import RowKey
-from .history_sql import HistorySQLMixin
 from .schema import checkpoints, messages, sessions
 
 
-class SessionsSQLMixin(HistorySQLMixin):
+class SessionsSQLMixin(BranchesSQLMixin):
     """Session rows of ``SQLStore``: one transaction per public method."""
 
     # -- sessions ---------------------------------------------------------------------------
@@ -124,6 +124,7 @@ class SessionsSQLMixin(HistorySQLMixin):
             row = self._lock_session(conn, owner, session_id)
             pk = row.pk
             self._release_children(conn, row)  # forks keep what they read (history_sql.py)
+            self._orphan_branches(conn, pk)  # its branches stay, as archived sessions (branches_sql.py)
             conn.execute(delete(messages).where(messages.c.session_pk == pk))
             conn.execute(delete(checkpoints).where(checkpoints.c.session_pk == pk))
             conn.execute(delete(sessions).where(sessions.c.pk == pk))

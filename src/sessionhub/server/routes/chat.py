@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from fastapi import Depends, Request, Response
@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from ...agents.events import Event
+from ...agents.runner import TurnResult
 from ...agents.runtime import CommandAnswer
 from ...errors import Conflict, NotFound
 from ...hub import Hub
@@ -98,10 +99,24 @@ async def chat(request: Request, session_id: str, body: ChatIn, hub: Hub = Depen
             yield sse({"type": "command", **answer})
 
         return StreamingResponse(one(), media_type="text/event-stream", headers=_SSE_HEADERS)
+    first: Event = {"type": "message", "session_id": out.session.id, "message": out.user_message.to_dict()}
+    return await turn_answer(streaming, queue, [first], out.wait)
+
+
+async def turn_answer(
+    streaming: bool,
+    queue: asyncio.Queue[Event],
+    first: Sequence[Event],
+    wait: Callable[[], Awaitable[TurnResult]],
+) -> Response:
+    """The answer to a request that started a turn (chat, regenerate, edit): SSE of ``first``
+    then the turn's events up to ``stream_end``; or 201 with the final assistant message (502
+    when the provider failed, 404/409 when the session changed under the turn).
+
+    Call it before anything else awaits: ``first`` must be queued before the turn's events."""
     if streaming:
-        queue.put_nowait(
-            {"type": "message", "session_id": out.session.id, "message": out.user_message.to_dict()}
-        )
+        for event in first:
+            queue.put_nowait(event)
 
         async def events() -> AsyncIterator[str]:
             while True:
@@ -111,7 +126,7 @@ async def chat(request: Request, session_id: str, body: ChatIn, hub: Hub = Depen
                     return
 
         return StreamingResponse(events(), media_type="text/event-stream", headers=_SSE_HEADERS)
-    result = await out.wait()
+    result = await wait()
     problem = result.error
     if problem is not None and isinstance(problem, (NotFound, Conflict)):
         # The session was deleted under the turn, or its reply removed by another process:

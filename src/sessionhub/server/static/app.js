@@ -16,6 +16,7 @@ import { closeMenu, initMenuKeys, toast, toastError } from "./ui.js";
 import { Live } from "./ws.js";
 // Modules that extend the conversation through hooks.js (branches.js: regenerate, edit,
 // "‹ 1/2 ›") are imported here, after the modules above.
+import "./branches.js";
 
 const conn = document.getElementById("conn");
 let lostShown = false; // "connection lost" was said: "restored" may follow, once

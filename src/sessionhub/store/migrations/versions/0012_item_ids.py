@@ -13,7 +13,7 @@ than sessionhub's (``fc_`` + 48 hex digits): on PostgreSQL ``messages.id`` and
 varchar is a catalog change). SQLite does not enforce lengths and keeps its declared type.
 
 Revision ID: 0012_item_ids
-Revises: 0008_stream_owner (chained after main's latest migration at the merge of main)
+Revises: 0011_branches
 Create Date: 2026-12-06
 """
 
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_item_ids"
-down_revision = "0008_stream_owner"
+down_revision = "0011_branches"
 branch_labels = None
 depends_on = None
 
