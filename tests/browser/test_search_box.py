@@ -20,7 +20,9 @@ def test_search_as_you_type_groups_by_session(server: Server, page: Any) -> None
     page.keyboard.press("Control+k")
     page.keyboard.type("quollband")  # a prefix of the word: found while typing
     hit = page.locator(f'.result[data-id="{many["id"]}"]')
-    expect(hit).to_be_visible()
+    # The first search of a fresh server may wait for the embedding model (hybrid is the default
+    # with the semantic extra): a longer first wait, the rest at the default.
+    expect(hit).to_be_visible(timeout=30_000)
     expect(hit.locator(".result-more")).to_have_text("4 more in this session")
     expect(hit.locator("mark")).to_have_text("quollbandicoot")
     single = page.locator(f'.result[data-id="{one["id"]}"]')

@@ -119,10 +119,13 @@ class PostgresBus(EventBus):
         self._listener: asyncio.Task[None] | None = None
         self._pub: Any = None
         self._pub_lock = asyncio.Lock()
-        self._closed = False  # after aclose() no NOTIFY connection is opened again
+        # NOTIFY only between start() and aclose(): a bus never started (an app run without its
+        # lifespan) would otherwise open a connection nothing ever closes.
+        self._open = False
         self.listening = asyncio.Event()
 
     async def start(self) -> None:
+        self._open = True
         if self._listener is None:
             self._listener = asyncio.create_task(self._listen(), name="sessionhub-bus-listen")
             with contextlib.suppress(TimeoutError):
@@ -134,7 +137,7 @@ class PostgresBus(EventBus):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._listener
             self._listener = None
-        self._closed = True
+        self._open = False
         async with self._pub_lock:  # a NOTIFY in flight finishes first; none reconnects after
             await self._drop_pub()
 
@@ -191,7 +194,7 @@ class PostgresBus(EventBus):
 
         async with self._pub_lock:
             for attempt in range(2):
-                if self._closed:
+                if not self._open:
                     return
                 try:
                     if self._pub is None or self._pub.closed:
