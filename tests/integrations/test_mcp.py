@@ -110,9 +110,16 @@ async def test_a_user_finds_reads_and_continues_only_their_conversations(server:
         mine = next(s for s in listed["sessions"] if s["id"] == alice_sid)
         assert mine["title"] == "Trip to Lisbon" and mine["message_count"] == 2
 
-        hits = _data(await alice.call_tool("sessions_search", {"query": "tram"}))["results"]
+        hits = _data(await alice.call_tool("sessions_search", {"query": "tram", "mode": "keyword"}))[
+            "results"
+        ]
         assert {h["session"]["id"] for h in hits} == {alice_sid}
         assert any("**tram**" in h["snippet"] for h in hits)
+        grouped = _data(
+            await alice.call_tool("sessions_search", {"query": "tram", "mode": "keyword", "group": "session"})
+        )["results"]
+        assert [(h["session"]["id"], h["count"]) for h in grouped] == [(alice_sid, 2)]
+        assert _error(await alice.call_tool("sessions_search", {"query": "tram", "mode": "fuzzy"}))
 
         history = _data(await alice.call_tool("sessions_history", {"session_id": alice_sid}))
         assert history["transcript"].splitlines() == [

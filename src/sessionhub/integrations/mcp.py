@@ -4,7 +4,8 @@ Other AI tools (Claude Desktop, IDE agents, other assistants) reach past convers
 four tools and one resource template:
 
 - ``sessions_list``: a page of sessions (view, agent, channel filters; ``cursor`` pages on);
-- ``sessions_search``: ranked full-text hits with a snippet each;
+- ``sessions_search``: ranked hits with a snippet each, in the search modes of ``hub.search``
+  (keyword, semantic, hybrid) and optionally one per session;
 - ``sessions_history``: the latest N messages of a session, or a range by ``seq``, as a
   transcript or as messages;
 - ``sessions_send``: a message into a session (a new one when no id is given); the session's
@@ -122,10 +123,13 @@ def build_server(hub_for: HubFor, runtime: AgentRuntime) -> MCPServer:
 
     @server.tool(
         name="sessions_search",
-        description="Search the text of every message and title of the user's conversations. Every word "
-        "of the query must match. Returns hits ranked best first, each with the session (id, title ...), "
-        "the matching message's id and seq (null for a title match) and a snippet where **marks** "
-        "enclose the matched words. Read around a hit with sessions_history(after_seq=seq-5).",
+        description="Search the messages and titles of the user's conversations. mode=keyword: every word "
+        "must match (the last one also as a prefix; Chinese, Japanese, Korean and Thai by substring); "
+        "mode=semantic: messages nearest in meaning (finds paraphrases); mode=hybrid: both rankings fused; "
+        "no mode: the server's default. group=session gives one best hit per conversation with its "
+        "number of hits. Returns hits ranked best first, each with the session (id, title ...), the "
+        "matching message's id and seq (null for a title match) and a snippet where **marks** enclose "
+        "the matched words. Read around a hit with sessions_history(after_seq=seq-5).",
     )
     async def sessions_search(
         ctx: Context[Any, Any],
@@ -137,9 +141,19 @@ def build_server(hub_for: HubFor, runtime: AgentRuntime) -> MCPServer:
         ] = "all",
         agent: Annotated[str | None, Field(description="only sessions of this agent id")] = None,
         channel: Annotated[str | None, Field(description="only sessions of this channel")] = None,
+        mode: Annotated[
+            Literal["keyword", "semantic", "hybrid"] | None,
+            Field(description="keyword, semantic or hybrid; default: the server's"),
+        ] = None,
+        group: Annotated[
+            Literal["message", "session"] | None,
+            Field(description="session: one best hit per conversation, with `count`"),
+        ] = None,
     ) -> dict[str, Any]:
         with _tool_errors():
-            hits = await hub_for(ctx).search(query, limit, view=view, agent=agent, channel=channel)
+            hits = await hub_for(ctx).search(
+                query, limit, view=view, agent=agent, channel=channel, mode=mode, group=group
+            )
         return {
             "results": [
                 {
@@ -148,6 +162,8 @@ def build_server(hub_for: HubFor, runtime: AgentRuntime) -> MCPServer:
                     "seq": h.seq,
                     "snippet": _plain_snippet(h.snippet),
                     "score": h.score,
+                    "count": h.count,
+                    "match": h.match,
                 }
                 for h in hits
             ]
