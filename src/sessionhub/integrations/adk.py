@@ -26,7 +26,6 @@ another append raises ``google.adk.errors.StaleSessionError`` and stores nothing
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import Mapping
@@ -51,6 +50,7 @@ from ..model import ToolCall, ToolResult
 from ..store.adk_sql import AdkDeltas, AdkExists, AdkName, AdkRecord, AdkSQLMixin, AdkStale, EventWindow
 from ..store.base import NewSession
 from ..timeutil import to_us
+from ._hubref import HubRef
 
 if TYPE_CHECKING:
     from ..hub import Hub
@@ -71,28 +71,14 @@ class HubSessionService(BaseSessionService):
         hub's). ``agent``: the sessionhub agent they are filed under (default: the hub's
         default agent)."""
         super().__init__()
-        self._url = hub_or_url if isinstance(hub_or_url, str) else None
-        self._hub: Hub | None = None if isinstance(hub_or_url, str) else hub_or_url
-        self._owner = owner
+        self._ref = HubRef(hub_or_url, owner)
         self._agent = agent
-        self._lock = asyncio.Lock()
-        self._owned: Hub | None = None
 
     # -- plumbing ---------------------------------------------------------------------------
 
     async def hub(self) -> Hub:
         """The hub in use (opened from the URL on first call), seen as ``owner``."""
-        if self._hub is None:
-            async with self._lock:
-                if self._hub is None:
-                    import sessionhub
-
-                    self._owned = await sessionhub.open(self._url)
-                    self._hub = self._owned
-        hub = self._hub
-        if self._owner is not None and hub.owner != self._owner:
-            hub = self._hub = hub.as_user(self._owner)
-        return hub
+        return await self._ref.get()
 
     async def _store(self) -> tuple[Hub, AdkSQLMixin]:
         hub = await self.hub()
@@ -103,9 +89,7 @@ class HubSessionService(BaseSessionService):
 
     async def close(self) -> None:
         """Close the hub if this service opened it from a URL."""
-        if self._owned is not None:
-            owned, self._owned, self._hub = self._owned, None, None
-            await owned.close()
+        await self._ref.close()
 
     aclose = close
 

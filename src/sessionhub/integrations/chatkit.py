@@ -23,7 +23,6 @@ widgets, tasks, workflows and images as a short label. End-of-turn markers have 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -44,6 +43,7 @@ from ..model import ToolCall, ToolResult
 from ..store.base import NewSession
 from ..store.chatkit_sql import ChatKitItem, ChatKitSQLMixin
 from ..timeutil import to_us
+from ._hubref import HubRef
 
 if TYPE_CHECKING:
     from ..hub import Hub
@@ -71,27 +71,13 @@ class HubChatKitStore(Store[TContext], AttachmentStore[TContext], Generic[TConte
         releases it). ``owner``: the sessionhub user the threads belong to (default: the
         hub's). ``agent``: the sessionhub agent they are filed under. ``default_user``: the
         ChatKit user of a request context without one (default: such a request is refused)."""
-        self._url = hub_or_url if isinstance(hub_or_url, str) else None
-        self._hub: Hub | None = None if isinstance(hub_or_url, str) else hub_or_url
-        self._owned: Hub | None = None
-        self._owner = owner
+        self._ref = HubRef(hub_or_url, owner)
         self._agent = agent
         self._default_user = default_user
-        self._lock = asyncio.Lock()
 
     async def hub(self) -> Hub:
         """The hub in use (opened from the URL on first call), seen as ``owner``."""
-        if self._hub is None:
-            async with self._lock:
-                if self._hub is None:
-                    import sessionhub
-
-                    self._owned = await sessionhub.open(self._url)
-                    self._hub = self._owned
-        hub = self._hub
-        if self._owner is not None and hub.owner != self._owner:
-            hub = self._hub = hub.as_user(self._owner)
-        return hub
+        return await self._ref.get()
 
     async def _store(self, context: object) -> tuple[Hub, ChatKitSQLMixin, str]:
         hub = await self.hub()
@@ -110,9 +96,7 @@ class HubChatKitStore(Store[TContext], AttachmentStore[TContext], Generic[TConte
 
     async def close(self) -> None:
         """Close the hub if this store opened it from a URL."""
-        if self._owned is not None:
-            owned, self._owned, self._hub = self._owned, None, None
-            await owned.close()
+        await self._ref.close()
 
     aclose = close
 
