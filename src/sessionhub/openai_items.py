@@ -19,9 +19,13 @@ exports (``item_to_message``):
 - anything else (compaction, images, …): an assistant message ``[type]``.
 
 Reading back: ``message_to_items`` gives the Agents SDK form (the kept item as it was, or
-one derived from role/content/parts for messages written by other clients);
-``conversation_item`` gives the Conversations API form (``id`` = the message id; message
-items normalised: ``type: "message"``, ``status``, typed content parts).
+items derived from role/content/parts for messages written by other clients);
+``conversation_items`` gives the Conversations API form (message items normalised:
+``type: "message"``, ``status``, typed content parts). A kept item is one item with the
+message's id; a message written elsewhere is one item per piece (its text, each tool call,
+each tool result), the first with the message's id and the k-th with ``{message id}~{k}``
+(``split_item_id``), so an assistant turn with three tool calls is four items, as the
+Responses API would have produced.
 """
 
 from __future__ import annotations
@@ -39,10 +43,13 @@ ITEM_STATUSES = ("in_progress", "completed", "incomplete")
 __all__ = [
     "ITEM_KEY",
     "MESSAGE_ROLES",
+    "SUB_ITEM",
     "conversation_item",
+    "conversation_items",
     "is_message_item",
     "item_to_message",
     "message_to_items",
+    "split_item_id",
 ]
 
 
@@ -227,42 +234,75 @@ def _message_item(item_id: str, role: str, content: object, kept: Mapping[str, A
     return out
 
 
-def _derived(m: Message) -> dict[str, Any]:
-    """The item of a message written without an item (``/api``, the agent runtime, imports)."""
-    calls = [p for p in m.parts if isinstance(p, ToolCall)]
-    results = [p for p in m.parts if isinstance(p, ToolResult)]
+SUB_ITEM = "~"
+"""Joins a message id and the index of one of its items: ``msg_…~2``. Client-given item ids
+cannot contain it (``hub.items.ITEM_ID``), so a derived id never collides with a given one."""
+
+
+def split_item_id(item_id: str) -> tuple[str, int]:
+    """``(message id, index)`` of an item id: ``msg_1`` → ``("msg_1", 0)``, ``msg_1~2`` →
+    ``("msg_1", 2)``; an index that is not a plain positive number gives ``("", 0)``."""
+    mid, sep, k = item_id.rpartition(SUB_ITEM)
+    if not sep:
+        return item_id, 0
+    if not (k.isdecimal() and k.isascii() and k[0] != "0" and len(k) <= 4) or not mid:
+        return "", 0
+    return mid, int(k)
+
+
+def _derived(m: Message) -> list[dict[str, Any]]:
+    """The items of a message written without an item (``/api``, the agent runtime, imports):
+    its text as a message item (when it has text, or nothing else; a tool message's text is
+    its results' output), then one
+    ``function_call`` per tool call and one ``function_call_output`` per tool result."""
     status = {"complete": "completed", "streaming": "in_progress"}.get(m.status, "incomplete")
-    if m.role == "tool" and results:
-        r = results[0]
-        return {
-            "type": "function_call_output",
-            "id": m.id,
-            "call_id": r.tool_call_id,
-            "output": r.content,
-            "status": status,
-        }
-    if m.role == "assistant" and calls and not m.content.strip():
-        c = calls[0]
-        return {
-            "type": "function_call",
-            "id": m.id,
-            "call_id": c.id,
-            "name": c.name,
-            "arguments": json.dumps(dict(c.arguments)),
-            "status": status,
-        }
-    role = m.role if m.role in MESSAGE_ROLES else "user"
-    return {
-        "type": "message",
-        "id": m.id,
-        "role": role,
-        "status": status,
-        "content": [_text_part(role, m.content)],
-    }
+    out: list[dict[str, Any]] = []
+    pieces = [p for p in m.parts if isinstance(p, ToolCall | ToolResult)]
+    # A tool message's text is its results' output; any other message's text is its own item.
+    results = any(isinstance(p, ToolResult) for p in pieces)
+    if not pieces or (m.content.strip() and not (m.role == "tool" and results)):
+        role = m.role if m.role in MESSAGE_ROLES else "user"
+        out.append(
+            {"type": "message", "role": role, "status": status, "content": [_text_part(role, m.content)]}
+        )
+    for p in pieces:
+        if isinstance(p, ToolCall):
+            out.append(
+                {
+                    "type": "function_call",
+                    "call_id": p.id,
+                    "name": p.name,
+                    "arguments": json.dumps(dict(p.arguments)),
+                    "status": status,
+                }
+            )
+        else:
+            out.append(
+                {
+                    "type": "function_call_output",
+                    "call_id": p.tool_call_id,
+                    "output": p.content,
+                    "status": status,
+                }
+            )
+    return [
+        {"type": item["type"], "id": m.id if k == 0 else f"{m.id}{SUB_ITEM}{k}", **item}
+        for k, item in enumerate(out)
+    ]
+
+
+def conversation_items(m: Message) -> list[dict[str, Any]]:
+    """The message as Conversations API items, in order: its kept item (one), or the items
+    derived from a message written elsewhere (``_derived``: text, then each tool call or
+    result). The first item's id is the message id, the k-th ``{message id}~{k}``."""
+    kept = m.metadata.get(ITEM_KEY)
+    if not isinstance(kept, Mapping):
+        return _derived(m)
+    return [conversation_item(m)]
 
 
 def conversation_item(m: Message) -> dict[str, Any]:
-    """The message as a Conversations API item, its ``id`` the message id.
+    """The message's first Conversations API item (``conversation_items``), its ``id`` the message id.
 
     A kept item comes back as it was given, with the message id as ``id``; message items are
     normalised (``type: "message"``, ``status``, content as typed parts: user, system and
@@ -272,7 +312,7 @@ def conversation_item(m: Message) -> dict[str, Any]:
     """
     kept = m.metadata.get(ITEM_KEY)
     if not isinstance(kept, Mapping):
-        return _derived(m)
+        return _derived(m)[0]
     if is_message_item(kept):
         return _message_item(m.id, cast(str, kept["role"]), kept.get("content"), kept)
     out = dict(kept)

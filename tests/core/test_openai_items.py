@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from sessionhub.model import Message, ToolCall, ToolResult
-from sessionhub.openai_items import conversation_item, item_to_message
+from sessionhub.openai_items import conversation_item, conversation_items, item_to_message, split_item_id
 
 openai_types = pytest.importorskip("openai.types.conversations")
 pydantic = pytest.importorskip("pydantic")
@@ -139,3 +139,46 @@ def test_messages_written_elsewhere_read_as_valid_items() -> None:
     ]
     assert items[0]["content"] == [{"type": "input_text", "text": "be brief"}]
     assert items[3]["content"] == [{"type": "output_text", "text": "partial", "annotations": []}]
+
+
+def test_a_message_with_several_pieces_is_one_item_each() -> None:
+    """An assistant turn written elsewhere with text and two calls is three items; a tool
+    message with two results two; ids ``msg``, ``msg~1``, ``msg~2`` split back."""
+    now = datetime.now(UTC)
+    turn = Message(
+        "msg_7",
+        "ses_x",
+        7,
+        "assistant",
+        "Let me check both.",
+        (ToolCall("a", "weather", {"city": "Oslo"}), ToolCall("b", "time", {})),
+        created_at=now,
+    )
+    results = Message(
+        "msg_8", "ses_x", 8, "tool", "sun\n12:00", (ToolResult("a", "sun"), ToolResult("b", "12:00"))
+    )
+    items = conversation_items(turn) + conversation_items(results)
+    for i in items:
+        ITEM.validate_python(i)
+    assert [(i["id"], i["type"]) for i in items] == [
+        ("msg_7", "message"),
+        ("msg_7~1", "function_call"),
+        ("msg_7~2", "function_call"),
+        ("msg_8", "function_call_output"),
+        ("msg_8~1", "function_call_output"),
+    ]
+    assert [i.get("call_id") for i in items] == [None, "a", "b", "a", "b"]
+    assert items[1]["arguments"] == '{"city": "Oslo"}' and items[4]["output"] == "12:00"
+    assert conversation_item(turn) == items[0]
+    assert [split_item_id(i["id"]) for i in items] == [
+        ("msg_7", 0),
+        ("msg_7", 1),
+        ("msg_7", 2),
+        ("msg_8", 0),
+        ("msg_8", 1),
+    ]
+    assert (
+        split_item_id("msg_7~0") == ("", 0)
+        and split_item_id("msg_7~x") == ("", 0)
+        and split_item_id("~1") == ("", 0)
+    )

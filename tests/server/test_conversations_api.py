@@ -393,6 +393,66 @@ def test_sessions_from_other_apis_are_conversations(server: str) -> None:
         assert h.get(f"/api/sessions/{sid}").json()["message_count"] == 6
 
 
+def test_a_message_with_several_tool_calls_is_several_items(server: str) -> None:
+    """A turn written through /api with text and three tool calls, and a tool message with
+    three results, read as 4 + 3 items: listed in both orders by the client's auto-pager
+    (page size 2, so pages start and end inside a message), retrieved and referenced one by
+    one; a piece cannot be deleted alone, its message can."""
+    c = client(server)
+    calls = [
+        {"type": "tool_call", "id": f"c{n}", "name": f"tool{n}", "arguments": {"n": n}} for n in range(3)
+    ]
+    results = [{"type": "tool_result", "tool_call_id": f"c{n}", "content": f"out{n}"} for n in range(3)]
+    with api(server) as h:
+        sid = h.post("/api/sessions", json={"title": "several calls"}).json()["id"]
+        written = h.post(
+            f"/api/sessions/{sid}/messages",
+            json={
+                "messages": [
+                    {"role": "user", "content": "do three things"},
+                    {"role": "assistant", "content": "On it.", "parts": calls},
+                    {"role": "tool", "content": "out0 out1 out2", "parts": results},
+                    {"role": "assistant", "content": "Done."},
+                ]
+            },
+        ).json()["messages"]
+    turn, tool = written[1]["id"], written[2]["id"]
+    conv_id = "conv_" + sid.removeprefix("ses_")
+    asc = [i.model_dump(exclude_none=True) for i in c.conversations.items.list(conv_id, order="asc", limit=2)]
+    assert [(i["id"], i["type"]) for i in asc[1:8]] == [
+        (turn, "message"),
+        (f"{turn}~1", "function_call"),
+        (f"{turn}~2", "function_call"),
+        (f"{turn}~3", "function_call"),
+        (tool, "function_call_output"),
+        (f"{tool}~1", "function_call_output"),
+        (f"{tool}~2", "function_call_output"),
+    ]
+    assert len(asc) == 9 and [i.get("call_id") for i in asc[2:5]] == ["c0", "c1", "c2"]
+    assert [i["output"] for i in asc[5:8]] == ["out0", "out1", "out2"]
+    assert asc[3]["arguments"] == '{"n": 1}' and asc[3]["name"] == "tool1"
+    desc = [i.id for i in c.conversations.items.list(conv_id, limit=2)]
+    assert desc == [i["id"] for i in reversed(asc)]
+    for n in (1, 2, 3):  # pages after an item inside a message
+        page = c.conversations.items.list(conv_id, after=f"{turn}~{n}", order="asc", limit=100)
+        assert [i.id for i in page.data] == [i["id"] for i in asc[2 + n :]]
+    assert (
+        c.conversations.items.retrieve(f"{tool}~2", conversation_id=conv_id).model_dump(exclude_none=True)
+        == asc[7]
+    )
+    with pytest.raises(NotFoundError):
+        c.conversations.items.retrieve(f"{turn}~4", conversation_id=conv_id)
+    with pytest.raises(NotFoundError):
+        c.conversations.items.retrieve(f"{turn}~01", conversation_id=conv_id)
+    copied = c.conversations.items.create(conv_id, items=[{"type": "item_reference", "id": f"{turn}~2"}])
+    assert copied.data[0].type == "function_call" and copied.data[0].call_id == "c1"  # type: ignore[union-attr]
+    with pytest.raises(BadRequestError, match="delete"):
+        c.conversations.items.delete(f"{turn}~1", conversation_id=conv_id)
+    c.conversations.items.delete(turn, conversation_id=conv_id)
+    left = [i.id for i in c.conversations.items.list(conv_id, order="asc")]
+    assert turn not in left and f"{turn}~1" not in left and len(left) == 6
+
+
 async def test_async_client(server: str) -> None:
     """The async client: create, add, auto-page, delete."""
     c = AsyncOpenAI(

@@ -18,8 +18,8 @@ from fastapi import Request
 
 from ..errors import InvalidInput, NotFound
 from ..hub.items import ITEM_ID
-from ..model import Message, Session
-from ..openai_items import MESSAGE_ROLES, conversation_item
+from ..model import Session
+from ..openai_items import MESSAGE_ROLES
 from ..store.schema import MAX_MESSAGE_ID
 from .openai_errors import PARSE_ERROR, InvalidParam
 
@@ -66,12 +66,11 @@ def deleted_object(conversation_id: str) -> dict[str, Any]:
     return {"id": conversation_id, "object": "conversation.deleted", "deleted": True}
 
 
-def item_list(messages: Sequence[Message], has_more: bool) -> dict[str, Any]:
-    """A list object; ``first_id`` / ``last_id`` are null for an empty page."""
-    data = [conversation_item(m) for m in messages]
+def item_list(data: Sequence[dict[str, Any]], has_more: bool) -> dict[str, Any]:
+    """A list object of items; ``first_id`` / ``last_id`` are null for an empty page."""
     return {
         "object": "list",
-        "data": data,
+        "data": list(data),
         "first_id": data[0]["id"] if data else None,
         "last_id": data[-1]["id"] if data else None,
         "has_more": has_more,

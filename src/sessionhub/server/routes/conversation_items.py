@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from ...errors import IdempotencyKeyReused, InvalidInput
 from ...hub import Hub
 from ...hub.items import MAX_ITEMS_PAGE
-from ...openai_items import conversation_item
+from ...openai_items import conversation_items
 from ...store.base import MAX_IDEMPOTENCY_KEY
 from ..auth import current_hub
 from ..openai_errors import InvalidParam
@@ -70,7 +70,9 @@ async def create_items(
         except InvalidInput as exc:
             raise as_param(exc, "items") from None
     headers = None if idempotency_key is None else {"Idempotent-Replayed": str(done.replayed).lower()}
-    return JSONResponse(item_list(done.messages, False), headers=headers)
+    return JSONResponse(
+        item_list([i for m in done.messages for i in conversation_items(m)], False), headers=headers
+    )
 
 
 def _limit(raw: str | None) -> int:
@@ -116,10 +118,10 @@ async def list_items(
     after = query.get("after") or None
     includes(request)
     async with conversation_errors(conversation_id):
-        msgs, has_more = await hub.item_page(
+        data, has_more = await hub.list_items(
             session_id_of(conversation_id), after, limit, cast(Literal["asc", "desc"], order)
         )
-    return item_list(msgs, has_more)
+    return item_list(data, has_more)
 
 
 @router.get("/{item_id}", response_model=dict[str, Any])
@@ -129,7 +131,7 @@ async def get_item(
     """One item by id."""
     includes(request)
     async with conversation_errors(conversation_id):
-        return conversation_item(await hub.get_item(session_id_of(conversation_id), item_id))
+        return await hub.read_item(session_id_of(conversation_id), item_id)
 
 
 @router.delete("/{item_id}", response_model=Conversation)
