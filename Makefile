@@ -38,7 +38,7 @@ serial: $(STAMP)
 	$(BIN)/python -m pytest -q -m "serial and not slow"
 
 parallel: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow and not serial"
+	$(BIN)/python -m pytest -q -n 3 --dist loadfile -m "not slow and not serial"
 
 unit: serial parallel
 

@@ -17,7 +17,9 @@ def test_search_as_you_type_groups_by_session(server: Server, page: Any) -> None
     many = server.session(*[f"the quollbandicoot count is {i}" for i in range(5)], title="notes")
     one = server.session("a single quollbandicoot here", "and 苹果很好吃", title="notes")
     page.reload()
+    page.wait_for_selector("#session-list .row", state="attached")  # the page's scripts are running
     page.keyboard.press("Control+k")
+    expect(page.get_by_role("searchbox", name="Search sessions")).to_be_focused()
     page.keyboard.type("quollband")  # a prefix of the word: found while typing
     hit = page.locator(f'.result[data-id="{many["id"]}"]')
     # The first search of a fresh server may wait for the embedding model (hybrid is the default
