@@ -68,6 +68,31 @@ class ModelSums:
 
 
 @dataclass(frozen=True, slots=True)
+class UsageSums:
+    """What the store answers for one report, read from one snapshot: the (key, model) sums
+    of the asked group, and the totals per model (key ``""``)."""
+
+    groups: list[ModelSums]
+    totals: list[ModelSums]
+
+
+def totals_of(groups: Iterable[ModelSums]) -> list[ModelSums]:
+    """The totals per model of sums grouped by agent, model, channel or session.
+
+    Sessions add up across such groups, since a session has one agent, model and channel
+    (never across days: a session active on two days is one session in the totals).
+    """
+    by_model: dict[str, list[int]] = {}
+    for s in groups:
+        acc = by_model.setdefault(s.model, [0, 0, 0, 0])
+        acc[0] += s.sessions
+        acc[1] += s.messages
+        acc[2] += s.input_tokens
+        acc[3] += s.output_tokens
+    return [ModelSums("", model, *acc) for model, acc in by_model.items()]
+
+
+@dataclass(frozen=True, slots=True)
 class UsageRow:
     key: str
     sessions: int

@@ -1,13 +1,12 @@
 """Usage reports of the hub (``UsageOps``): ``hub.usage(...)``, CONTRACT 11.7.
 
 The range, the days of a zone and the prices are worked out in ``sessionhub.usage``; the
-store sums its rollup (``store/usage_sql.py``). Two store queries: the groups, and the
-totals (a session active on several days counts once in the totals).
+store sums its rollups (``store/usage_sql.py``) and answers the groups and the totals (a
+session active on several days counts once in the totals) from one snapshot.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 
 from ..errors import NotFound
@@ -60,11 +59,10 @@ class UsageOps(HubCore):
             agent=agent,
             channel=channel,
         )
-        grouped, totals = await asyncio.gather(
-            self.store.usage(base),
-            self.store.usage(UsageQuery(base.owner, base.start, base.end, "total", (), agent, channel)),
+        sums = await self.store.usage(base)
+        report = build_report(
+            group, lo, hi, tz_name, sums.groups, sums.totals, self.settings.pricing, limit=limit
         )
-        report = build_report(group, lo, hi, tz_name, grouped, totals, self.settings.pricing, limit=limit)
         if group != "session":
             return report
         rows = []
