@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..errors import NotFound
 from ..timeutil import zone
 from ..usage import (
     UsageQuery,
@@ -58,6 +57,7 @@ class UsageOps(HubCore):
             segments=offset_segments(lo, hi, zone_info),
             agent=agent,
             channel=channel,
+            limit=None if group == "day" else limit,
         )
         sums = await self.store.usage(base)
         report = build_report(
@@ -65,11 +65,7 @@ class UsageOps(HubCore):
         )
         if group != "session":
             return report
-        rows = []
-        for row in report.rows:
-            try:
-                title = (await self.store.get_session(self.owner, row.key)).title
-            except NotFound:  # deleted since the sums were read
-                title = ""
-            rows.append(dataclasses.replace(row, title=title))
-        return dataclasses.replace(report, rows=tuple(rows))
+        # Deleted since the sums were read: no title.
+        titles = await self.store.session_titles(self.owner, [row.key for row in report.rows])
+        rows = tuple(dataclasses.replace(row, title=titles.get(row.key, "")) for row in report.rows)
+        return dataclasses.replace(report, rows=rows)

@@ -28,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -44,8 +44,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.expression import ColumnCollection
 
-from ..usage import ModelSums, UsageQuery, UsageSums, totals_of
-from ._db import SQLBase
+from ..usage import ModelSums, RawSums, UsageQuery, UsageSums, summarize
+from .crypto_sql import CryptoSQLMixin
 from .schema import USAGE_BUCKET_US, USAGE_DAY_BUCKETS, sessions, usage_day, usage_quarter, usage_rollup
 
 _R = usage_rollup.c
@@ -130,22 +130,25 @@ def _rows(
     return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
-def _sums(key: Any, model: str, sessions_: Any, messages: Any, inp: Any, out: Any) -> ModelSums:
-    return ModelSums(
-        key if isinstance(key, str) else int(key),
-        model,
-        int(sessions_ or 0),
-        int(messages or 0),
-        int(inp or 0),
-        int(out or 0),
-    )
-
-
-class UsageSQLMixin(SQLBase):
+class UsageSQLMixin(CryptoSQLMixin):
     """``usage`` of ``SQLStore`` (see the module docstring)."""
 
     async def usage(self, query: UsageQuery) -> UsageSums:
         return await self._run(self._usage, query)
+
+    async def session_titles(self, owner: str, session_ids: list[str]) -> dict[str, str]:
+        return await self._run(self._session_titles, owner, session_ids)
+
+    def _session_titles(self, owner: str, session_ids: list[str]) -> dict[str, str]:
+        titles: dict[str, str] = {}
+        with self._read() as conn:
+            for i in range(0, len(session_ids), 500):
+                stmt = select(sessions).where(
+                    sessions.c.owner == owner, sessions.c.id.in_(session_ids[i : i + 500])
+                )
+                for row in conn.execute(stmt).all():
+                    titles[row.id] = self._session(row).title
+        return titles
 
     @contextmanager
     def _snapshot(self) -> Iterator[Connection]:
@@ -162,10 +165,9 @@ class UsageSQLMixin(SQLBase):
         with self._snapshot() as conn:
             if q.group == "day":
                 return self._by_day(conn, q)
-            grouped = self._grouped(conn, q)
-        return UsageSums(grouped, totals_of(grouped))
+            return summarize(self._grouped(conn, q), q.limit)
 
-    def _grouped(self, conn: Connection, q: UsageQuery) -> list[ModelSums]:
+    def _grouped(self, conn: Connection, q: UsageQuery) -> Sequence[RawSums]:
         """Sums per (key, model) from whole days and exact edges; sessions counted once each."""
         if q.group == "day":
             raise ValueError("days are summed by _by_day")
@@ -198,7 +200,7 @@ class UsageSQLMixin(SQLBase):
             agg = stmt.subquery()
             cols = list(agg.c)
             stmt = select(sessions.c.id, *cols[1:]).join(sessions, sessions.c.pk == cols[0])
-        return [_sums(*row) for row in conn.execute(stmt).all()]
+        return cast("Sequence[RawSums]", conn.execute(stmt).all())  # rows unpack as tuples
 
     def _by_day(self, conn: Connection, q: UsageQuery) -> UsageSums:
         """Sums per (local day, model) from ``usage_quarter``, sessions per (local day, model)
@@ -231,7 +233,9 @@ class UsageSQLMixin(SQLBase):
                 u.c.key, u.c.model
             )
             per_day = {(int(k), m): int(n) for k, m, n in conn.execute(stmt).all()}
-        grouped = [_sums(k, m, per_day.get((k, m), 0), *v) for (k, m), v in sums.items()]
+        grouped = [
+            ModelSums(k, m, per_day.get((k, m), 0), *(int(x) for x in v)) for (k, m), v in sums.items()
+        ]
 
         by_model: dict[str, int] = {}
         rows = _rows(q, plan(q.start, q.end), [(_D.model, _D.session_pk)], (_R.model, _R.session_pk))
@@ -239,8 +243,10 @@ class UsageSQLMixin(SQLBase):
             u = rows.subquery()
             stmt = select(u.c.model, func.count(distinct(u.c.session_pk))).group_by(u.c.model)
             by_model = {m: int(n) for m, n in conn.execute(stmt).all()}
+        # Sums add up across days; sessions do not (by_model counts each once).
+        days = [(g.key, g.model, 0, g.messages, g.input_tokens, g.output_tokens) for g in grouped]
         totals = [
             ModelSums("", t.model, by_model.get(t.model, 0), t.messages, t.input_tokens, t.output_tokens)
-            for t in totals_of(grouped)
+            for t in summarize(days).totals
         ]
         return UsageSums(grouped, totals)
