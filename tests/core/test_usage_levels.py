@@ -165,7 +165,7 @@ async def _check_reports(hub: Hub, sessions: list[Session], cases: list[dict[str
         assert (t.sessions, t.messages, t.input_tokens, t.output_tokens) == totals, case
 
 
-def _levels_agree(hub: Hub) -> None:
+def levels_agree(hub: Hub) -> None:
     """usage_day and usage_quarter equal what the rollup sums to, and the rollup equals the
     messages (an aggregate of each, compared as sets of rows)."""
     engine = hub.store.engine  # type: ignore[attr-defined]
@@ -231,7 +231,7 @@ async def test_every_group_matches_the_messages_in_every_zone(levels_hub: Hub) -
         {"group": "day", "tz": "Pacific/Kiritimati", "rng": RANGES[1], "channel": "web"},
     ]
     await _check_reports(levels_hub, sessions, cases)
-    _levels_agree(levels_hub)
+    levels_agree(levels_hub)
 
 
 async def test_levels_follow_deletes_at_day_edges_moves_and_session_deletes(levels_hub: Hub) -> None:
@@ -271,12 +271,12 @@ async def test_levels_follow_deletes_at_day_edges_moves_and_session_deletes(leve
     assert edges() == (bucket(at[0]), bucket(at[-1]))
     await hub.delete_item(s.id, msgs[0].id)  # the first quarter hour of the day loses its only message
     assert edges() == (bucket(at[1]), bucket(at[-1]))
-    _levels_agree(hub)
+    levels_agree(hub)
     await hub.delete_item(s.id, msgs[-1].id)  # the last quarter hour keeps a message (23:45-00:00)
     assert edges() == (bucket(at[1]), bucket(at[-1]))
     await hub.delete_item(s.id, msgs[-2].id)  # ... and now loses it
     assert edges() == (bucket(at[1]), bucket(at[3]))
-    _levels_agree(hub)
+    levels_agree(hub)
     await _check_reports(hub, sessions, cases)
 
     # A checkpoint restore moves later messages to a branch session (an update of session_pk).
@@ -295,12 +295,12 @@ async def test_levels_follow_deletes_at_day_edges_moves_and_session_deletes(leve
     restored = await hub.restore_checkpoint_detailed(cp.id)
     assert restored.branch is not None and restored.moved == 1
     sessions.append(restored.branch)
-    _levels_agree(hub)
+    levels_agree(hub)
     await hub.pop_message(sessions[2].id)
     await hub.clear_history(sessions[1].id)
-    _levels_agree(hub)
+    levels_agree(hub)
     await hub.delete_session(s.id)
-    _levels_agree(hub)
+    levels_agree(hub)
     with engine.connect() as conn:
         left = conn.execute(
             sa.text("SELECT count(*) FROM usage_day WHERE session_pk NOT IN (SELECT pk FROM sessions)")
@@ -331,7 +331,7 @@ async def test_levels_exact_under_concurrent_appends_and_deletes(levels_hub: Hub
         await hub.delete_session(doomed.id)
 
     await asyncio.gather(*(writer(i) for i in range(6)), deleter())
-    _levels_agree(hub)
+    levels_agree(hub)
     report = await hub.usage("model")
     assert report.totals.messages == 6 * 12 and report.totals.sessions == 4
     assert report.totals.input_tokens == sum(i * 100 + j for i in range(6) for j in range(12))
@@ -360,7 +360,7 @@ async def test_migration_fills_the_levels_and_goes_back_down(
                 command.upgrade(cfg, "head")
         finally:
             engine.dispose()
-        _levels_agree(hub)
+        levels_agree(hub)
         await _check_reports(
             hub, sessions, [{"group": g, "tz": "Asia/Kathmandu", "rng": RANGES[1]} for g in ("day", "agent")]
         )

@@ -188,10 +188,12 @@ class UsageSQLMixin(CryptoSQLMixin):
         if rows is None:
             return []
         u = rows.subquery()
+        # A group of one session is one session: no distinct set to keep.
+        count = literal(1) if q.group == "session" else func.count(distinct(u.c.session_pk))
         stmt = select(
             u.c.key,
             u.c.model,
-            func.count(distinct(u.c.session_pk)),
+            count,
             func.sum(u.c.messages),
             func.sum(u.c.input_tokens),
             func.sum(u.c.output_tokens),
