@@ -403,14 +403,19 @@ Index(
 )
 
 # The daily level above the rollup, kept by triggers on usage_rollup (migration 0016), so a
-# year is read from about sessions x active days rows instead of every quarter hour:
-# ``usage_day`` per session and UTC day (``day = bucket // 96``) with the first and last
-# quarter hour of the day that has messages (a local day meets a UTC day in a prefix or a
-# suffix, so those two say which local days the session was active on); ``usage_quarter``
-# per quarter hour without the session (sums per local day). Their primary keys start with
-# the owner and the time, and on SQLite they are the table itself (WITHOUT ROWID): a report
-# is one range scan with no lookups.
+# year is read from about sessions x active days rows instead of every quarter hour: per
+# session and UTC day (``day = bucket // 96``), with the first and last quarter hour of the
+# day that has messages (a local day meets a UTC day in a prefix or a suffix, so those two
+# say which local days the session was active on). The primary key starts with the owner
+# and the day, and on SQLite it is the table itself (WITHOUT ROWID): a report is one range
+# scan with no lookups.
 USAGE_DAY_BUCKETS = 96
+# A session's quarter hours with their sums from the index alone (the session-days a report
+# reads quarter by quarter, the first and last quarter hours the triggers recompute).
+Index(
+    "ix_usage_rollup_session",
+    *(usage_rollup.c[name] for name in ("session_pk", "bucket", "messages", "input_tokens", "output_tokens")),
+)
 usage_day = Table(
     "usage_day",
     metadata,
@@ -425,18 +430,5 @@ usage_day = Table(
     Column("output_tokens", BigInteger, nullable=False),
     Column("first_bucket", BigInteger, nullable=False),
     Column("last_bucket", BigInteger, nullable=False),
-    sqlite_with_rowid=False,
-)
-usage_quarter = Table(
-    "usage_quarter",
-    metadata,
-    Column("owner", String(200), primary_key=True),
-    Column("bucket", BigInteger, primary_key=True),
-    Column("model", String(200), primary_key=True),
-    Column("agent", String(200), primary_key=True),
-    Column("channel", String(32), primary_key=True),
-    Column("messages", Integer, nullable=False),
-    Column("input_tokens", BigInteger, nullable=False),
-    Column("output_tokens", BigInteger, nullable=False),
     sqlite_with_rowid=False,
 )

@@ -1,25 +1,23 @@
 """Usage sums from the rollups (``UsageSQLMixin``, part of ``SQLStore``).
 
-Three levels, kept by triggers in the transaction of every change to ``messages``
-(schema.py, migrations 0015 and 0016): ``usage_rollup`` per session and quarter hour (the
-exact base), ``usage_day`` per session and UTC day (with its first and last quarter hour),
-``usage_quarter`` per quarter hour without the session. A report reads the smallest level
-that is still exact for each stretch of its range (``_plan``):
+Two levels, kept by triggers in the transaction of every change to ``messages`` (schema.py,
+migrations 0015 and 0016): ``usage_rollup`` per session and quarter hour (the exact base)
+and ``usage_day`` per session and UTC day, with the first and last quarter hour of the day
+that has messages. A report reads ``usage_day`` for the whole UTC days of its range and
+``usage_rollup`` for the quarter hours of the partial UTC days at its two ends (``plan``):
 
-- sums per local day: ``usage_quarter`` (a local day is whole quarter hours in every zone);
-- sums per agent, model, channel or session and all sessions counts: ``usage_day`` for the
-  whole UTC days of the range, ``usage_rollup`` for the quarter hours of the partial UTC days
-  at its two ends;
-- sessions per local day: within a UTC day whose offset does not change, a session was
-  active on the local days of its first and its last quarter hour (a UTC day holds at most
-  two local days, each a prefix or a suffix of it); a UTC day in which the zone's offset
-  changes is read from ``usage_rollup``, quarter hour by quarter hour.
+- per agent, model, channel or session: the sums of those rows; sessions counted once each;
+- per local day: a local day meets a UTC day in a prefix or a suffix (a UTC day holds at
+  most two local days while the zone's offset holds), so a session-day whose first and last
+  quarter hours fall on one local day belongs to it whole, and one that spans the local
+  midnight (a few in a hundred) is read from the rollup, quarter hour by quarter hour; a
+  UTC day in which the offset changes is read from the rollup entirely.
 
 A local day is ``(bucket * 900 + utc_offset) // 86400`` with the offset of the zone at that
 bucket: the caller passes the offset segments of its range (``usage.UsageQuery``), so days
-are exact across DST changes without a per-row time-zone function (SQLite has none). All
+are exact across DST changes without a per-row time-zone function (SQLite has none). The
 queries of a report run in one transaction with one snapshot (REPEATABLE READ on
-PostgreSQL), so its rows and its totals agree with each other under concurrent appends.
+PostgreSQL), so its rows and its totals agree under concurrent appends.
 """
 
 from __future__ import annotations
@@ -32,9 +30,9 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
-    CompoundSelect,
     Connection,
     Select,
+    and_,
     case,
     distinct,
     func,
@@ -46,11 +44,10 @@ from sqlalchemy.sql.expression import ColumnCollection
 
 from ..usage import ModelSums, RawSums, UsageQuery, UsageSums, summarize
 from .crypto_sql import CryptoSQLMixin
-from .schema import USAGE_BUCKET_US, USAGE_DAY_BUCKETS, sessions, usage_day, usage_quarter, usage_rollup
+from .schema import USAGE_BUCKET_US, USAGE_DAY_BUCKETS, sessions, usage_day, usage_rollup
 
 _R = usage_rollup.c
 _D = usage_day.c
-_Q = usage_quarter.c
 BUCKET_SECONDS = USAGE_BUCKET_US // 1_000_000
 DAY_SECONDS = 86_400
 DAY = USAGE_DAY_BUCKETS
@@ -58,10 +55,13 @@ DAY = USAGE_DAY_BUCKETS
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """Where a range is read from: ``days``, ``[lo, hi)`` UTC days of ``usage_day``; ``exact``,
-    ``[lo, hi)`` quarter hours of ``usage_rollup``. Together they cover the range once."""
+    """Where a range is read from: ``usage_day`` for the UTC days ``days[0] <= day < days[1]``
+    but those in ``skip``, ``usage_rollup`` for the ``[lo, hi)`` quarter hours of ``exact``.
+    Together they cover the range once. One stretch of days, not one per gap, so each
+    database reads (or joins) ``usage_day`` once per report."""
 
-    days: tuple[tuple[int, int], ...]
+    days: tuple[int, int] | None
+    skip: tuple[int, ...]
     exact: tuple[tuple[int, int], ...]
 
 
@@ -69,20 +69,13 @@ def plan(start: int, end: int, exact_days: Sequence[int] = ()) -> Plan:
     """The whole UTC days of ``[start, end)`` (quarter hours) but ``exact_days``, and the rest."""
     first, stop = -(-start // DAY), end // DAY  # the whole days are [first, stop)
     if first >= stop:
-        return Plan((), ((start, end),) if start < end else ())
-    days: list[tuple[int, int]] = []
-    exact: list[tuple[int, int]] = [(start, first * DAY)] if start < first * DAY else []
-    lo = first
-    for d in sorted({d for d in exact_days if first <= d < stop}):
-        if lo < d:
-            days.append((lo, d))
-        exact.append((d * DAY, d * DAY + DAY))
-        lo = d + 1
-    if lo < stop:
-        days.append((lo, stop))
+        return Plan(None, (), ((start, end),) if start < end else ())
+    skip = tuple(sorted({d for d in exact_days if first <= d < stop}))
+    exact = [(start, first * DAY)] if start < first * DAY else []
+    exact += [(d * DAY, d * DAY + DAY) for d in skip]
     if stop * DAY < end:
         exact.append((stop * DAY, end))
-    return Plan(tuple(days), tuple(exact))
+    return Plan((first, stop), skip, tuple(exact))
 
 
 def changing_days(segments: Sequence[tuple[int, int]]) -> list[int]:
@@ -111,23 +104,36 @@ def _filtered(stmt: Select[Any], cols: ColumnCollection[str, Any], q: UsageQuery
     return stmt
 
 
-def _rows(
-    q: UsageQuery,
-    p: Plan,
-    day_cols: Sequence[Sequence[ColumnElement[Any]]],
-    rollup_cols: Sequence[ColumnElement[Any]],
-) -> CompoundSelect[Any] | Select[Any] | None:
-    """UNION ALL of ``usage_day`` rows (one select per column list in ``day_cols``) over
-    ``p.days`` and ``usage_rollup`` rows over ``p.exact``; None when both are empty."""
-    parts: list[Select[Any]] = []
-    for lo, hi in p.days:
-        for cols in day_cols:
-            parts.append(_filtered(select(*cols).where(_D.day >= lo, _D.day < hi), _D, q))
-    for lo, hi in p.exact:
-        parts.append(_filtered(select(*rollup_cols).where(_R.bucket >= lo, _R.bucket < hi), _R, q))
+def _whole_days(q: UsageQuery, p: Plan, cols: Sequence[ColumnElement[Any]], *where: Any) -> list[Select[Any]]:
+    """``usage_day`` rows of ``p.days`` (one select, or none)."""
+    if p.days is None:
+        return []
+    lo, hi = p.days
+    days = [_D.day >= lo, _D.day < hi, *([_D.day.not_in(p.skip)] if p.skip else [])]
+    return [_filtered(select(*cols).where(*days, *where), _D, q)]
+
+
+def _quarters(q: UsageQuery, p: Plan, cols: Sequence[ColumnElement[Any]]) -> list[Select[Any]]:
+    """``usage_rollup`` rows of ``p.exact``: one select per stretch of quarter hours."""
+    return [_filtered(select(*cols).where(_R.bucket >= lo, _R.bucket < hi), _R, q) for lo, hi in p.exact]
+
+
+def _summed(parts: list[Select[Any]], sessions_count: str = "distinct") -> Select[Any] | None:
+    """Sums and sessions per (key, model) over the UNION ALL of ``parts`` (columns key, model,
+    session_pk, messages, input_tokens, output_tokens); None when there is nothing to read."""
     if not parts:
         return None
-    return parts[0] if len(parts) == 1 else union_all(*parts)
+    u = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+    # A group of one session (group_by=session) is one session: no distinct set to keep.
+    count = literal(1) if sessions_count == "one" else func.count(distinct(u.c.session_pk))
+    return select(
+        u.c.key,
+        u.c.model,
+        count,
+        func.sum(u.c.messages),
+        func.sum(u.c.input_tokens),
+        func.sum(u.c.output_tokens),
+    ).group_by(u.c.key, u.c.model)
 
 
 class UsageSQLMixin(CryptoSQLMixin):
@@ -172,32 +178,20 @@ class UsageSQLMixin(CryptoSQLMixin):
         if q.group == "day":
             raise ValueError("days are summed by _by_day")
         p = plan(q.start, q.end)
-        values = (_D.session_pk, _D.messages, _D.input_tokens, _D.output_tokens)
-        rollup_values = (_R.session_pk, _R.messages, _R.input_tokens, _R.output_tokens)
+        day_key: ColumnElement[Any]
+        rollup_key: ColumnElement[Any]
         if q.group in ("total", "session"):
-            day_key: ColumnElement[Any] = literal("") if q.group == "total" else _D.session_pk
-            rollup_key: ColumnElement[Any] = literal("") if q.group == "total" else _R.session_pk
+            day_key = literal("") if q.group == "total" else _D.session_pk
+            rollup_key = literal("") if q.group == "total" else _R.session_pk
         else:
             day_key, rollup_key = _D[q.group], _R[q.group]
-        rows = _rows(
-            q,
-            p,
-            [(day_key.label("key"), _D.model, *values)],
-            (rollup_key.label("key"), _R.model, *rollup_values),
+        stmt = _summed(
+            _whole_days(q, p, (day_key.label("key"), _D.model, *_day_sums()))
+            + _quarters(q, p, (rollup_key.label("key"), _R.model, *_rollup_sums())),
+            "one" if q.group == "session" else "distinct",
         )
-        if rows is None:
+        if stmt is None:
             return []
-        u = rows.subquery()
-        # A group of one session is one session: no distinct set to keep.
-        count = literal(1) if q.group == "session" else func.count(distinct(u.c.session_pk))
-        stmt = select(
-            u.c.key,
-            u.c.model,
-            count,
-            func.sum(u.c.messages),
-            func.sum(u.c.input_tokens),
-            func.sum(u.c.output_tokens),
-        ).group_by(u.c.key, u.c.model)
         if q.group == "session":  # the public id of the session, after summing by its pk
             agg = stmt.subquery()
             cols = list(agg.c)
@@ -205,50 +199,52 @@ class UsageSQLMixin(CryptoSQLMixin):
         return cast("Sequence[RawSums]", conn.execute(stmt).all())  # rows unpack as tuples
 
     def _by_day(self, conn: Connection, q: UsageQuery) -> UsageSums:
-        """Sums per (local day, model) from ``usage_quarter``, sessions per (local day, model)
-        and the totals' sessions per model from ``usage_day`` and ``usage_rollup``."""
-        day = local_day(_Q.bucket, q.segments).label("key")
-        sums_stmt = _filtered(
-            select(
-                day, _Q.model, func.sum(_Q.messages), func.sum(_Q.input_tokens), func.sum(_Q.output_tokens)
-            )
-            .where(_Q.bucket >= q.start, _Q.bucket < q.end)
-            .group_by(day, _Q.model),
-            _Q,
-            q,
+        """Sums and sessions per (local day, model), and the totals (sessions per model once
+        each); see the module docstring for which rows say what."""
+        p = plan(q.start, q.end, changing_days(q.segments))
+        first = local_day(_D.first_bucket, q.segments)
+        last = local_day(_D.last_bucket, q.segments)
+        spanning = usage_day.join(
+            usage_rollup,
+            and_(_R.session_pk == _D.session_pk, _R.bucket >= _D.day * DAY, _R.bucket < _D.day * DAY + DAY),
         )
-        sums = {(int(k), m): (msgs, inp, out) for k, m, msgs, inp, out in conn.execute(sums_stmt).all()}
-
-        per_day: dict[tuple[int, str], int] = {}
-        rows = _rows(
-            q,
-            plan(q.start, q.end, changing_days(q.segments)),
-            [
-                (local_day(_D.first_bucket, q.segments).label("key"), _D.model, _D.session_pk),
-                (local_day(_D.last_bucket, q.segments).label("key"), _D.model, _D.session_pk),
-            ],
-            (local_day(_R.bucket, q.segments).label("key"), _R.model, _R.session_pk),
-        )
-        if rows is not None:
-            u = rows.subquery()
-            stmt = select(u.c.key, u.c.model, func.count(distinct(u.c.session_pk))).group_by(
-                u.c.key, u.c.model
+        parts = _whole_days(q, p, (first.label("key"), _D.model, *_day_sums()), first == last)
+        parts += [
+            part.select_from(spanning)
+            for part in _whole_days(
+                q,
+                p,
+                (local_day(_R.bucket, q.segments).label("key"), _D.model, *_rollup_sums()),
+                first != last,
             )
-            per_day = {(int(k), m): int(n) for k, m, n in conn.execute(stmt).all()}
-        grouped = [
-            ModelSums(k, m, per_day.get((k, m), 0), *(int(x) for x in v)) for (k, m), v in sums.items()
         ]
+        parts += _quarters(q, p, (local_day(_R.bucket, q.segments).label("key"), _R.model, *_rollup_sums()))
+        stmt = _summed(parts)
+        grouped = (
+            []
+            if stmt is None
+            else [
+                ModelSums(int(k), m, int(n), int(a), int(b), int(c))
+                for k, m, n, a, b, c in conn.execute(stmt)
+            ]
+        )
 
-        by_model: dict[str, int] = {}
-        rows = _rows(q, plan(q.start, q.end), [(_D.model, _D.session_pk)], (_R.model, _R.session_pk))
-        if rows is not None:
-            u = rows.subquery()
-            stmt = select(u.c.model, func.count(distinct(u.c.session_pk))).group_by(u.c.model)
-            by_model = {m: int(n) for m, n in conn.execute(stmt).all()}
-        # Sums add up across days; sessions do not (by_model counts each once).
-        days = [(g.key, g.model, 0, g.messages, g.input_tokens, g.output_tokens) for g in grouped]
-        totals = [
-            ModelSums("", t.model, by_model.get(t.model, 0), t.messages, t.input_tokens, t.output_tokens)
-            for t in summarize(days).totals
-        ]
+        whole = plan(q.start, q.end)
+        stmt = _summed(
+            _whole_days(q, whole, (literal("").label("key"), _D.model, *_day_sums()))
+            + _quarters(q, whole, (literal("").label("key"), _R.model, *_rollup_sums()))
+        )
+        totals = (
+            []
+            if stmt is None
+            else [ModelSums("", m, int(n), int(a), int(b), int(c)) for _, m, n, a, b, c in conn.execute(stmt)]
+        )
         return UsageSums(grouped, totals)
+
+
+def _day_sums() -> tuple[ColumnElement[Any], ...]:
+    return (_D.session_pk, _D.messages, _D.input_tokens, _D.output_tokens)
+
+
+def _rollup_sums() -> tuple[ColumnElement[Any], ...]:
+    return (_R.session_pk, _R.messages, _R.input_tokens, _R.output_tokens)

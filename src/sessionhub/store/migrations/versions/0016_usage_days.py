@@ -1,23 +1,25 @@
-"""Usage per session and UTC day, and per quarter hour without the session: ``usage_day``,
-``usage_quarter``, kept by triggers on ``usage_rollup``.
+"""Usage per session and UTC day: ``usage_day``, kept by triggers on ``usage_rollup``.
 
 A year of reports over a million messages read every rollup row of the range (one per
-session and quarter hour, ~185,000): 170-330 ms. The two levels above it hold:
+session and quarter hour, ~185,000): 170-330 ms. ``usage_day`` holds one row per (owner, UTC
+day, session) with the sums and the first and last quarter hour of that day with messages
+(~12,000 rows for the same year). A local day meets a UTC day in a prefix or a suffix, so
+within a UTC day a session was active on the local days of its first and of its last
+quarter hour and no other, and when those are one local day all its sums belong to it;
+only the session-days that span a local midnight are read from the rollup
+(``store/usage_sql.py``).
 
-- ``usage_day``: one row per (owner, UTC day, session) with the sums and the first and last
-  quarter hour of that day with messages. A local day meets a UTC day in a prefix or a
-  suffix, so within a UTC day a session was active on the local days of its first and of
-  its last quarter hour and no other; sums per agent, model, channel or session over whole
-  UTC days come from here (~sessions x active days rows).
-- ``usage_quarter``: one row per (owner, quarter hour, model, agent, channel): the sums per
-  local day in any zone, whatever the number of sessions.
+Nothing here is shared between sessions: an append updates its own session's rows only, so
+concurrent appends of one owner do not queue on a common row (a per-quarter-hour table
+without the session, tried first, took a third of the appends per second away from 16
+concurrent writers of one owner on PostgreSQL: bench/HISTORY.md, issue 22).
 
-Triggers on ``usage_rollup`` keep both, so they follow it (and the messages) in the same
-transaction on both databases: an insert adds, an update of the sums adds the difference,
-a delete subtracts, drops a row that falls to no messages and recomputes the first or last
-quarter hour of the day from the rollup when the deleted row was one of them (a change of a
-rollup row's key, which nothing does, is a delete and an insert). Existing rollup rows are
-summed in once, here.
+Triggers on ``usage_rollup`` keep it, so it follows the rollup (and the messages) in the
+same transaction on both databases: an insert adds, an update of the sums adds the
+difference, a delete subtracts, drops a day that falls to no messages and recomputes the
+first or last quarter hour of the day from the rollup when the deleted row was one of them
+(a change of a rollup row's key, which nothing does, is a delete and an insert). Existing
+rollup rows are summed in once, here.
 
 Revision ID: 0016_usage_days
 Revises: 0015_usage_rollup
@@ -46,14 +48,9 @@ def _day_where(row: str) -> str:
     return f"owner = {row}.owner AND day = {row}.bucket / {DAY} AND session_pk = {row}.session_pk"
 
 
-def _quarter_where(row: str) -> str:
-    return " AND ".join(f"{c} = {row}.{c}" for c in ("owner", "bucket", "model", "agent", "channel"))
-
-
 def _add(row: str, least: str, greatest: str) -> str:
-    """Sum the rollup row ``row`` into both levels (upserts)."""
+    """Sum the rollup row ``row`` into its day (an upsert)."""
     day_sums = ", ".join(f"{c} = usage_day.{c} + excluded.{c}" for c in _SUMS)
-    quarter_sums = ", ".join(f"{c} = usage_quarter.{c} + excluded.{c}" for c in _SUMS)
     return (
         "INSERT INTO usage_day (owner, day, session_pk, agent, model, channel, messages, input_tokens, "
         "output_tokens, first_bucket, last_bucket) "
@@ -61,16 +58,12 @@ def _add(row: str, least: str, greatest: str) -> str:
         f"{row}.channel, {row}.messages, {row}.input_tokens, {row}.output_tokens, {row}.bucket, {row}.bucket) "
         f"ON CONFLICT (owner, day, session_pk) DO UPDATE SET {day_sums}, "
         f"first_bucket = {least}(usage_day.first_bucket, excluded.first_bucket), "
-        f"last_bucket = {greatest}(usage_day.last_bucket, excluded.last_bucket); "
-        "INSERT INTO usage_quarter (owner, bucket, model, agent, channel, messages, input_tokens, output_tokens) "
-        f"VALUES ({row}.owner, {row}.bucket, {row}.model, {row}.agent, {row}.channel, {row}.messages, "
-        f"{row}.input_tokens, {row}.output_tokens) "
-        f"ON CONFLICT (owner, bucket, model, agent, channel) DO UPDATE SET {quarter_sums};"
+        f"last_bucket = {greatest}(usage_day.last_bucket, excluded.last_bucket);"
     )
 
 
 def _sub(row: str) -> str:
-    """Take the rollup row ``row`` out of both levels: empty rows go, the day's edges follow."""
+    """Take the rollup row ``row`` out of its day: an empty day goes, the day's edges follow."""
     minus = ", ".join(f"{c} = {c} - {row}.{c}" for c in _SUMS)
     in_day = (
         f"FROM usage_rollup WHERE session_pk = {row}.session_pk AND bucket >= {row}.bucket / {DAY} * {DAY} "
@@ -81,19 +74,14 @@ def _sub(row: str) -> str:
         f"DELETE FROM usage_day WHERE {_day_where(row)} AND messages <= 0; "
         f"UPDATE usage_day SET first_bucket = (SELECT min(bucket) {in_day}), "
         f"last_bucket = (SELECT max(bucket) {in_day}) "
-        f"WHERE {_day_where(row)} AND (first_bucket = {row}.bucket OR last_bucket = {row}.bucket); "
-        f"UPDATE usage_quarter SET {minus} WHERE {_quarter_where(row)}; "
-        f"DELETE FROM usage_quarter WHERE {_quarter_where(row)} AND messages <= 0;"
+        f"WHERE {_day_where(row)} AND (first_bucket = {row}.bucket OR last_bucket = {row}.bucket);"
     )
 
 
 def _delta() -> str:
     """An update of a rollup row's sums (its key unchanged): add the difference."""
     plus = ", ".join(f"{c} = {c} + new.{c} - old.{c}" for c in _SUMS)
-    return (
-        f"UPDATE usage_day SET {plus} WHERE {_day_where('new')}; "
-        f"UPDATE usage_quarter SET {plus} WHERE {_quarter_where('new')};"
-    )
+    return f"UPDATE usage_day SET {plus} WHERE {_day_where('new')};"
 
 
 _PG_FUNCTION = f"""
@@ -149,16 +137,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("owner", "day", "session_pk", name="pk_usage_day"),
         sqlite_with_rowid=False,
     )
-    op.create_table(
-        "usage_quarter",
-        sa.Column("owner", sa.String(200), nullable=False),
-        sa.Column("bucket", sa.BigInteger, nullable=False),
-        sa.Column("model", sa.String(200), nullable=False),
-        sa.Column("agent", sa.String(200), nullable=False),
-        sa.Column("channel", sa.String(32), nullable=False),
-        *_sums(),
-        sa.PrimaryKeyConstraint("owner", "bucket", "model", "agent", "channel", name="pk_usage_quarter"),
-        sqlite_with_rowid=False,
+    # A session's quarter hours of one day with their sums, from the index alone: the
+    # session-days a report reads quarter by quarter, and the edges the triggers recompute.
+    op.create_index(
+        "ix_usage_rollup_session",
+        "usage_rollup",
+        ["session_pk", "bucket", "messages", "input_tokens", "output_tokens"],
     )
     op.execute(
         "INSERT INTO usage_day (owner, day, session_pk, agent, model, channel, messages, input_tokens, "
@@ -166,11 +150,6 @@ def upgrade() -> None:
         f"SELECT owner, bucket / {DAY}, session_pk, agent, model, channel, sum(messages), sum(input_tokens), "
         "sum(output_tokens), min(bucket), max(bucket) FROM usage_rollup "
         f"GROUP BY owner, bucket / {DAY}, session_pk, agent, model, channel"
-    )
-    op.execute(
-        "INSERT INTO usage_quarter (owner, bucket, model, agent, channel, messages, input_tokens, output_tokens) "
-        "SELECT owner, bucket, model, agent, channel, sum(messages), sum(input_tokens), sum(output_tokens) "
-        "FROM usage_rollup GROUP BY owner, bucket, model, agent, channel"
     )
     if op.get_bind().dialect.name == "sqlite":
         for name, body in _SQLITE_TRIGGERS.items():
@@ -190,5 +169,5 @@ def downgrade() -> None:
     else:
         op.execute("DROP TRIGGER IF EXISTS usage_rollup_days ON usage_rollup")
         op.execute("DROP FUNCTION IF EXISTS usage_days_apply()")
-    op.drop_table("usage_quarter")
+    op.drop_index("ix_usage_rollup_session", table_name="usage_rollup")
     op.drop_table("usage_day")
