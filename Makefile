@@ -6,14 +6,17 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8765
 
-.PHONY: serve test lint typecheck unit bench bench-quick soak clean install
+.PHONY: serve test lint typecheck serial parallel unit bench bench-quick soak clean install
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+# uv installs the dev environment in ~10 s where pip takes ~45 s (same packages, same index).
+$(BIN)/uv: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet uv
+
+$(STAMP): pyproject.toml | $(BIN)/uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[dev]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -29,24 +32,30 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # Two workers (one per core of the reference machine), whole files per worker so that a file's
-# module-scoped servers start once; the few tests that disturb shared services (a PostgreSQL
-# restart) run alone first.
-unit: $(STAMP)
+# module-scoped servers start once (longest files first: tests/conftest.py); the few tests that
+# disturb shared services (a PostgreSQL restart) run alone first, beside mypy.
+serial: $(STAMP)
 	$(BIN)/python -m pytest -q -m "serial and not slow"
+
+parallel: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow and not serial"
+
+unit: serial parallel
 
 test: $(STAMP)
 	./scripts/ensure-system-deps
-	$(MAKE) --no-print-directory lint typecheck unit
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory -j2 -O typecheck serial
+	$(MAKE) --no-print-directory parallel
 
 bench: $(STAMP)
 	./scripts/ensure-system-deps bench
-	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r bench/requirements.txt
 	$(BIN)/python -m bench.run
 
 bench-quick: $(STAMP)
 	./scripts/ensure-system-deps bench
-	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r bench/requirements.txt
 	$(BIN)/python -m bench.run --quick
 
 soak: $(STAMP)

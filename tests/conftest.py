@@ -193,3 +193,20 @@ def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
     CLI tests use this; only a few go through the real console script (tests/cli).
     """
     return invoke_cli
+
+
+# The long files first. `make test` hands whole files to two workers (--dist loadfile) in
+# collection order; when the browser and multi-process files came last, one worker ran them
+# alone for the final minute. Longest first keeps both workers busy to the end.
+_LONG_FIRST = ("browser", "security", "reliability")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        parts = item.path.parts
+        for n, name in enumerate(_LONG_FIRST):
+            if name in parts:
+                return n
+        return len(_LONG_FIRST)
+
+    items.sort(key=rank)  # stable: each file's tests stay together and in order

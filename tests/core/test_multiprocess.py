@@ -56,6 +56,8 @@ def _run_processes(url: str, session_ids: list[str]) -> None:
     assert all(kind == "ok" for kind, _ in results), results
 
 
+# make soak (SESSIONHUB_SOAK=1 pytest -m 'slow or reliability'), not make test: process pool appends to one SQLite file (~6 s); tests/reliability/test_sqlite_processes.py covers the same in make test.
+@pytest.mark.slow
 def test_processes_append_to_one_sqlite_file(tmp_path: Path) -> None:
     """4 processes x 30 appends, started together, to 2 shared sessions: no error reaches a caller, seqs are 1..N exact."""
     url = f"sqlite:///{tmp_path}/shared.db"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pytest
 import websockets
 
 from .conftest import assert_exact, integrity, serve, size
@@ -126,6 +127,8 @@ async def _ws(base: str, sessions: list[str], c: int, stop_at: float, tally: Tal
         tally.errors.append(f"ws {type(exc).__name__}: {exc}")
 
 
+# make soak (SESSIONHUB_SOAK=1 pytest -m 'slow or reliability'), not make test: a load run (~11 s): load is what make soak is for.
+@pytest.mark.slow
 def test_load_over_http_and_websocket(tmp_path: Path) -> None:
     """8 REST appenders and 4 WebSocket clients chatting with the echo agent for a bounded time:
     zero errors, every REST ack stored at its seq, every WS turn stored (user + reply), and

@@ -20,6 +20,8 @@ from .conftest import serve
 SLOW_ECHO = '[providers.echo]\ntype = "echo"\nwords_per_chunk = 1\ndelay_ms = 300\n'
 
 
+# make soak (SESSIONHUB_SOAK=1 pytest -m 'slow or reliability'), not make test: a kill -9 mid-stream with a slow echo (~12 s); tests/security/test_pg_crash.py keeps a kill -9 case in make test.
+@pytest.mark.slow
 def test_kill_9_mid_stream_leaves_the_partial_reply_interrupted(tmp_path: Path) -> None:
     """kill -9 of the server mid-stream: after restart the partial reply is saved as interrupted."""
     db = f"sqlite:///{tmp_path}/crash.db"

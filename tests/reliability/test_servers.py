@@ -54,6 +54,8 @@ async def _append_load(
     return acked, failures
 
 
+# make soak (SESSIONHUB_SOAK=1 pytest -m 'slow or reliability'), not make test: two server processes under concurrent appends (~9 s); test_replicas.py::test_two_replicas_share_events_and_run_each_task_once keeps two replicas in make test.
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_two_replicas_on_postgresql_take_concurrent_appends(tmp_path: Path, pg_url: str) -> None:
     """2 `sessionhub serve` replicas on one PostgreSQL, concurrent REST appends to shared

@@ -11,10 +11,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import os
 import subprocess
-import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -247,15 +245,14 @@ async def test_pin_refuses_an_archived_session(hub: Hub) -> None:
     assert (await hub.get_session(s.id)).pinned is False
 
 
-def test_cli_pin_and_import_refuse(tmp_path: Path) -> None:
+def test_cli_pin_and_import_refuse(
+    tmp_path: Path, cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
     """`sessionhub sessions pin` of an archived session and `sessionhub import` of an unknown agent fail in one line."""
     db = f"sqlite:///{tmp_path}/cli.db"
-    script = Path(sys.executable).with_name("sessionhub")
-    env = {**os.environ, "SESSIONHUB_DATABASE_URL": "", "SESSIONHUB_CONFIG": ""}
 
     def sh(*args: str) -> subprocess.CompletedProcess[str]:
-        cmd = [str(script), *args, "--database", db]
-        return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+        return cli(*args, "--database", db)
 
     sid = sh("sessions", "new").stdout.strip()
     assert sh("sessions", "archive", sid).returncode == 0

@@ -110,6 +110,8 @@ def read_all(url: str, new_key: str, sessions: list[str]) -> dict[str, list[str]
     return asyncio.run(go())
 
 
+# make soak (SESSIONHUB_SOAK=1 pytest -m 'slow or reliability'), not make test: key rotation under two running server processes on both databases (~13 s); the in-process rotation tests of this file stay in make test.
+@pytest.mark.slow
 def test_rotation_under_running_servers(tmp_path: Path, database: str, keys: dict[str, str]) -> None:
     """After `keys rotate`, an old-key server refuses creations and unreadable reads with 503; a
     server given both keys creates under the new key unrestarted; no row stays under the old key."""

@@ -261,6 +261,8 @@ def test_keys_hold_across_a_restart(tmp_path: Path) -> None:
         assert _contents(base, sid) == ["before restart"]
 
 
+# make soak (SESSIONHUB_SOAK=1 pytest -m 'slow or reliability'), not make test: two server processes (~7 s); test_keys_hold_across_a_restart keeps per-user keys across processes in make test.
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_keys_hold_across_two_replicas(tmp_path: Path, pg_url: str) -> None:
     """Two servers on one PostgreSQL: a key is replayed by the other one, and the same key sent

@@ -125,6 +125,8 @@ def test_a_server_started_after_a_kill_9_interrupts_the_cut_reply(tmp_path: Path
     no_traceback(tmp_path)
 
 
+# make soak (SESSIONHUB_SOAK=1 pytest -m 'slow or reliability'), not make test: two servers and a kill -9 (~14 s); test_a_server_started_after_a_kill_9_interrupts_the_cut_reply keeps the interrupted-reply rule in make test.
+@pytest.mark.slow
 def test_a_running_replica_interrupts_a_killed_replicas_reply_and_never_a_live_one(
     tmp_path: Path, pg_url: str
 ) -> None:

@@ -14,7 +14,6 @@ import click
 
 from ..agents.runtime import AgentRuntime
 from ..hub import Hub
-from ..integrations.mcp import build_server
 from .common import Context, database_options, run
 
 
@@ -28,6 +27,8 @@ from .common import Context, database_options, run
 )
 def mcp(database: str | None, config: str | None, user: str) -> None:
     """Serve the sessions to an MCP client over stdio (tools sessions_list, _search, _history, _send)."""
+
+    from ..integrations.mcp import build_server  # the MCP SDK: imported by this command only
 
     async def main() -> None:
         ctx = Context(database, config)
