@@ -22,6 +22,7 @@ PostgreSQL), so its rows and its totals agree under concurrent appends.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -118,14 +119,14 @@ def _quarters(q: UsageQuery, p: Plan, cols: Sequence[ColumnElement[Any]]) -> lis
     return [_filtered(select(*cols).where(_R.bucket >= lo, _R.bucket < hi), _R, q) for lo, hi in p.exact]
 
 
-def _summed(parts: list[Select[Any]], sessions_count: str = "distinct") -> Select[Any] | None:
+def _summed(parts: list[Select[Any]], *, one_session_each: bool = False) -> Select[Any] | None:
     """Sums and sessions per (key, model) over the UNION ALL of ``parts`` (columns key, model,
     session_pk, messages, input_tokens, output_tokens); None when there is nothing to read."""
     if not parts:
         return None
     u = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
     # A group of one session (group_by=session) is one session: no distinct set to keep.
-    count = literal(1) if sessions_count == "one" else func.count(distinct(u.c.session_pk))
+    count = literal(1) if one_session_each else func.count(distinct(u.c.session_pk))
     return select(
         u.c.key,
         u.c.model,
@@ -188,7 +189,7 @@ class UsageSQLMixin(CryptoSQLMixin):
         stmt = _summed(
             _whole_days(q, p, (day_key.label("key"), _D.model, *_day_sums()))
             + _quarters(q, p, (rollup_key.label("key"), _R.model, *_rollup_sums())),
-            "one" if q.group == "session" else "distinct",
+            one_session_each=q.group == "session",
         )
         if stmt is None:
             return []
@@ -228,17 +229,8 @@ class UsageSQLMixin(CryptoSQLMixin):
                 for k, m, n, a, b, c in conn.execute(stmt)
             ]
         )
-
-        whole = plan(q.start, q.end)
-        stmt = _summed(
-            _whole_days(q, whole, (literal("").label("key"), _D.model, *_day_sums()))
-            + _quarters(q, whole, (literal("").label("key"), _R.model, *_rollup_sums()))
-        )
-        totals = (
-            []
-            if stmt is None
-            else [ModelSums("", m, int(n), int(a), int(b), int(c)) for _, m, n, a, b, c in conn.execute(stmt)]
-        )
+        # The totals: sums add up across days, sessions do not (one active on two days is one).
+        totals = summarize(self._grouped(conn, dataclasses.replace(q, group="total"))).totals
         return UsageSums(grouped, totals)
 
 
