@@ -400,3 +400,29 @@ async def test_sessions_per_day_exact_when_the_offset_jumps_inside_a_utc_day(lev
     got = {int(g.key): (g.sessions, g.input_tokens) for g in sums.groups}
     assert got == {d: (len(want_sessions[d]), want_tokens[d]) for d in want_sessions}
     assert [(t.sessions, t.input_tokens) for t in sums.totals] == [(3, sum(want_tokens.values()))]
+
+
+async def test_sessions_ranked_and_cut_by_the_store_like_the_report(levels_hub: Hub) -> None:
+    """group_by=session with a limit: the store ranks (tokens, then messages, most first, then
+    id) and keeps ``limit`` sessions; ties at the cut are broken by id as the report does, and
+    the totals still count every session."""
+    hub = levels_hub
+    at = BASE + timedelta(hours=12)
+    tokens = [500, 300, 300, 300, 100, 300]  # four sessions tie on tokens; two of them on messages too
+    count = [1, 2, 1, 1, 1, 3]
+    made = []
+    for n, (t, c) in enumerate(zip(tokens, count, strict=True)):
+        s = await hub.create_session(agent=AGENTS[n % 2].id)
+        items = [{"role": "assistant", "content": "x", "usage": {"input_tokens": t}, "created_at": at}]
+        items += [{"role": "user", "content": "y", "created_at": at}] * (c - 1)
+        await hub.add_messages(s.id, items)
+        made.append((s.id, t, c))
+    order = [sid for sid, _, _ in sorted(made, key=lambda m: (-m[1], -m[2], m[0]))]
+    for limit in (1, 3, 4, 6):
+        report = await hub.usage("session", start="2026-03-27", end="2026-03-27", tz="UTC", limit=limit)
+        assert [r.key for r in report.rows] == order[:limit], limit
+        assert (report.totals.sessions, report.totals.messages, report.totals.input_tokens) == (
+            6,
+            sum(count),
+            sum(tokens),
+        )

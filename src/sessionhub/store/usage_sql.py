@@ -172,6 +172,12 @@ class UsageSQLMixin(CryptoSQLMixin):
         with self._snapshot() as conn:
             if q.group == "day":
                 return self._by_day(conn, q)
+            if q.group == "session" and q.limit is not None:
+                # Thousands of sessions in a year: the database ranks them and hands back the
+                # first ``limit`` (thousands of rows in Python cost more than the query, and
+                # their garbage brings full collections); the totals are a query of their own.
+                totals = self._grouped(conn, dataclasses.replace(q, group="total", limit=None))
+                return UsageSums(summarize(self._grouped(conn, q)).groups, summarize(totals).totals)
             return summarize(self._grouped(conn, q), q.limit)
 
     def _grouped(self, conn: Connection, q: UsageQuery) -> Sequence[RawSums]:
@@ -195,8 +201,12 @@ class UsageSQLMixin(CryptoSQLMixin):
             return []
         if q.group == "session":  # the public id of the session, after summing by its pk
             agg = stmt.subquery()
-            cols = list(agg.c)
-            stmt = select(sessions.c.id, *cols[1:]).join(sessions, sessions.c.pk == cols[0])
+            pk, model, count, messages, inp, out = agg.c
+            by_id: Select[Any] = select(sessions.c.id, model, count, messages, inp, out)
+            stmt = by_id.join(sessions, sessions.c.pk == pk)
+            if q.limit is not None:  # in the order of usage.rank (ids compared bytewise)
+                sid = sessions.c.id if self.dialect == "sqlite" else sessions.c.id.collate("C")
+                stmt = stmt.order_by((inp + out).desc(), messages.desc(), sid).limit(q.limit)
         return cast("Sequence[RawSums]", conn.execute(stmt).all())  # rows unpack as tuples
 
     def _by_day(self, conn: Connection, q: UsageQuery) -> UsageSums:
