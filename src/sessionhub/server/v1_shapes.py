@@ -19,7 +19,7 @@ from fastapi import Request
 from ..errors import InvalidInput, NotFound
 from ..hub.items import ITEM_ID
 from ..model import Session
-from ..openai_items import MESSAGE_ROLES
+from ..openai_items import MESSAGE_ROLES, split_item_id
 from ..store.schema import MAX_MESSAGE_ID
 from .openai_errors import PARSE_ERROR, InvalidParam
 
@@ -178,7 +178,10 @@ def _check_item(item: object, where: str) -> None:
         raise InvalidParam(
             f"Missing required parameter: '{where}.type'.", f"{where}.type", "missing_required_parameter"
         )
-    if item.get("id") is not None and not ITEM_ID.match(str(item["id"])):
+    given = None if item.get("id") is None else str(item["id"])
+    if kind == "item_reference" and given is not None:  # may name one piece of a message: msg~k
+        given = split_item_id(given)[0]
+    if given is not None and not ITEM_ID.match(given):
         raise InvalidParam(
             f"Invalid '{where}.id': expected 1 to {MAX_MESSAGE_ID} characters of letters, digits, "
             "'_', '.', ':' or '-'.",
