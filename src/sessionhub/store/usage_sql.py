@@ -9,9 +9,10 @@ that has messages. A report reads ``usage_day`` for the whole UTC days of its ra
 - per agent, model, channel or session: the sums of those rows; sessions counted once each;
 - per local day: a local day meets a UTC day in a prefix or a suffix (a UTC day holds at
   most two local days while the zone's offset holds), so a session-day whose first and last
-  quarter hours fall on one local day belongs to it whole, and one that spans the local
-  midnight (a few in a hundred) is read from the rollup, quarter hour by quarter hour; a
-  UTC day in which the offset changes is read from the rollup entirely.
+  quarter hours fall on one local day belongs to it whole; one that spans the local
+  midnight (a few in a hundred) is split there: its quarter hours before the midnight are
+  summed from the rollup (``ix_usage_rollup_session``), the rest is the day's sums minus
+  those. A UTC day in which the offset changes is read from the rollup entirely.
 
 A local day is ``(bucket * 900 + utc_offset) // 86400`` with the offset of the zone at that
 bucket: the caller passes the offset segments of its range (``usage.UsageQuery``), so days
@@ -94,6 +95,16 @@ def local_day(column: ColumnElement[Any], segments: Sequence[tuple[int, int]]) -
         return day(segments[0][1])
     whens = [(column < start, day(prev_offset)) for (_, prev_offset), (start, _) in pairwise(segments)]
     return case(*whens, else_=day(segments[-1][1]))
+
+
+def offset_quarters(column: ColumnElement[Any], segments: Sequence[tuple[int, int]]) -> ColumnElement[Any]:
+    """The zone's UTC offset at the quarter hour in ``column``, in quarter hours."""
+    if len(segments) == 1:
+        return literal(segments[0][1] // BUCKET_SECONDS)
+    whens = [
+        (column < start, literal(prev // BUCKET_SECONDS)) for (_, prev), (start, _) in pairwise(segments)
+    ]
+    return case(*whens, else_=literal(segments[-1][1] // BUCKET_SECONDS))
 
 
 def _filtered(stmt: Select[Any], cols: ColumnCollection[str, Any], q: UsageQuery) -> Select[Any]:
@@ -209,26 +220,55 @@ class UsageSQLMixin(CryptoSQLMixin):
                 stmt = stmt.order_by((inp + out).desc(), messages.desc(), sid).limit(q.limit)
         return cast("Sequence[RawSums]", conn.execute(stmt).all())  # rows unpack as tuples
 
+    @staticmethod
+    def _split_days(
+        q: UsageQuery, p: Plan, first: ColumnElement[Any], last: ColumnElement[Any]
+    ) -> list[Select[Any]]:
+        """The session-days of ``p.days`` that span a local midnight, as two rows each: the
+        quarter hours before the midnight summed from the rollup (the local day of the first
+        quarter hour) and the day's sums minus those (the local day of the last)."""
+        midnight = last * DAY - offset_quarters(_D.last_bucket, q.segments)  # in the UTC day
+        before = usage_day.join(
+            usage_rollup,
+            and_(_R.session_pk == _D.session_pk, _R.bucket >= _D.day * DAY, _R.bucket < midnight),
+        )
+        # Grouped by the primary key of usage_day: its other columns are one value per group.
+        cols = (first.label("k1"), last.label("k2"), _D.model, *_day_sums())
+        summed = (func.sum(_R.messages), func.sum(_R.input_tokens), func.sum(_R.output_tokens))
+        split = [
+            part.select_from(before).group_by(_D.owner, _D.day, _D.session_pk)
+            for part in _whole_days(
+                q, p, (*cols, *(c.label(f"before_{i}") for i, c in enumerate(summed))), first != last
+            )
+        ]
+        if not split:
+            return []
+        s = split[0].subquery()
+        side = union_all(select(literal(0).label("side")), select(literal(1).label("side"))).subquery()
+        early = side.c.side == 0
+
+        def pick(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
+            return case((early, a), else_=b)
+
+        return [
+            select(
+                pick(s.c.k1, s.c.k2).label("key"),
+                s.c.model,
+                s.c.session_pk,
+                pick(s.c.before_0, s.c.messages - s.c.before_0),
+                pick(s.c.before_1, s.c.input_tokens - s.c.before_1),
+                pick(s.c.before_2, s.c.output_tokens - s.c.before_2),
+            ).select_from(s.join(side, literal(True)))
+        ]
+
     def _by_day(self, conn: Connection, q: UsageQuery) -> UsageSums:
         """Sums and sessions per (local day, model), and the totals (sessions per model once
         each); see the module docstring for which rows say what."""
         p = plan(q.start, q.end, changing_days(q.segments))
         first = local_day(_D.first_bucket, q.segments)
         last = local_day(_D.last_bucket, q.segments)
-        spanning = usage_day.join(
-            usage_rollup,
-            and_(_R.session_pk == _D.session_pk, _R.bucket >= _D.day * DAY, _R.bucket < _D.day * DAY + DAY),
-        )
         parts = _whole_days(q, p, (first.label("key"), _D.model, *_day_sums()), first == last)
-        parts += [
-            part.select_from(spanning)
-            for part in _whole_days(
-                q,
-                p,
-                (local_day(_R.bucket, q.segments).label("key"), _D.model, *_rollup_sums()),
-                first != last,
-            )
-        ]
+        parts += self._split_days(q, p, first, last)
         parts += _quarters(q, p, (local_day(_R.bucket, q.segments).label("key"), _R.model, *_rollup_sums()))
         stmt = _summed(parts)
         grouped = (
