@@ -6,8 +6,9 @@ day, session) with the sums and the first and last quarter hour of that day with
 (~12,000 rows for the same year). A local day meets a UTC day in a prefix or a suffix, so
 within a UTC day a session was active on the local days of its first and of its last
 quarter hour and no other, and when those are one local day all its sums belong to it;
-only the session-days that span a local midnight are read from the rollup
-(``store/usage_sql.py``).
+only the session-days that span a local midnight need the rollup, for their quarter hours
+before it (``store/usage_sql.py``; the new index ``ix_usage_rollup_session`` reads those,
+and the quarter hours the triggers recompute, from the index alone).
 
 Nothing here is shared between sessions: an append updates its own session's rows only, so
 concurrent appends of one owner do not queue on a common row (a per-quarter-hour table
