@@ -75,9 +75,9 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await live.start()
         try:
-            async with mcp_running:
-                yield
+            yield
         finally:
+            await mcp.aclose()
             await live.aclose()
             if close_hub:
                 await hub.close()
@@ -111,7 +111,7 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
     for module in (conversations, conversation_items):
         app.include_router(module.router)
     app.add_api_websocket_route("/ws", websocket_endpoint)
-    mcp_running = install_mcp(app, live)  # /mcp: the sessions for MCP clients
+    mcp = install_mcp(app, live)  # /mcp: the sessions for MCP clients
 
     # The dashboard: static files using the same REST API and WebSocket as every client.
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
