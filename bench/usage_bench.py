@@ -3,9 +3,10 @@
 Builds a SQLite database of N messages (default 1,000,000) in conversations spread over a
 year (each session a burst of messages minutes apart, as chats are), then times, in one run:
 
-- ``hub.usage`` for a year by day, model and session (the rollup: ``store/usage_sql.py``);
+- ``hub.usage`` for a year by day, model and session (the rollups: ``store/usage_sql.py``);
 - the plain aggregate of the same numbers over ``messages`` (what a report costs without it);
-- appends with and without the rollup triggers (what keeping the rollup costs each write).
+- appends with and without the rollup triggers (what keeping the rollups costs each write:
+  dropping the triggers on ``messages`` leaves those on ``usage_rollup`` nothing to follow).
 
 The bar (issue 22): a year of usage over 1M messages in <= 100 ms.
 """

@@ -13,11 +13,12 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
-from typing import Annotated, Literal, cast, get_args
+from typing import Annotated, Any, Literal, cast, get_args
 
 from .errors import InvalidInput
 from .section import Section, number_between
@@ -53,6 +54,7 @@ class UsageQuery:
     segments: Sequence[tuple[int, int]] = ((0, 0),)
     agent: str | None = None
     channel: str | None = None
+    limit: int | None = None  # groups but days: the store may keep only the first ``limit``
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,63 @@ class ModelSums:
     messages: int
     input_tokens: int
     output_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class UsageSums:
+    """What the store answers for one report, read from one snapshot: the (key, model) sums
+    of the asked group (for groups but days, those of the first ``UsageQuery.limit`` groups
+    at least), and the totals per model (key ``""``)."""
+
+    groups: list[ModelSums]
+    totals: list[ModelSums]
+
+
+RawSums = tuple[Any, str, Any, Any, Any, Any]  # key, model, sessions, messages, input, output
+
+
+def rank(key: str | int, tokens: int, messages: int) -> tuple[int, int, str]:
+    """How groups other than days are ordered: tokens, then messages, most first, then key."""
+    return (-tokens, -messages, str(key))
+
+
+def summarize(rows: Sequence[RawSums], limit: int | None = None) -> UsageSums:
+    """The store's rows per (key, model) grouped by agent, model, channel or session: the
+    ``limit`` first groups by :func:`rank` (all when None), and the totals per model of all.
+
+    Sessions add up across such groups, since a session has one agent, model and channel
+    (never across days: a session active on two days is one session in the totals). Only the
+    kept groups become objects: a year by session is thousands of groups for 50 rows.
+    """
+    per_key: dict[Any, list[int]] = {}
+    per_model: dict[str, list[int]] = {}
+    for key, model, sessions, messages, inp, out in rows:
+        k = per_key.get(key)
+        if k is None:
+            per_key[key] = [inp + out, messages]
+        else:
+            k[0] += inp + out
+            k[1] += messages
+        t = per_model.get(model)
+        if t is None:
+            per_model[model] = [sessions, messages, inp, out]
+        else:
+            t[0] += sessions
+            t[1] += messages
+            t[2] += inp
+            t[3] += out
+    keep = (
+        None
+        if limit is None or limit >= len(per_key)
+        else set(heapq.nsmallest(limit, per_key, key=lambda k: rank(k, *per_key[k])))
+    )
+    groups = [
+        ModelSums(key, model, int(n), int(m), int(i), int(o))
+        for key, model, n, m, i, o in rows
+        if keep is None or key in keep
+    ]
+    totals = [ModelSums("", model, *(int(v) for v in acc)) for model, acc in per_model.items()]
+    return UsageSums(groups, totals)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,7 +305,12 @@ def build_report(
             day = epoch + timedelta(days=n)
             rows.append(_row(day.isoformat(), by_key.get(n, []), pricing))
     else:
-        rows = [_row(str(key), sums, pricing) for key, sums in by_key.items()]
-        rows.sort(key=lambda r: (-(r.input_tokens + r.output_tokens), -r.messages, r.key))
-        rows = rows[:limit]
+        # Ranked on the raw sums first: only the ``limit`` kept become rows (a year by session
+        # is thousands of groups).
+        ranks = {
+            key: rank(key, sum(s.input_tokens + s.output_tokens for s in sums), sum(s.messages for s in sums))
+            for key, sums in by_key.items()
+        }
+        top = heapq.nsmallest(limit, by_key, key=ranks.__getitem__)
+        rows = [_row(str(key), by_key[key], pricing) for key in top]
     return UsageReport(group_by, start, end, tz_name, tuple(rows), _row("total", totals, pricing))

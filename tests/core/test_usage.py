@@ -19,6 +19,8 @@ from sessionhub.hub import Hub
 from sessionhub.model import Message, Session
 from sessionhub.usage import Price
 
+from .test_usage_levels import levels_agree
+
 AGENTS = (
     AgentSettings(id="main", provider="echo", model="echo"),
     AgentSettings(id="writer", provider="openai", model="gpt-big"),
@@ -182,6 +184,7 @@ async def test_rollup_follows_deletes_clears_and_restores(usage_hub: Hub) -> Non
     live[2] = (live[2][0], [])
     t = await totals()
     assert (t[0], t[1] - 7) == (expected()[0] + 1, expected()[1])
+    levels_agree(usage_hub)  # the day and quarter-hour levels too
 
 
 async def test_rollup_is_exact_under_concurrent_appends(usage_hub: Hub) -> None:
@@ -201,6 +204,7 @@ async def test_rollup_is_exact_under_concurrent_appends(usage_hub: Hub) -> None:
     assert report.totals.input_tokens == sent
     assert report.totals.messages == report.totals.output_tokens == 8 * 15
     assert sum(r.input_tokens for r in report.rows) == sent
+    levels_agree(usage_hub)  # the day and quarter-hour levels followed every append
 
 
 async def test_bad_input_is_refused(usage_hub: Hub) -> None:

@@ -1,16 +1,14 @@
 """Usage reports of the hub (``UsageOps``): ``hub.usage(...)``, CONTRACT 11.7.
 
 The range, the days of a zone and the prices are worked out in ``sessionhub.usage``; the
-store sums its rollup (``store/usage_sql.py``). Two store queries: the groups, and the
-totals (a session active on several days counts once in the totals).
+store sums its rollups (``store/usage_sql.py``) and answers the groups and the totals (a
+session active on several days counts once in the totals) from one snapshot.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 
-from ..errors import NotFound
 from ..timeutil import zone
 from ..usage import (
     UsageQuery,
@@ -59,19 +57,15 @@ class UsageOps(HubCore):
             segments=offset_segments(lo, hi, zone_info),
             agent=agent,
             channel=channel,
+            limit=None if group == "day" else limit,
         )
-        grouped, totals = await asyncio.gather(
-            self.store.usage(base),
-            self.store.usage(UsageQuery(base.owner, base.start, base.end, "total", (), agent, channel)),
+        sums = await self.store.usage(base)
+        report = build_report(
+            group, lo, hi, tz_name, sums.groups, sums.totals, self.settings.pricing, limit=limit
         )
-        report = build_report(group, lo, hi, tz_name, grouped, totals, self.settings.pricing, limit=limit)
         if group != "session":
             return report
-        rows = []
-        for row in report.rows:
-            try:
-                title = (await self.store.get_session(self.owner, row.key)).title
-            except NotFound:  # deleted since the sums were read
-                title = ""
-            rows.append(dataclasses.replace(row, title=title))
-        return dataclasses.replace(report, rows=tuple(rows))
+        # Deleted since the sums were read: no title.
+        titles = await self.store.session_titles(self.owner, [row.key for row in report.rows])
+        rows = tuple(dataclasses.replace(row, title=titles.get(row.key, "")) for row in report.rows)
+        return dataclasses.replace(report, rows=rows)

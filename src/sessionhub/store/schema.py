@@ -401,3 +401,34 @@ Index(
     *(usage_rollup.c[name] for name in ("owner", "bucket", "model", "agent", "channel", "session_pk")),
     *(usage_rollup.c[name] for name in ("messages", "input_tokens", "output_tokens")),
 )
+
+# The daily level above the rollup, kept by triggers on usage_rollup (migration 0016), so a
+# year is read from about sessions x active days rows instead of every quarter hour: per
+# session and UTC day (``day = bucket // 96``), with the first and last quarter hour of the
+# day that has messages (a local day meets a UTC day in a prefix or a suffix, so those two
+# say which local days the session was active on). The primary key starts with the owner
+# and the day, and on SQLite it is the table itself (WITHOUT ROWID): a report is one range
+# scan with no lookups.
+USAGE_DAY_BUCKETS = 96
+# A session's quarter hours with their sums from the index alone (the session-days a report
+# reads quarter by quarter, the first and last quarter hours the triggers recompute).
+Index(
+    "ix_usage_rollup_session",
+    *(usage_rollup.c[name] for name in ("session_pk", "bucket", "messages", "input_tokens", "output_tokens")),
+)
+usage_day = Table(
+    "usage_day",
+    metadata,
+    Column("owner", String(200), primary_key=True),
+    Column("day", BigInteger, primary_key=True),
+    Column("session_pk", PK, primary_key=True),
+    Column("agent", String(200), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("messages", Integer, nullable=False),
+    Column("input_tokens", BigInteger, nullable=False),
+    Column("output_tokens", BigInteger, nullable=False),
+    Column("first_bucket", BigInteger, nullable=False),
+    Column("last_bucket", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
