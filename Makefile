@@ -31,9 +31,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Two workers (one per core of the reference machine), whole files per worker so that a file's
-# module-scoped servers start once (longest files first: tests/conftest.py); the few tests that
-# disturb shared services (a PostgreSQL restart) run alone first, beside mypy.
+# Three workers on the reference machine's two cores (a worker spends a third of its time waiting
+# on server processes and timeouts), whole files per worker so that a file's module-scoped
+# servers start once (longest files first: tests/conftest.py); the few tests that disturb shared
+# services (a PostgreSQL restart) run alone first, beside mypy.
 serial: $(STAMP)
 	$(BIN)/python -m pytest -q -m "serial and not slow"
 
