@@ -175,7 +175,9 @@ def run_server(tmp: Path, config: str = CONFIG, database: str | None = None) -> 
     deadline = time.monotonic() + 30
     while True:
         try:
-            if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
+            # A generous read timeout: a read that times out in httpcore's sync client leaves its
+            # socket for the garbage collector (a ResourceWarning, an error here, in a later test).
+            if httpx.get(f"{base}/api/health", timeout=10).status_code == 200:
                 break
         except httpx.HTTPError:
             pass

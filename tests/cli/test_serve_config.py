@@ -45,7 +45,7 @@ def test_serve_uses_the_configured_encryption_key(
         def healthy() -> bool:
             assert proc.poll() is None, f"server exited: {proc.stderr.read() if proc.stderr else ''}"
             try:
-                return httpx.get(f"{base}/api/health", timeout=1).status_code == 200
+                return httpx.get(f"{base}/api/health", timeout=10).status_code == 200
             except httpx.TransportError:
                 return False
 

@@ -260,7 +260,7 @@ def serve(
         deadline = time.monotonic() + 30
         while True:
             try:
-                httpx.get(f"{base}/api/health", timeout=1)
+                httpx.get(f"{base}/api/health", timeout=10)
                 break
             except httpx.TransportError:
                 if proc.poll() is not None or time.monotonic() > deadline:

@@ -62,7 +62,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         while True:
             try:
-                httpx.get(f"{base}/api/health", timeout=1)
+                httpx.get(f"{base}/api/health", timeout=10)
                 break
             except httpx.TransportError:
                 assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""

@@ -45,7 +45,7 @@ def test_serve_real_process(tmp_path: Path) -> None:
         deadline = time.monotonic() + 30
         while True:
             try:
-                r = httpx.get(f"{base}/api/health", timeout=1)
+                r = httpx.get(f"{base}/api/health", timeout=10)
                 break
             except httpx.TransportError:
                 assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
