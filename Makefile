@@ -33,21 +33,23 @@ typecheck: $(STAMP)
 
 # Three workers on the reference machine's two cores (a worker spends a third of its time waiting
 # on server processes and timeouts), whole files per worker so that a file's module-scoped
-# servers start once (longest files first: tests/conftest.py); the few tests that disturb shared
-# services (a PostgreSQL restart) run alone first, beside mypy.
+# servers start once (longest files first: tests/conftest.py). The few tests that disturb shared
+# services (a PostgreSQL restart) run alone first. mypy runs beside the tests: it touches no
+# service, and the tests leave enough of the CPU idle for it.
 serial: $(STAMP)
 	$(BIN)/python -m pytest -q -m "serial and not slow"
 
 parallel: $(STAMP)
 	$(BIN)/python -m pytest -q -n 3 --dist loadfile -m "not slow and not serial"
 
-unit: serial parallel
+unit: $(STAMP)
+	$(MAKE) --no-print-directory serial
+	$(MAKE) --no-print-directory parallel
 
 test: $(STAMP)
 	./scripts/ensure-system-deps
 	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory -j2 -O typecheck serial
-	$(MAKE) --no-print-directory parallel
+	$(MAKE) --no-print-directory -j2 -O typecheck unit
 
 bench: $(STAMP)
 	./scripts/ensure-system-deps bench
