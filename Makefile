@@ -34,8 +34,8 @@ typecheck: $(STAMP)
 # Three workers on the reference machine's two cores (a worker spends a third of its time waiting
 # on server processes and timeouts), whole files per worker so that a file's module-scoped
 # servers start once (longest files first: tests/conftest.py). The few tests that disturb shared
-# services (a PostgreSQL restart) run alone first. mypy runs beside the tests: it touches no
-# service, and the tests leave enough of the CPU idle for it.
+# services (a PostgreSQL restart) run alone first, beside mypy (which waits for nothing: beside
+# the three workers it slowed them by a minute).
 serial: $(STAMP)
 	$(BIN)/python -m pytest -q -m "serial and not slow"
 
@@ -49,7 +49,8 @@ unit: $(STAMP)
 test: $(STAMP)
 	./scripts/ensure-system-deps
 	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory -j2 -O typecheck unit
+	$(MAKE) --no-print-directory -j2 -O typecheck serial
+	$(MAKE) --no-print-directory parallel
 
 bench: $(STAMP)
 	./scripts/ensure-system-deps bench
@@ -63,6 +64,7 @@ bench-quick: $(STAMP)
 
 soak: $(STAMP)
 	SESSIONHUB_SOAK=1 $(BIN)/python -m pytest -q -s -m "slow or reliability"
+	SESSIONHUB_SOAK=1 $(BIN)/python -m pytest -q tests/context/test_strategies.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -87,8 +89,12 @@ def check_invariants(history: list[Message], window: ContextWindow, budget: int)
 
 budgets = st.integers(min_value=1, max_value=1500)
 
+# `make test` runs a third of the examples `make soak` does (it runs this file again with
+# SESSIONHUB_SOAK=1): the invariants are the same, and these five were a minute of worker time.
+EXAMPLES = 300 if os.environ.get("SESSIONHUB_SOAK", "").lower() in ("1", "true", "yes") else 100
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(history=conversations(), budget=budgets, strategy=st.sampled_from(["recent", "smart", "summarize"]))
 def test_invariants_without_summary(history: list[Message], budget: int, strategy: str) -> None:
     """Budget kept, order kept, pairs whole, every seq accounted for: all strategies, no summary."""
@@ -96,7 +102,7 @@ def test_invariants_without_summary(history: list[Message], budget: int, strateg
     check_invariants(history, window, budget)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     history=conversations(),
     budget=budgets,
@@ -113,7 +119,7 @@ def test_invariants_with_summary(history: list[Message], budget: int, strategy: 
         assert all(m.role == "system" or is_important(m) for m in older), "covered turns not repeated"
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(history=conversations(), budget=budgets)
 def test_recent_takes_a_newest_suffix_of_whole_turns(history: list[Message], budget: int) -> None:
     """recent: the window is the newest messages, contiguous, starting at a turn start unless the newest turn is cut."""
@@ -129,7 +135,7 @@ def test_recent_takes_a_newest_suffix_of_whole_turns(history: list[Message], bud
         assert seqs[0] in starts or seqs[0] == 1
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(history=conversations(), budget=budgets)
 def test_smart_keeps_system_and_important(history: list[Message], budget: int) -> None:
     """smart: when system and important messages fit, all of them are in the window."""
@@ -141,7 +147,7 @@ def test_smart_keeps_system_and_important(history: list[Message], budget: int) -
         assert all(m.id in ids for m in must)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(history=conversations(), budget=budgets, strategy=st.sampled_from(["recent", "smart", "summarize"]))
 def test_reads_are_bounded_by_the_window(history: list[Message], budget: int, strategy: str) -> None:
     """The iterator is read no further than the window plus what one non-fitting turn can cost."""
