@@ -195,18 +195,47 @@ def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
     return invoke_cli
 
 
-# The long files first. `make test` hands whole files to two workers (--dist loadfile) in
-# collection order; when the browser and multi-process files came last, one worker ran them
-# alone for the final minute. Longest first keeps both workers busy to the end.
-_LONG_FIRST = ("browser", "security", "reliability")
+# The long files first. `make test` hands whole files to the workers (--dist loadfile) in
+# collection order; when long files came last, one worker ran them alone at the end. The files
+# measured longest (`pytest --durations`, 2026-12) go first, longest first; then the rest of the
+# browser, security and reliability directories; then everything else.
+_LONGEST = (
+    "browser/test_dashboard.py",
+    "browser/test_chat_view.py",
+    "security/test_turn_races.py",
+    "reliability/test_storage_faults.py",
+    "browser/test_sidebar_view.py",
+    "security/test_key_rotation.py",
+    "reliability/test_servers.py",
+    "security/test_start_refusals.py",
+    "server/test_schemathesis.py",
+    "browser/test_branches_view.py",
+    "integrations/test_adk.py",
+    "reliability/test_sqlite_processes.py",
+    "search/test_search_modes.py",
+    "core/test_branches.py",
+    "security/test_per_user_keys.py",
+    "security/test_slowloris.py",
+    "security/test_pg_crash.py",
+    "cli/test_sessions_cli.py",
+    "security/test_bad_input.py",
+    "browser/test_token_prompt.py",
+    "security/test_headers_docs.py",
+    "core/test_usage_levels.py",
+)
+_LONG_DIRS = ("browser", "security", "reliability")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     def rank(item: pytest.Item) -> int:
-        parts = item.path.parts
-        for n, name in enumerate(_LONG_FIRST):
-            if name in parts:
+        path = item.path.as_posix()
+        for n, name in enumerate(_LONGEST):
+            if path.endswith("/tests/" + name):
                 return n
-        return len(_LONG_FIRST)
+        parts = item.path.parts
+        for n, name in enumerate(_LONG_DIRS):
+            if name in parts:
+                return len(_LONGEST) + n
+        return len(_LONGEST) + len(_LONG_DIRS)
 
     items.sort(key=rank)  # stable: each file's tests stay together and in order
