@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import sessionhub
+from _env import SEMANTIC_OFF
 from sessionhub.crypto import generate_master_key
 from sessionhub.hub import Hub
 from sessionhub.testing import FakeClock
@@ -173,7 +174,7 @@ def invoke_cli(
     from sessionhub.cli import cli
 
     clean: dict[str, str | None] = {k: None for k in os.environ if k.startswith("SESSIONHUB_")}
-    runner = CliRunner(env={**clean, **(env or {})})
+    runner = CliRunner(env={**clean, **SEMANTIC_OFF, **(env or {})})
     with tempfile.TemporaryDirectory() as cwd, contextlib.chdir(cwd):
         result = runner.invoke(cli, list(args), input=input, prog_name="sessionhub")
     stderr = result.stderr

@@ -26,6 +26,7 @@ import httpx
 import pytest
 
 import sessionhub
+from _env import child_env
 
 CHROMIUM = os.environ.get("SESSIONHUB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -168,7 +169,7 @@ def run_server(tmp: Path, config: str = CONFIG, database: str | None = None) -> 
     ]
     database = database or f"sqlite:///{tmp / 'db.sqlite'}"
     cmd[cmd.index("--database") + 1] = database
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONHUB_")}
+    env = child_env()
     log = (tmp / "server.log").open("w")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp)
     base = f"http://127.0.0.1:{port}"

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from _env import child_env
+
 SCRIPT = Path(sys.executable).with_name("sessionhub")
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
@@ -34,7 +36,7 @@ def sh(cli: Cli) -> Callable[..., subprocess.CompletedProcess[str]]:
 
 def script(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The real console script, in a new process, without the caller's SESSIONHUB_* variables."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONHUB_")}
+    clean = child_env()
     return subprocess.run(
         [str(SCRIPT), *args], capture_output=True, text=True, env={**clean, **(env or {})}, timeout=60
     )

@@ -21,6 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from _env import child_env as base_env
+
 SOAK = os.environ.get("SESSIONHUB_SOAK", "").lower() in ("1", "true", "yes")
 BIN = Path(sys.executable).parent
 SESSIONHUB = BIN / "sessionhub"
@@ -40,7 +42,7 @@ def size(quick: float, soak: float) -> float:
 
 def child_env(**extra: str) -> dict[str, str]:
     """The environment of a child process: no SESSIONHUB_* leaking from the caller."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONHUB_")}
+    env = base_env()
     env["SESSIONHUB_CONFIG"] = ""
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra)

@@ -8,7 +8,6 @@ tests/core/test_items_store.py; the Agents SDK in tests/integrations/test_v1_age
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -19,6 +18,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from _env import child_env
 
 openai = pytest.importorskip("openai")
 
@@ -38,8 +39,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     config = tmp / "sessionhub.toml"
     config.write_text(f'[server.tokens]\n"{ALICE_KEY}" = "alice"\n"{BOB_KEY}" = "bob"\n')
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONHUB_")}
-    env["SESSIONHUB_CONFIG"] = str(config)
+    env = child_env(SESSIONHUB_CONFIG=str(config))
     proc = subprocess.Popen(
         [
             str(SCRIPT),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -11,6 +10,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from _env import child_env
 
 SCRIPT = Path(sys.executable).parent / "sessionhub"
 
@@ -23,7 +24,7 @@ def _free_port() -> int:
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONHUB_")}
+    env = child_env()
     env["SESSIONHUB_CONFIG"] = ""
     return env
 
