@@ -196,6 +196,18 @@ def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
     return invoke_cli
 
 
+@pytest.fixture(autouse=True)
+def _semantic_unavailable(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Semantic search as if its extra were not installed, except in tests marked ``semantic``.
+
+    With it available, every hybrid search (the default mode) loads the embedding model and
+    embeds the messages stored so far: CPU that tests of anything else do not need (with the
+    servers' background embedding, tests/_env.py, a third of the suite's CPU).
+    """
+    if request.node.get_closest_marker("semantic") is None:
+        monkeypatch.setattr("sessionhub.hub.search.available", lambda: False)
+
+
 # The long files first. `make test` hands whole files to the workers (--dist loadfile) in
 # collection order; when long files came last, one worker ran them alone at the end. The files
 # measured longest (`pytest --durations`, 2026-12) go first, longest first; then the rest of the

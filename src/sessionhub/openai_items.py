@@ -159,34 +159,28 @@ def item_to_message(item: Mapping[str, Any], max_chars: int = 200_000) -> dict[s
     return {"role": hub_role, "content": text, "parts": parts, "metadata": meta}
 
 
+def _piece(p: ToolCall | ToolResult) -> dict[str, Any]:
+    """A tool call or a tool result as its item (no id, no status)."""
+    if isinstance(p, ToolCall):
+        return {
+            "type": "function_call",
+            "call_id": p.id,
+            "name": p.name,
+            "arguments": json.dumps(dict(p.arguments)),
+        }
+    return {"type": "function_call_output", "call_id": p.tool_call_id, "output": p.content}
+
+
 def message_to_items(m: Message) -> list[dict[str, Any]]:
     """A stored message as Agents SDK items: its kept item, or items derived from role/content/parts."""
     kept = m.metadata.get(ITEM_KEY)
     if isinstance(kept, Mapping):
         return [dict(kept)]
-    out: list[dict[str, Any]] = []
     if m.role == "tool":
-        for p in m.parts:
-            if isinstance(p, ToolResult):
-                out.append({"type": "function_call_output", "call_id": p.tool_call_id, "output": p.content})
-        if not out and m.content:
-            out.append({"role": "user", "content": m.content})
-    else:
-        if m.content:
-            out.append({"role": m.role, "content": m.content})
-        for p in m.parts:
-            if isinstance(p, ToolCall):
-                out.append(
-                    {
-                        "type": "function_call",
-                        "call_id": p.id,
-                        "name": p.name,
-                        "arguments": json.dumps(dict(p.arguments)),
-                    }
-                )
-            else:
-                out.append({"type": "function_call_output", "call_id": p.tool_call_id, "output": p.content})
-    return out
+        out = [_piece(p) for p in m.parts if isinstance(p, ToolResult)]
+        return out or ([{"role": "user", "content": m.content}] if m.content else [])
+    text = [{"role": m.role, "content": m.content}] if m.content else []
+    return text + [_piece(p) for p in m.parts]
 
 
 # -- the Conversations API form --------------------------------------------------------------
@@ -253,8 +247,8 @@ def split_item_id(item_id: str) -> tuple[str, int]:
 def _derived(m: Message) -> list[dict[str, Any]]:
     """The items of a message written without an item (``/api``, the agent runtime, imports):
     its text as a message item (when it has text, or nothing else; a tool message's text is
-    its results' output), then one
-    ``function_call`` per tool call and one ``function_call_output`` per tool result."""
+    its results' output), then one ``function_call`` per tool call and one
+    ``function_call_output`` per tool result."""
     status = {"complete": "completed", "streaming": "in_progress"}.get(m.status, "incomplete")
     out: list[dict[str, Any]] = []
     pieces = [p for p in m.parts if isinstance(p, ToolCall | ToolResult)]
@@ -265,26 +259,7 @@ def _derived(m: Message) -> list[dict[str, Any]]:
         out.append(
             {"type": "message", "role": role, "status": status, "content": [_text_part(role, m.content)]}
         )
-    for p in pieces:
-        if isinstance(p, ToolCall):
-            out.append(
-                {
-                    "type": "function_call",
-                    "call_id": p.id,
-                    "name": p.name,
-                    "arguments": json.dumps(dict(p.arguments)),
-                    "status": status,
-                }
-            )
-        else:
-            out.append(
-                {
-                    "type": "function_call_output",
-                    "call_id": p.tool_call_id,
-                    "output": p.content,
-                    "status": status,
-                }
-            )
+    out += [{**_piece(p), "status": status} for p in pieces]
     return [
         {"type": item["type"], "id": m.id if k == 0 else f"{m.id}{SUB_ITEM}{k}", **item}
         for k, item in enumerate(out)

@@ -12,6 +12,8 @@ from tests._util import eventually
 
 from sessionhub import Hub, InvalidInput
 
+pytestmark = pytest.mark.semantic  # the model, the vectors, the background embedding
+
 MESSAGES = {
     "zh": "我喜欢吃苹果，你呢？",
     "ja": "昨日は東京タワーに行きました",

@@ -9,12 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 from tests.server.util import assert_error
 
 import sessionhub
 from sessionhub.hub import Hub
 
 
+@pytest.mark.semantic
 async def test_search_mode_group_and_scripts(client: httpx.AsyncClient, hub: Hub) -> None:
     """group=session answers one hit per session with its count; CJK substrings and prefixes; bad values 422."""
     a = await hub.create_session(title="notes")
