@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import sessionhub
+import sessionhub.hub.search
 from _env import SEMANTIC_OFF
 from sessionhub.crypto import generate_master_key
 from sessionhub.hub import Hub
@@ -196,16 +197,19 @@ def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
     return invoke_cli
 
 
-@pytest.fixture(autouse=True)
-def _semantic_unavailable(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Semantic search as if its extra were not installed, except in tests marked ``semantic``.
+# Semantic search as if its extra were not installed, except in tests marked ``semantic``. With
+# it available, every hybrid search (the default mode) loads the embedding model and embeds the
+# messages stored so far, and every server started in-process embeds everything in the
+# background: CPU that tests of anything else do not need (with the servers of tests/_env.py, a
+# third of the suite's CPU). Patched at import, so module-scoped servers see it too.
+_AVAILABLE = sessionhub.hub.search.available
+sessionhub.hub.search.available = lambda: False  # type: ignore[assignment]
 
-    With it available, every hybrid search (the default mode) loads the embedding model and
-    embeds the messages stored so far: CPU that tests of anything else do not need (with the
-    servers' background embedding, tests/_env.py, a third of the suite's CPU).
-    """
-    if request.node.get_closest_marker("semantic") is None:
-        monkeypatch.setattr("sessionhub.hub.search.available", lambda: False)
+
+@pytest.fixture(autouse=True)
+def _semantic_when_marked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("semantic") is not None:
+        monkeypatch.setattr("sessionhub.hub.search.available", _AVAILABLE)
 
 
 # The long files first. `make test` hands whole files to the workers (--dist loadfile) in

@@ -38,6 +38,7 @@ def test_serve_uses_the_configured_encryption_key(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=child_env(),
     )
     base = f"http://127.0.0.1:{port}"
     try:
