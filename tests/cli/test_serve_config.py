@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+from _env import child_env
 from _util import eventually_sync
 
 SCRIPT = Path(sys.executable).with_name("sessionhub")
