@@ -31,10 +31,6 @@ def running_server(
     """Yield ``(base_url, app)`` of a server on ``url``'s database (encrypted with
     ``encryption_key`` when given); stopped on exit."""
     port = free_port()
-    if settings.search.semantic:  # off, as for every server a test starts (tests/_env.py)
-        settings = settings.model_copy(
-            update={"search": settings.search.model_copy(update={"semantic": False})}
-        )
     holder: dict[str, Any] = {}
     ready = threading.Event()
 
