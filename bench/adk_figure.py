@@ -100,6 +100,16 @@ async def _load_adk(root: Path, sessions: int, big: int, log: Any) -> Any:
     return svc
 
 
+async def _build_sessions(n: int) -> list[Any]:
+    """What any ADK session store must do to list ``n`` sessions: build n Session objects."""
+    from google.adk.sessions import Session
+
+    return [
+        Session(id=f"s{i}", app_name=APP, user_id=USER, state={"n": i}, events=[], last_update_time=1.0)
+        for i in range(n)
+    ]
+
+
 async def run(ctx: Any) -> Figure:
     from google.adk.sessions.base_session_service import GetSessionConfig
 
@@ -121,6 +131,8 @@ async def run(ctx: Any) -> Figure:
                 listing[name] = await sample(
                     lambda svc=svc: svc.list_sessions(app_name=APP, user_id=USER), reps=reps, budget_s=budget
                 )
+            floor_name = f"{sessions:,} ADK Session objects built, no store (the floor)"
+            listing[floor_name] = await sample(lambda: _build_sessions(sessions), reps=reps, budget_s=budget)
             fig.tables.append(time_table(f"list_sessions of one user with {sessions:,} sessions", listing))
             latest: dict[str, dict[str, Outcome]] = {}
             cfg = GetSessionConfig(num_recent_events=50)
@@ -150,12 +162,22 @@ async def run(ctx: Any) -> Figure:
     ours_list, theirs_list = listing["sessionhub"], listing["adk DatabaseSessionService"]
     if isinstance(ours_list, Samples) and isinstance(theirs_list, Samples):
         speedup = theirs_list.median / ours_list.median
+        floor = listing[floor_name]
+        ceiling = theirs_list.median / floor.median if isinstance(floor, Samples) else float("nan")
         fig.verdicts.append(
             Verdict(
                 f"list_sessions at {sessions:,} sessions ≥ 100x faster than ADK's",
                 speedup >= 100,
                 fmt_ratio(speedup),
-                why="both build one ADK Session object per listed session; ADK 2.13 no longer loads events when listing",
+                why=(
+                    "ADK's interface returns one pydantic Session object per listed session, and ADK 2.13 no "
+                    "longer loads events when listing (the 100x goal was set against the versions that did); "
+                    f"building those objects alone, with no storage at all, takes {fmt_seconds(floor.median)} in "
+                    f"this run, so no store can list more than {fmt_ratio(ceiling)} faster than ADK's "
+                    "DatabaseSessionService here"
+                    if isinstance(floor, Samples)
+                    else "both build one ADK Session object per listed session"
+                ),
             )
         )
     small, large = latest["small"]["sessionhub"], latest["big"]["sessionhub"]
