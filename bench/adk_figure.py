@@ -104,10 +104,13 @@ async def _build_sessions(n: int) -> list[Any]:
     """What any ADK session store must do to list ``n`` sessions: build n Session objects."""
     from google.adk.sessions import Session
 
-    return [
-        Session(id=f"s{i}", app_name=APP, user_id=USER, state={"n": i}, events=[], last_update_time=1.0)
-        for i in range(n)
-    ]
+    from sessionhub.bulk import building
+
+    with building():  # the collector paused, as sessionhub does while it builds its answer
+        return [
+            Session(id=f"s{i}", app_name=APP, user_id=USER, state={"n": i}, events=[], last_update_time=1.0)
+            for i in range(n)
+        ]
 
 
 async def run(ctx: Any) -> Figure:

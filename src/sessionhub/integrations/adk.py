@@ -45,6 +45,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "sessionhub.integrations.adk needs Google's Agent Development Kit: pip install 'sessionhub[adk]'"
     ) from exc
 
+from ..bulk import building
 from ..errors import InvalidInput, NotFound
 from ..model import ToolCall, ToolResult
 from ..store.adk_sql import AdkDeltas, AdkExists, AdkName, AdkRecord, AdkSQLMixin, AdkStale, EventWindow
@@ -173,7 +174,8 @@ class HubSessionService(BaseSessionService):
             _check("user_id", user_id)
         hub, store = await self._store()
         records = await store.adk_list(hub.owner, app_name, user_id)
-        return ListSessionsResponse(sessions=[_session(r) for r in records])
+        with building():
+            return ListSessionsResponse(sessions=[_session(r) for r in records])
 
     async def delete_session(self, *, app_name: str, user_id: str, session_id: str) -> None:
         name = _name(app_name, user_id, session_id)

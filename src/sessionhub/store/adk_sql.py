@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, delete, select, update
 
+from ..bulk import building
 from ..errors import Conflict, NotFound
 from ..model import NewMessage
 from ._rows import MESSAGE_COLUMNS, message_from_columns
@@ -313,10 +314,11 @@ class AdkSQLMixin(RoutingSQLMixin):
                     users[u.user_id] = self._open_state(key, u.state)
         out = []
         plain = not self.codec.encrypted
-        for user, adk_id, raw, at, revision, sid, wrapped in rows:  # the hot loop: tuples, one record each
-            state = json.loads(raw) if plain else self._open_state(RowKey(sid, wrapped), raw)
-            name = AdkName(app_name, user, adk_id)
-            out.append(AdkRecord(name, sid, state, float(at), int(revision), app, users.get(user, {})))
+        with building():
+            for user, adk_id, raw, at, revision, sid, wrapped in rows:  # the hot loop: one record each
+                state = json.loads(raw) if plain else self._open_state(RowKey(sid, wrapped), raw)
+                name = AdkName(app_name, user, adk_id)
+                out.append(AdkRecord(name, sid, state, float(at), int(revision), app, users.get(user, {})))
         return out
 
     async def adk_delete(self, owner: str, name: AdkName) -> None:
