@@ -170,3 +170,21 @@ async def test_background_embedding_catches_up(hub: Hub) -> None:
 
 async def _none_pending(hub: Hub) -> bool:
     return not await hub.store.needs_embedding()
+
+
+async def test_a_search_embeds_a_few_new_messages_but_leaves_a_backlog_to_the_thread(hub: Hub) -> None:
+    """A message appended a moment ago is found by meaning; a search never pays for an import."""
+    if _encrypted(hub):
+        return
+    s = await hub.create_session()
+    await hub.add_messages(s.id, [{"role": "user", "content": f"imported note {i}"} for i in range(40)])
+    assert await hub.start_semantic(background=False)  # no thread: only searches embed
+    store = hub.store
+    await hub.search("anything at all", mode="semantic")
+    assert store.embedded_total == 0  # type: ignore[attr-defined]  # 40 waiting: the thread's work
+    assert await hub.embed_pending() == 40
+    target = await hub.create_session()
+    await hub.add_message(target.id, "assistant", "we rolled back the deployment")
+    hits = await hub.search("revert the release", mode="semantic", limit=3)
+    assert store.embedded_total == 41  # type: ignore[attr-defined]  # the one new message, by the search
+    assert hits[0].session.id == target.id
