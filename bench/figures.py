@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import httpbench
+from . import httpbench, profile_http
 from .dashboard import fig_dashboard
 from .datagen import ChatMessage, search_queries, session_messages
 from .datasets import DatasetSpec, Loaded, ensure
@@ -1655,10 +1655,23 @@ async def fig_http(ctx: Context) -> Figure:
     )
     best = max(posts, key=lambda r: r.rps, default=None)
     floor = next((f for f in floors if best is not None and f.generator == best.generator), None)
+    profiled = False
+    if best is not None and best.rps < 2500 and profile_http.available():
+        ctx.log("http: profiling the appends with py-spy")
+        table = await profile_http.profile_table(min(s.http_duration_s, 8.0))
+        if table is not None:
+            fig.tables.append(table)
+            profiled = True
     why_rest = (
-        "the load generator shares the 2 cores with the server (wrk takes about a third of one core). "
-        "Profiled with py-spy under `wrk -c16` (`bench/profile_http.py`): see the profile table of this "
-        "figure for where a request's time goes"
+        "the load generator shares the 2 cores with the server (wrk takes about a third of one core)"
+        + (
+            ". The profile table of this figure (py-spy over the server under the same wrk load, this run) "
+            "shows where a request's time goes: the event loop thread runs uvicorn, Starlette, FastAPI "
+            "(request parsing, body validation, the response) and the middlewares for every request, and is "
+            "the bottleneck; the store's writes run beside it on a worker thread, grouped into shared commits"
+            if profiled
+            else ""
+        )
     )
     fig.verdicts.append(
         Verdict(

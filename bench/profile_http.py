@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 from . import httpbench
+from .report import Table
 
 LAYERS = (  # first match from the innermost frame outwards names the sample's layer
     ("sqlite3 (driver and SQLite)", ("sqlite3", "(sqlite3")),
@@ -61,7 +62,8 @@ def summarize(raw: str) -> tuple[dict[str, int], collections.Counter[str], int]:
     return dict(layers), own, total
 
 
-async def profile(seconds: float, floor: bool) -> str:
+async def record(seconds: float, floor: bool) -> tuple[httpbench.LoadResult, str]:
+    """wrk's result and py-spy's raw stacks of one profiled load run."""
     tmp = Path(tempfile.mkdtemp(prefix="sessionhub-prof-"))
     try:
         url = f"sqlite:///{(tmp / 'p.db').resolve()}"
@@ -85,22 +87,40 @@ async def profile(seconds: float, floor: bool) -> str:
                 srv.base, "POST", [(f"/api/sessions/{sid}/messages", body)], 16, seconds
             )
             spy.wait(timeout=seconds + 60)
-        layers, own, total = summarize(out.read_text() if out.exists() else "")
+        return load, out.read_text() if out.exists() else ""
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def available() -> bool:
+    """Whether wrk and py-spy are installed (the profile needs both)."""
+    spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    return spy is not None and httpbench.wrk_available()
+
+
+async def profile_table(seconds: float, floor: bool = False, top: int = 12) -> Table | None:
+    """The profile as a report table (None when no sample was taken)."""
+    load, raw = await record(seconds, floor)
+    layers, own, total = summarize(raw)
+    if not total:
+        return None
+    rows = [[name, f"{n / total:.0%}"] for name, n in sorted(layers.items(), key=lambda kv: -kv[1])]
+    rows += [[f"own time: `{frame[:100]}`", f"{n / total:.1%}"] for frame, n in own.most_common(top)]
     what = "bench/floor_app.py" if floor else "sessionhub serve"
-    lines = [
-        f"{what}: {load.rps:,.0f} requests/s under wrk -c16 while profiled (py-spy at 250 Hz, {total:,} samples "
-        "of busy threads)",
-        "",
-        "| layer (innermost frame) | share of samples |",
-        "|---|---|",
-    ]
-    for name, n in sorted(layers.items(), key=lambda kv: -kv[1]):
-        lines.append(f"| {name} | {n / max(total, 1):.0%} |")
-    lines += ["", "| function (own time) | share |", "|---|---|"]
-    for frame, n in own.most_common(15):
-        lines.append(f"| `{frame[:110]}` | {n / max(total, 1):.1%} |")
+    return Table(
+        f"where a REST append's time goes: {what} under wrk -c16, {load.rps:,.0f} requests/s while profiled "
+        f"(py-spy at 250 Hz over the server process, {total:,} samples of busy threads)",
+        ["where", "share"],
+        rows,
+    )
+
+
+async def profile(seconds: float, floor: bool) -> str:
+    table = await profile_table(seconds, floor, top=15)
+    if table is None:
+        return "no samples (is py-spy allowed to attach?)"
+    lines = [f"**{table.title}**", "", "| where | share |", "|---|---|"]
+    lines += [f"| {a} | {b} |" for a, b in table.rows]
     return "\n".join(lines)
 
 
