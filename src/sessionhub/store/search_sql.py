@@ -31,6 +31,18 @@ PG_RANK_CANDIDATES = 1000
 _CHUNK = 500
 
 
+class _Row(dict[str, Any]):
+    """A result row read through the driver's cursor, by key and by attribute like SQLAlchemy's."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
 def search_filters(view: View, agent: str | None, channel: str | None) -> str:
     """The WHERE clause on ``s`` (sessions) of an owner's search; binds ``:owner :agent :channel``."""
     parts = ["s.owner = :owner"]
@@ -88,7 +100,7 @@ class SearchSQLMixin(CryptoSQLMixin):
                 ),
                 params,
             ).all()
-            scored: list[tuple[Row[Any], float, int]] | None
+            scored: list[tuple[Any, float, int]] | None
             if group:
                 rows = self._grouped_hits(conn, match, where, params)
                 scored = [(r, float(r.score), int(r.hit_count)) for r in rows]
@@ -195,7 +207,7 @@ class SearchSQLMixin(CryptoSQLMixin):
 
     def _sqlite_best_hits(
         self, conn: Connection, match: Match, where: str, params: dict[str, Any]
-    ) -> list[tuple[Row[Any], float, int]] | None:
+    ) -> list[tuple[Any, float, int]] | None:
         """The best message hits from the indexes alone, then filtered; None if unsure.
 
         Ranking every match by bm25 is cheap inside FTS5; joining every match to its message and
@@ -214,16 +226,28 @@ class SearchSQLMixin(CryptoSQLMixin):
         if not top:
             return []
         score_of = dict(top)
-        marks = ", ".join(f":p{i}" for i in range(len(top)))
-        args = {**params, **{f"p{i}": pk for i, (pk, _score) in enumerate(top)}}
-        rows = conn.execute(
-            text(
+        # Join the best matches to their rows, the first ``limit`` (and a few) first: with one
+        # owner and no filter they are the answer, and the rest of the ``fetch`` is read only
+        # when the filters turned some away. The driver's cursor: no per-call SQL building.
+        rows: list[_Row] = []
+        done = 0
+        for upto in (limit + 4, fetch):
+            chunk = top[done:upto]
+            if not chunk:
+                continue
+            done = upto
+            marks = ", ".join(f":p{i}" for i in range(len(chunk)))
+            args = {**params, **{f"p{i}": pk for i, (pk, _score) in enumerate(chunk)}}
+            found = cur.execute(
                 "SELECT s.*, m.pk AS message_pk, m.id AS message_id, m.seq AS message_seq, "
                 "m.content AS snip_text FROM messages m CROSS JOIN sessions s ON s.pk = m.session_pk "
-                f"WHERE m.pk IN ({marks}) AND {where} AND {match.verify}"
-            ),
-            args,
-        ).all()
+                f"WHERE m.pk IN ({marks}) AND {where} AND {match.verify}",
+                args,
+            )
+            names = [d[0] for d in found.description]
+            rows.extend(_Row(zip(names, r, strict=True)) for r in found.fetchall())
+            if len(rows) >= limit:
+                break
         if len(rows) < limit and len(top) == fetch:
             return None
         ranked = sorted(rows, key=lambda r: score_of[r.message_pk])[:limit]
