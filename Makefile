@@ -57,11 +57,13 @@ bench: $(STAMP)
 	./scripts/ensure-system-deps bench
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r bench/requirements.txt
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.search_bench
 
 bench-quick: $(STAMP)
 	./scripts/ensure-system-deps bench
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r bench/requirements.txt
 	$(BIN)/python -m bench.run --quick
+	$(BIN)/python -m bench.search_bench --quick
 
 soak: $(STAMP)
 	SESSIONHUB_SOAK=1 $(BIN)/python -m pytest -q -s -m "slow or reliability"

@@ -259,3 +259,7 @@ def render(
         out += [line[1:] if line.startswith("#") else line for line in history.strip().splitlines()[1:]]
     out.append("")
     return "\n".join(out)
+
+
+# The search bench's own section of RESULTS.md (bench/search_bench.py writes it; bench.run keeps it).
+SEARCH_BEGIN, SEARCH_END = "<!-- search-bench:begin -->", "<!-- search-bench:end -->"

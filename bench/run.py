@@ -22,7 +22,7 @@ from .datagen import DATAGEN_VERSION
 from .datasets import DATA_DIR
 from .figures import FIGURES, FULL, QUICK, UNMEASURED, Context
 from .peers import PEERS
-from .report import Figure, machine_facts, render
+from .report import SEARCH_BEGIN, SEARCH_END, Figure, machine_facts, render
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 HISTORY = Path(__file__).with_name("HISTORY.md")
@@ -122,20 +122,29 @@ async def main_async(args: argparse.Namespace) -> int:
     ctx.facts["load average at start (1/5/15 min)"] = _loadavg()
     figures: list[Figure] = []
 
+    # The search bench (bench/search_bench.py) writes its own section between markers: kept.
+    old = args.out.read_text() if args.out.exists() else ""
+    kept = ""
+    if SEARCH_BEGIN in old and SEARCH_END in old:
+        kept = "\n" + SEARCH_BEGIN + old.split(SEARCH_BEGIN, 1)[1].split(SEARCH_END, 1)[0] + SEARCH_END + "\n"
+
     def write() -> None:
         ctx.facts["load average at end (1/5/15 min)"] = _loadavg()
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(
-            render(
-                command=command,
-                started=started,
-                elapsed_s=time.perf_counter() - t0,
-                quick=args.quick,
-                facts=ctx.facts,
-                method=method_notes(ctx),
-                figures=figures,
-                unmeasured=UNMEASURED if args.figures == list(FIGURES) else [],
-                history=HISTORY.read_text() if HISTORY.exists() else "",
+            kept_after(
+                render(
+                    command=command,
+                    started=started,
+                    elapsed_s=time.perf_counter() - t0,
+                    quick=args.quick,
+                    facts=ctx.facts,
+                    method=method_notes(ctx),
+                    figures=figures,
+                    unmeasured=UNMEASURED if args.figures == list(FIGURES) else [],
+                    history=HISTORY.read_text() if HISTORY.exists() else "",
+                ),
+                kept,
             )
         )
 
@@ -153,6 +162,10 @@ async def main_async(args: argparse.Namespace) -> int:
         log(f"figure {key}: done in {fig.seconds:.0f} s")
     log(f"wrote {args.out}")
     return 0
+
+
+def kept_after(report: str, kept: str) -> str:
+    return report.rstrip("\n") + "\n" + kept if kept else report
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,9 +40,10 @@ from sessionhub.semantic.vectors import pack
 
 from .datagen import search_queries
 from .datasets import DATA_DIR, sessionhub_fingerprint
+from .report import SEARCH_BEGIN, SEARCH_END
 from .search_data import LABELLED, cjk_queries, mixed_sessions
 
-BEGIN, END = "<!-- search-bench:begin -->", "<!-- search-bench:end -->"
+BEGIN, END = SEARCH_BEGIN, SEARCH_END
 
 
 def log(msg: str) -> None:
