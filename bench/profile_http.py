@@ -2,7 +2,9 @@
 
 Starts ``sessionhub serve`` (or, with ``--floor``, bench/floor_app.py) on a fresh SQLite file,
 runs ``wrk -t1 -c16`` POSTing messages into one session and, at the same time, ``py-spy
-record`` on the server process (raw collapsed stacks, idle threads left out). Prints the share
+record --gil`` on the server process (raw collapsed stacks of the threads holding the GIL: the
+Python CPU, which is what limits one worker; a thread waiting for the database, the network
+or the CPU, or running the embedding model outside the GIL, is left out). Prints the share
 of the server's samples per layer (the innermost frame of ours or the library that the sample
 is in) and the top functions by own time, as Markdown. Needs wrk and py-spy (bench's
 requirements); loopback only.
@@ -78,7 +80,7 @@ async def record(seconds: float, floor: bool) -> tuple[httpbench.LoadResult, str
             out = tmp / "stacks.txt"
             spy = subprocess.Popen(
                 [shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy", "record", "-p", str(srv.proc.pid), "-d", str(round(seconds)),
-                 "-r", "250", "-f", "raw", "-o", str(out)],
+                 "-r", "250", "--gil", "-f", "raw", "-o", str(out)],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )  # fmt: skip
@@ -109,7 +111,8 @@ async def profile_table(seconds: float, floor: bool = False, top: int = 12) -> T
     what = "bench/floor_app.py" if floor else "sessionhub serve"
     return Table(
         f"where a REST append's time goes: {what} under wrk -c16, {load.rps:,.0f} requests/s while profiled "
-        f"(py-spy at 250 Hz over the server process, {total:,} samples of busy threads)",
+        f"(py-spy at 250 Hz over the server process, {total:,} samples of threads holding the GIL: where "
+        "its Python CPU goes)",
         ["where", "share"],
         rows,
     )
