@@ -1683,10 +1683,12 @@ async def fig_http(ctx: Context) -> Figure:
     why_rest = (
         "the load generator shares the 2 cores with the server (wrk takes about a third of one core)"
         + (
-            ". The profile table of this figure (py-spy over the server under the same wrk load, this run) "
-            "shows where a request's time goes: the event loop thread runs uvicorn, Starlette, FastAPI "
-            "(request parsing, body validation, the response) and the middlewares for every request, and is "
-            "the bottleneck; the store's writes run beside it on a worker thread, grouped into shared commits"
+            ". The profile table of this figure (py-spy over the server under the same wrk load, this run, "
+            "samples holding the GIL) shows where the server's Python CPU goes, which bounds one worker: "
+            "most of it is uvicorn, Starlette and FastAPI (routing, dependency and parameter resolution, "
+            "body validation, the response) and the middlewares, around a store call that takes a small "
+            "share; the store's writes run beside the event loop on a worker thread, grouped into shared "
+            "commits. Going further means leaving FastAPI's request handling for this route"
             if profiled
             else ""
         )
