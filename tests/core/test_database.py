@@ -74,3 +74,28 @@ async def test_bad_urls_give_clear_errors(url: str, error: type[Exception]) -> N
     with pytest.raises(error):
         async with sessionhub.open(url):
             pass
+
+
+@pytest.mark.postgres
+async def test_what_postgresql_refuses_in_an_append_is_a_database_error(pg_url: str) -> None:
+    """The append's statements run on psycopg's cursor (fastpath.py): an error there is still
+    sessionhub's one-line DatabaseError, stores nothing, and leaves the hub usable."""
+    async with sessionhub.open(pg_url) as hub:
+        s = await hub.create_session()
+        engine = hub.store.engine  # type: ignore[attr-defined]
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "ALTER TABLE messages ADD CONSTRAINT ck_test_short CHECK (length(content) < 12)"
+            )
+        try:
+            with pytest.raises(DatabaseError, match="ck_test_short"):
+                await hub.add_message(s.id, "user", "far too long for the check")
+            with pytest.raises(DatabaseError, match="ck_test_short"):
+                await hub.add_messages(
+                    s.id, [{"role": "user", "content": "ok"}, {"role": "user", "content": "x" * 20}]
+                )
+            assert (await hub.get_session(s.id)).message_count == 0
+            assert (await hub.add_message(s.id, "user", "short")).seq == 1
+        finally:
+            with engine.begin() as conn:
+                conn.exec_driver_sql("ALTER TABLE messages DROP CONSTRAINT ck_test_short")

@@ -73,6 +73,25 @@ def test_latest_reads_message_columns_then_the_session_bits_owner_checked(order:
     assert sql.rstrip().endswith("LIMIT :n OFFSET 0")
 
 
+def test_the_postgresql_texts_say_what_the_sqlite_ones_say() -> None:
+    """The append's statements compiled for psycopg: the same columns, parameters and filter."""
+    insert = re.fullmatch(r"INSERT INTO messages \((.*)\) VALUES \((.*)\)", fastpath.INSERT_MESSAGE_PG)
+    assert insert, fastpath.INSERT_MESSAGE_PG  # no RETURNING: the append reads nothing back
+    columns = [c.strip() for c in insert.group(1).split(",")]
+    assert columns == re.fullmatch(
+        r"INSERT INTO messages \((.*)\) VALUES.*", fastpath.INSERT_MESSAGE_SQL
+    ).group(1).split(", ")  # type: ignore[union-attr]
+    assert re.findall(r"%\((\w+)\)s", insert.group(2)) == columns
+    lock = fastpath.SESSION_FOR_UPDATE_PG
+    assert [c.replace('"', "") for c in _select_list(lock)] == [f"sessions.{c}" for c in SESSION_COLUMNS]
+    assert lock.endswith(
+        "WHERE sessions.id = %(session_id)s::VARCHAR AND sessions.owner = %(owner)s::VARCHAR FOR UPDATE"
+    )
+    assert set(re.findall(r"%\((\w+)\)s", fastpath.APPEND_COUNTERS_PG)) == set(
+        re.findall(r":(\w+)", fastpath.APPEND_COUNTERS_SQL)
+    )
+
+
 def test_append_counters_match_on_both_dialects() -> None:
     sqlite_sql = fastpath.APPEND_COUNTERS_SQL
     pg = fastpath.APPEND_COUNTERS.compile(dialect=postgresql.dialect())

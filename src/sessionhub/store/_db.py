@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import functools
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,9 +30,9 @@ from ..clock import Clock, SystemClock
 from ..crypto import Keyring
 from ..errors import DatabaseError, NotFound, SessionhubError, SessionReadOnly
 from . import engine as eng
-from ._rows import SessionRow, sqlite_cursor, to_us
+from ._rows import SessionRow, postgres_cursor, sqlite_cursor, to_us
 from .codec import PlainCodec
-from .fastpath import SESSION_BY_ID, SESSION_BY_ID_SQL, Readers
+from .fastpath import SESSION_BY_ID, SESSION_BY_ID_SQL, SESSION_FOR_UPDATE_PG, Readers
 from .group_commit import GroupCommit
 from .schema import sessions
 
@@ -39,12 +40,17 @@ T = TypeVar("T")
 
 # Built once: SQLAlchemy caches their compiled form; SQLite runs the same statement's text on
 # the driver cursor (fastpath.py).
-_SESSION_BY_ID_FOR_UPDATE = SESSION_BY_ID.with_for_update()
+
+
+def _is_psycopg_error(exc: BaseException) -> bool:
+    # psycopg is imported by SQLAlchemy only for a PostgreSQL URL; a SQLite user never loads it.
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(exc, psycopg.Error)
 
 
 def _as_error(exc: BaseException) -> BaseException:
     """What a caller sees for ``exc``: our errors as they are, driver errors as DatabaseError."""
-    if isinstance(exc, (SQLAlchemyError, sqlite3.Error)):
+    if isinstance(exc, (SQLAlchemyError, sqlite3.Error)) or _is_psycopg_error(exc):
         return DatabaseError(f"database error: {eng.describe_error(exc)}")
     return exc
 
@@ -165,6 +171,10 @@ class SQLBase:
                 raise _as_error(exc) from None
             except (SQLAlchemyError, sqlite3.Error) as exc:
                 raise _as_error(exc) from None
+            except Exception as exc:
+                if _is_psycopg_error(exc):  # a statement run on the driver's cursor (fastpath.py)
+                    raise _as_error(exc) from None
+                raise
         raise AssertionError("unreachable")
 
     @contextmanager
@@ -259,7 +269,11 @@ class SQLBase:
         if self.dialect == "sqlite":
             found = sqlite_cursor(conn).execute(SESSION_BY_ID_SQL, params).fetchone()
             return None if found is None else SessionRow._make(found)
-        return conn.execute(_SESSION_BY_ID_FOR_UPDATE if lock else SESSION_BY_ID, params).first()
+        if lock:  # PostgreSQL's write path on the driver's cursor, as SQLite's (fastpath.py)
+            with postgres_cursor(conn) as cur:
+                found = cur.execute(SESSION_FOR_UPDATE_PG, params).fetchone()
+            return None if found is None else SessionRow._make(found)
+        return conn.execute(SESSION_BY_ID, params).first()
 
     def _lock_session(self, conn: Connection, owner: str, session_id: str) -> Row[Any]:
         row = self._session_row(conn, owner, session_id, lock=True)

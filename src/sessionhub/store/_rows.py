@@ -212,6 +212,13 @@ def sqlite_cursor(conn: Connection) -> sqlite3.Cursor:
     return driver.cursor()
 
 
+def postgres_cursor(conn: Connection) -> Any:
+    """A psycopg cursor of ``conn``'s driver connection, inside its current transaction."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    return driver.cursor()
+
+
 def encode_cursor(values: Sequence[Any]) -> str:
     """A listing's opaque page cursor (URL-safe base64 of a JSON list)."""
     raw = json.dumps(list(values), separators=(",", ":")).encode()

@@ -5,7 +5,9 @@ What makes them fast, and what keeps them honest:
 - **SQL derived from the Core statements.** Each statement below is a SQLAlchemy Core
   statement over ``schema.py``'s tables, compiled once at import for SQLite (named
   parameters). The hot paths run that text on the driver cursor, without SQLAlchemy's
-  per-execute machinery; PostgreSQL executes the same Core statements through SQLAlchemy.
+  per-execute machinery. On PostgreSQL the append's three statements (the session row locked,
+  the message rows, the counters) are compiled once for psycopg the same way and run on its
+  cursor; the other statements go through SQLAlchemy.
   The two cannot drift: the text *is* the compiled statement, and
   ``tests/core/test_fastpath.py`` checks the columns, tables and order against ``schema.py``.
 - **The owner check folded into the read.** ``LATEST`` joins the session (by id *and*
@@ -36,6 +38,7 @@ from typing import Any
 
 from sqlalchemy import Text, bindparam, func, insert, select, update
 from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -48,6 +51,7 @@ INLINE_LIMIT = 200
 """Pages up to this many messages are read on the calling thread (no worker-thread hop)."""
 
 _SQLITE = sqlite_dialect.dialect(paramstyle="named")
+_POSTGRES = postgresql_psycopg.dialect()  # type: ignore[no-untyped-call]
 
 
 def sqlite_text(statement: ClauseElement, column_keys: Sequence[str] | None = None) -> str:
@@ -65,6 +69,20 @@ def sqlite_text(statement: ClauseElement, column_keys: Sequence[str] | None = No
                 raise TypeError(f"unexpected literal {bind.value!r} in {sql!r}")
             sql = re.sub(rf":{re.escape(name)}\b", str(bind.value), sql)
     return sql
+
+
+def postgres_text(statement: ClauseElement, column_keys: Sequence[str] | None = None) -> str:
+    """The SQL of a Core statement as psycopg runs it, with ``%(name)s`` parameters (and the
+    casts SQLAlchemy's psycopg dialect writes after them). Statements with literals of their
+    own are refused: the caller passes exactly the parameters it named."""
+    compiled = statement.compile(
+        dialect=_POSTGRES, column_keys=list(column_keys) if column_keys else None, for_executemany=True
+    )  # for_executemany: no implicit RETURNING of the primary key
+    assert isinstance(compiled, SQLCompiler)
+    for bind in compiled.bind_names:
+        if bind.unique and bind.value is not None:
+            raise TypeError(f"unexpected literal {bind.value!r} in {compiled.string!r}")
+    return compiled.string
 
 
 # -- the statements -----------------------------------------------------------------------------
@@ -87,11 +105,13 @@ INSERT_MESSAGE_COLUMNS = (
 
 INSERT_MESSAGE = insert(messages)
 INSERT_MESSAGE_SQL = sqlite_text(INSERT_MESSAGE, INSERT_MESSAGE_COLUMNS)
+INSERT_MESSAGE_PG = postgres_text(INSERT_MESSAGE, INSERT_MESSAGE_COLUMNS)
 
 SESSION_BY_ID = select(sessions).where(
     sessions.c.id == bindparam("session_id"), sessions.c.owner == bindparam("owner")
 )
 SESSION_BY_ID_SQL = sqlite_text(SESSION_BY_ID)
+SESSION_FOR_UPDATE_PG = postgres_text(SESSION_BY_ID.with_for_update())
 
 APPEND_COUNTERS = (
     update(sessions)
@@ -113,6 +133,7 @@ APPEND_COUNTERS = (
 )
 """The session row after an append: counters, activity, and preview/title when still empty."""
 APPEND_COUNTERS_SQL = sqlite_text(APPEND_COUNTERS)
+APPEND_COUNTERS_PG = postgres_text(APPEND_COUNTERS)
 
 LATEST_EXTRA = (sessions.c.base_session_pk, sessions.c.wrapped_key)
 LATEST = (
@@ -259,16 +280,20 @@ class Readers:
 
 __all__ = [
     "APPEND_COUNTERS",
+    "APPEND_COUNTERS_PG",
     "APPEND_COUNTERS_SQL",
     "INLINE_LIMIT",
     "INSERT_MESSAGE",
     "INSERT_MESSAGE_COLUMNS",
+    "INSERT_MESSAGE_PG",
     "INSERT_MESSAGE_SQL",
     "LATEST",
     "LATEST_SQL",
     "SESSION_BY_ID",
     "SESSION_BY_ID_SQL",
+    "SESSION_FOR_UPDATE_PG",
     "Readers",
     "decode_page",
+    "postgres_text",
     "sqlite_text",
 ]

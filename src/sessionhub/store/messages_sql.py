@@ -3,7 +3,8 @@
 Appends lock the session row, take ``message_count + 1`` as the next seq, insert, and update
 the row's counters in the same transaction: O(1) whatever the history length, and seqs stay
 1..N under any concurrency. The statements are built once (SQLAlchemy caches their compiled
-form); on SQLite the hottest ones run on the driver cursor (see the comment below).
+form); the append's statements run on the driver cursor on both databases, compiled once
+per dialect in fastpath.py (on PostgreSQL: half the Python time of an append, measured).
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select
 
 from ..model import Message, NewMessage
-from ._rows import MESSAGE_COLUMNS, from_us, new_message_id, sqlite_cursor, to_us
+from ._rows import MESSAGE_COLUMNS, from_us, new_message_id, postgres_cursor, sqlite_cursor, to_us
 from .base import AutoText
 from .codec import RowKey, message_values
 from .fastpath import (
-    APPEND_COUNTERS,
+    APPEND_COUNTERS_PG,
     APPEND_COUNTERS_SQL,
-    INSERT_MESSAGE,
+    INSERT_MESSAGE_PG,
     INSERT_MESSAGE_SQL,
     decode_page,
     sqlite_text,
@@ -104,7 +105,11 @@ class MessagesSQLMixin(SessionsSQLMixin):
                 else:
                     sqlite_cursor(conn).executemany(INSERT_MESSAGE_SQL, rows)
             else:
-                conn.execute(INSERT_MESSAGE, rows)
+                with postgres_cursor(conn) as cur:
+                    if len(rows) == 1:
+                        cur.execute(INSERT_MESSAGE_PG, rows[0])
+                    else:
+                        cur.executemany(INSERT_MESSAGE_PG, rows)
             values: dict[str, Any] = {
                 "b_pk": row.pk,
                 "b_count": seq,
@@ -128,7 +133,8 @@ class MessagesSQLMixin(SessionsSQLMixin):
             if self.dialect == "sqlite":
                 sqlite_cursor(conn).execute(APPEND_COUNTERS_SQL, values)
             else:
-                conn.execute(APPEND_COUNTERS, values)
+                with postgres_cursor(conn) as cur:
+                    cur.execute(APPEND_COUNTERS_PG, values)
         return out
 
     async def history(
