@@ -954,6 +954,9 @@ async def _load_postgres(
     return ids
 
 
+ROUNDS = 5  # the concurrent appends: rounds in which the stores take turns; the median counts
+
+
 async def fig_postgres(ctx: Context) -> Figure:
     """sessionhub on PostgreSQL next to sessionhub on SQLite: concurrent appends, latest 50, search."""
     s = ctx.sizes
@@ -972,7 +975,7 @@ async def fig_postgres(ctx: Context) -> Figure:
         fig.error = f"PostgreSQL at {ctx.pg_url} unusable: {_short_error(exc)}"
         return fig
     try:
-        # 1. concurrent appends: three rounds, the stores taking turns in each, so a burst of
+        # 1. concurrent appends: five rounds, the stores taking turns in each, so a burst of
         # disk or CPU noise falls on all of them; each store's median round is reported
         rows = []
         tmp = ctx.data_dir / "tmp" / "concurrent"
@@ -980,12 +983,12 @@ async def fig_postgres(ctx: Context) -> Figure:
         names = (sqlite_label, pg_label, agents_label)
         runs: dict[str, list[tuple[float, Samples]]] = {name: [] for name in names}
         failed: dict[str, str] = {}
-        for round_ in range(3):
+        for round_ in range(ROUNDS):
             for name in names:
                 if name in failed:
                     continue
                 url = None if name == sqlite_label else bench_url
-                ctx.log(f"postgres: concurrent appends on {name}, round {round_ + 1} of 3")
+                ctx.log(f"postgres: concurrent appends on {name}, round {round_ + 1} of {ROUNDS}")
                 try:
                     runner: Peer = (
                         AgentsSQLAlchemyPeer(tmp / f"{round_}", ctx.synchronous, url=url)
@@ -1021,8 +1024,8 @@ async def fig_postgres(ctx: Context) -> Figure:
         fig.tables.append(
             Table(
                 f"appends from {s.concurrent_sessions} concurrent tasks, one session each, "
-                f"{s.concurrent_appends} appends per task; three rounds, the stores taking turns; the median round",
-                ["store", "appends/s", "the three rounds", "median latency", "p95 latency", "n"],
+                f"{s.concurrent_appends} appends per task; five rounds, the stores taking turns; the median round",
+                ["store", "appends/s", "the five rounds", "median latency", "p95 latency", "n"],
                 rows,
             )
         )
