@@ -149,6 +149,9 @@ async def main_async(args: argparse.Namespace) -> int:
         )
 
     for key in args.figures:
+        # The previous figure's writes (fsync'd appends, datasets) are flushed first, so the
+        # kernel's writeback of them does not take CPU from this figure's measurements.
+        os.sync()
         log(f"figure {key}: start")
         f0 = time.perf_counter()
         try:
