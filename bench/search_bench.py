@@ -43,8 +43,6 @@ from .datasets import DATA_DIR, sessionhub_fingerprint
 from .report import SEARCH_BEGIN, SEARCH_END
 from .search_data import LABELLED, cjk_queries, mixed_sessions
 
-BEGIN, END = SEARCH_BEGIN, SEARCH_END
-
 
 def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
@@ -347,10 +345,10 @@ async def disk_per_vector(root: Path) -> float:
 
 def write_section(out: Path, body: str) -> None:
     text = out.read_text() if out.exists() else ""
-    section = f"{BEGIN}\n## Search (issue 21: every script, prefixes, sessions, semantic)\n\n{body}\n{END}"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section + rest.split(END, 1)[1]
+    section = f"{SEARCH_BEGIN}\n## Search (issue 21: every script, prefixes, sessions, semantic)\n\n{body}\n{SEARCH_END}"
+    if SEARCH_BEGIN in text and SEARCH_END in text:
+        head, rest = text.split(SEARCH_BEGIN, 1)
+        text = head + section + rest.split(SEARCH_END, 1)[1]
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     out.write_text(text)

@@ -38,9 +38,6 @@ from .schema import sessions
 
 T = TypeVar("T")
 
-# Built once: SQLAlchemy caches their compiled form; SQLite runs the same statement's text on
-# the driver cursor (fastpath.py).
-
 
 def _is_psycopg_error(exc: BaseException) -> bool:
     # psycopg is imported by SQLAlchemy only for a PostgreSQL URL; a SQLite user never loads it.
@@ -169,12 +166,11 @@ class SQLBase:
                         self._drop_writer()
                     self._engine.dispose()
                 raise _as_error(exc) from None
-            except (SQLAlchemyError, sqlite3.Error) as exc:
-                raise _as_error(exc) from None
-            except Exception as exc:
-                if _is_psycopg_error(exc):  # a statement run on the driver's cursor (fastpath.py)
-                    raise _as_error(exc) from None
-                raise
+            except Exception as exc:  # driver errors (psycopg's too: fastpath.py) become DatabaseError
+                error = _as_error(exc)
+                if error is exc:
+                    raise
+                raise error from None
         raise AssertionError("unreachable")
 
     @contextmanager

@@ -111,15 +111,18 @@ class VectorSQLMixin(SearchSQLMixin):
     def _submit(self, fn: Callable[..., Any], *args: Any) -> Any:
         return self._pool().submit(self._guarded, fn, *args).result()
 
-    def _embed_some(self, n: int, call: Callable[..., Any], wait: bool = True) -> int:
-        """Embed up to ``n`` pending messages; how many were embedded (0 without ``wait`` when busy)."""
+    def _embed_some(self, n: int, call: Callable[..., Any], wait: bool = True, whole: bool = False) -> int:
+        """Embed up to ``n`` pending messages; how many were embedded (0 without ``wait`` when
+        busy, and 0 with ``whole`` when more than ``n`` are pending: that backlog is the thread's)."""
         assert self._embed_lock is not None
         # One embedding round at a time (thread and catch-up). A search does not wait for the
         # thread's round (``wait=False``): that round is embedding the same messages anyway.
         if not self._embed_lock.acquire(blocking=wait):
             return 0
         try:
-            rows, mark = call(self._pending, self._embed_mark, n)
+            rows, mark = call(self._pending, self._embed_mark, n + 1 if whole else n)
+            if whole and len(rows) > n:
+                return 0
             if rows:
                 vectors = self._embedder.embed([r[1] for r in rows])
                 call(self._save_vectors, [r[0] for r in rows], vectors)
@@ -184,15 +187,6 @@ class VectorSQLMixin(SearchSQLMixin):
                 is not None
             )
 
-    def _backlog_at_most(self, n: int) -> bool:
-        """Whether at most ``n`` messages (any role) were added since the embedded mark."""
-        with self._read() as conn:
-            count = conn.execute(
-                text("SELECT count(*) FROM (SELECT 1 FROM messages WHERE pk > :mark LIMIT :cap) t"),
-                {"mark": self._embed_mark, "cap": n + 1},
-            ).scalar()
-        return int(count or 0) <= n
-
     async def embed_pending(self, limit: int | None = None, *, wait: bool = True) -> int:
         """Embed pending messages now (all of them, or up to ``limit``); how many were embedded."""
         if not self.embedding:
@@ -218,8 +212,8 @@ class VectorSQLMixin(SearchSQLMixin):
         min_similarity: float, group: bool,
     ) -> list[VectorHit]:  # fmt: skip
         """The messages nearest in meaning to ``query`` (best first), above ``min_similarity``."""
-        if await self._run(self._backlog_at_most, CATCH_UP):
-            await self.embed_pending(CATCH_UP, wait=False)
+        if self.embedding:  # a moment's appends are embedded here, a backlog is left to the thread
+            await self._run_unlocked(self._embed_some, CATCH_UP, self._submit, False, True)
         vector = (await self._run_unlocked(self._embedder.embed, [query]))[0]
         return await self._run(
             self._semantic, owner, vector, limit, view, agent, channel, min_similarity, group
