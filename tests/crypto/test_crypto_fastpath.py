@@ -68,3 +68,22 @@ def test_plaintext_length_reads_the_envelope_only() -> None:
     assert SessionCipher.plaintext_length(None) is None
     assert SessionCipher.plaintext_length("plain text") is None
     assert SessionCipher.plaintext_length("enc1:!!!") is None
+
+
+def test_open_message_takes_every_stored_form_and_refuses_odd_ones_precisely() -> None:
+    c = SessionCipher(SID, DK)
+    blobs = (
+        c.encrypt_content("msg_1", 7, "hi"),
+        c.encrypt_parts("msg_1", 7, "[]"),
+        c.encrypt_message_metadata("msg_1", 7, "{}"),
+    )
+    assert c.open_message("msg_1", 7, *blobs) == ("hi", "[]", "{}")  # BLOB/BYTEA form
+    assert c.open_message("msg_1", 7, blobs[0], to_text(blobs[1]), blobs[2]) == ("hi", "[]", "{}")
+    with pytest.raises(DecryptionError, match=r"parts: not an encrypted text value"):
+        c.open_message("msg_1", 7, blobs[0], "[]", blobs[2])
+    with pytest.raises(DecryptionError, match=r"metadata: .*too short"):
+        c.open_message("msg_1", 7, blobs[0], blobs[1], blobs[2][:20])
+    with pytest.raises(DecryptionError, match=r"metadata: the encrypted text is not valid base64"):
+        c.open_message("msg_1", 7, blobs[0], blobs[1], "enc1:%%%")
+    with pytest.raises(DecryptionError, match=r"content: expected bytes or str"):
+        c.open_message("msg_1", 7, None, blobs[1], blobs[2])  # type: ignore[arg-type]

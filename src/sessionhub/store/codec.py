@@ -18,7 +18,7 @@ checkpoint name and description; summary text. Empty values are sealed too (a NU
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +43,10 @@ class RowKey:
 
     session_id: str
     wrapped: str | None
+
+
+ColumnOpener = Callable[[str, int, str, str | None, str | None], tuple[str, str | None, str | None]]
+"""``(message_id, seq, content, parts, metadata)`` -> the three columns decrypted."""
 
 
 class PlainCodec:
@@ -100,6 +104,11 @@ class PlainCodec:
     ) -> tuple[str, str | None, str | None]:
         """A message's content, parts and metadata columns decoded (parts/metadata None when empty)."""
         return content, parts, metadata
+
+    def message_opener(self, key: RowKey) -> ColumnOpener | None:
+        """``open_message_columns`` bound to one session's key, for a page of its messages
+        (the session's cipher looked up once); None when there is nothing to open."""
+        return None
 
     # -- checkpoints and summaries ------------------------------------------------------------
 
@@ -204,11 +213,21 @@ class CryptoCodec(PlainCodec):
     def open_message_columns(
         self, key: RowKey, message_id: str, seq: int, content: str, parts: str | None, metadata: str | None
     ) -> tuple[str, str | None, str | None]:
-        if not (content and parts and metadata):
-            where = f"message {message_id}"
-            content, parts, metadata = (_present(v, key, where) for v in (content, parts, metadata))
-        c, p, m = self.cipher(key).open_message(message_id, seq, content, parts, metadata)
-        return c, p or None, m or None
+        return self.message_opener(key)(message_id, seq, content, parts, metadata)
+
+    def message_opener(self, key: RowKey) -> ColumnOpener:
+        open_message = self.cipher(key).open_message
+
+        def open_columns(
+            message_id: str, seq: int, content: str, parts: str | None, metadata: str | None
+        ) -> tuple[str, str | None, str | None]:
+            if not (content and parts and metadata):
+                where = f"message {message_id}"
+                content, parts, metadata = (_present(v, key, where) for v in (content, parts, metadata))
+            c, p, m = open_message(message_id, seq, content, parts, metadata)
+            return c, p or None, m or None
+
+        return open_columns
 
     def message(self, row: Any, session_id: str, key: RowKey) -> Message:
         r = row._mapping
@@ -301,4 +320,4 @@ def message_values(
     }
 
 
-__all__ = ["CryptoCodec", "PlainCodec", "RowKey", "message_values", "own_key_id"]
+__all__ = ["ColumnOpener", "CryptoCodec", "PlainCodec", "RowKey", "message_values", "own_key_id"]

@@ -42,7 +42,9 @@ from ..crypto import (
 from ..errors import ConfigError
 from ..model import Session
 from ._db import SQLBase
+from ._rows import sqlite_cursor
 from .codec import CryptoCodec, PlainCodec, RowKey, own_key_id
+from .fastpath import INSERT_TERM_SQL
 from .schema import (
     adk_app_state,
     adk_user_state,
@@ -174,11 +176,22 @@ class CryptoSQLMixin(SQLBase):
     # -- blind index ------------------------------------------------------------------------
 
     def _index_text(self, conn: Connection, session_pk: int, message_pk: int | None, value: str) -> None:
-        tokens = self.codec.tokens(value)
-        if tokens:
+        self._insert_terms(conn, [(t, session_pk, message_pk) for t in self.codec.tokens(value)])
+
+    def _insert_terms(self, conn: Connection, rows: list[tuple[str, int, int | None]]) -> None:
+        """Blind-index rows ``(token, session_pk, message_pk)``; on SQLite through the driver
+        cursor: an encrypted append writes ~30 of them, and SQLAlchemy's executemany cost more
+        than the inserts (with the message row on the cursor too, the store's encrypted append
+        took 600 -> 390 us of thread CPU, measured; a plaintext one 210 us)."""
+        if not rows:
+            return
+        if self.dialect == "sqlite":
+            sqlite_cursor(conn).executemany(INSERT_TERM_SQL, rows)
+            return
+        for i in range(0, len(rows), _CHUNK * 10):
             conn.execute(
                 insert(search_terms),
-                [{"token": t, "session_pk": session_pk, "message_pk": message_pk} for t in tokens],
+                [{"token": t, "session_pk": s, "message_pk": m} for t, s, m in rows[i : i + _CHUNK * 10]],
             )
 
     def _index_messages(
@@ -206,13 +219,9 @@ class CryptoSQLMixin(SQLBase):
             ).all()
             by_seq = {int(r.seq): int(r.pk) for r in found}
             pks = [by_seq[first_seq + i] for i in range(len(contents))]
-        rows = [
-            {"token": t, "session_pk": session_pk, "message_pk": pks[i]}
-            for i, c in enumerate(contents)
-            for t in self.codec.tokens(c)
-        ]
-        for i in range(0, len(rows), _CHUNK * 10):
-            conn.execute(insert(search_terms), rows[i : i + _CHUNK * 10])
+        self._insert_terms(
+            conn, [(t, session_pk, pks[i]) for i, c in enumerate(contents) for t in self.codec.tokens(c)]
+        )
 
     def _reindex_message(self, conn: Connection, session_pk: int, message_pk: int, value: str) -> None:
         if not self.codec.encrypted:

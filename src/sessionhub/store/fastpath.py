@@ -31,7 +31,7 @@ import json
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from ..model import Message, Usage
 from ._rows import EPOCH, MESSAGE_COLUMNS, parts_from_json, slot_constructor
-from .codec import PlainCodec, RowKey
+from .codec import ColumnOpener, PlainCodec, RowKey
 from .schema import messages, sessions
 
 INLINE_LIMIT = 200
@@ -107,6 +107,10 @@ INSERT_MESSAGE = insert(messages)
 INSERT_MESSAGE_SQL = sqlite_text(INSERT_MESSAGE, INSERT_MESSAGE_COLUMNS)
 INSERT_MESSAGE_PG = postgres_text(INSERT_MESSAGE, INSERT_MESSAGE_COLUMNS)
 
+INSERT_TERM_SQL = "INSERT INTO search_terms (token, session_pk, message_pk) VALUES (?, ?, ?)"
+"""One blind-index row (encrypted databases), positional: the executemany of an append's
+~30 terms binds tuples, not dicts."""
+
 SESSION_BY_ID = select(sessions).where(
     sessions.c.id == bindparam("session_id"), sessions.c.owner == bindparam("owner")
 )
@@ -167,8 +171,7 @@ _loads = json.loads
 def decode_page(
     rows: Sequence[Sequence[Any]],
     session_id: str,
-    open_columns: Callable[[str, int, str, str | None, str | None], tuple[str, str | None, str | None]]
-    | None = None,
+    open_columns: ColumnOpener | None = None,
 ) -> list[Message]:
     """Messages from rows of ``MESSAGE_COLUMNS`` (extra columns after them are ignored).
 
@@ -266,15 +269,7 @@ class Readers:
             rows = rows[:limit]
         if not ascending:
             rows.reverse()
-        opener = None
-        if codec.encrypted:
-            key = RowKey(session_id, rows[0][11])
-
-            def opener(
-                mid: str, seq: int, content: str, parts: str | None, meta: str | None
-            ) -> tuple[str, str | None, str | None]:
-                return codec.open_message_columns(key, mid, seq, content, parts, meta)
-
+        opener = codec.message_opener(RowKey(session_id, rows[0][11])) if codec.encrypted else None
         return decode_page(rows, session_id, opener), has_more
 
 

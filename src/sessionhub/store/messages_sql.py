@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, insert, select
 from ..model import Message, NewMessage
 from ._rows import MESSAGE_COLUMNS, from_us, new_message_id, postgres_cursor, sqlite_cursor, to_us
 from .base import AutoText
-from .codec import RowKey, message_values
+from .codec import message_values
 from .fastpath import (
     APPEND_COUNTERS_PG,
     APPEND_COUNTERS_SQL,
@@ -96,8 +96,16 @@ class MessagesSQLMixin(SessionsSQLMixin):
                         created_at=from_us(created),
                     )
                 )
-            if self.codec.encrypted:  # the blind index needs the new rows' pks: RETURNING, no re-select
-                pks = [int(pk) for pk in conn.execute(_INSERT_MESSAGES_RETURNING, rows).scalars()]
+            if self.codec.encrypted:  # the blind index needs the new rows' pks
+                if self.dialect == "sqlite":
+                    cursor = sqlite_cursor(conn)
+                    pks = []
+                    for message_row in rows:
+                        cursor.execute(INSERT_MESSAGE_SQL, message_row)
+                        assert cursor.lastrowid is not None  # set by every INSERT
+                        pks.append(cursor.lastrowid)
+                else:
+                    pks = [int(pk) for pk in conn.execute(_INSERT_MESSAGES_RETURNING, rows).scalars()]
                 self._index_messages(conn, row.pk, row.message_count + 1, [m.content for m in items], pks)
             elif self.dialect == "sqlite":
                 if len(rows) == 1:
@@ -178,16 +186,9 @@ class MessagesSQLMixin(SessionsSQLMixin):
         if not ascending:
             found.reverse()
         if keys:  # encrypted: decrypt the three sealed columns, the rest as below
-            open_columns = self.codec.open_message_columns
+            openers = {pk: self.codec.message_opener(key) for pk, key in keys.items()}
             out: list[Message] = []
             for pk, r in found:
-                key = keys[pk]
-
-                def opener(
-                    mid: str, seq: int, c: str, p: str | None, m: str | None, key: RowKey = key
-                ) -> tuple[str, str | None, str | None]:
-                    return open_columns(key, mid, seq, c, p, m)
-
-                out += decode_page([r], session_id, opener)
+                out += decode_page([r], session_id, openers[pk])
             return out, has_more
         return decode_page([r for _pk, r in found], session_id), has_more
