@@ -15,10 +15,11 @@ from sessionhub.store.schema import metadata
 
 
 def _not_fts(name: str | None, type_: str, _parents: object) -> bool:
-    """Full-text objects (word and trigram indexes) are a dialect branch made by raw SQL in the migrations."""
+    """Full-text objects (word and trigram indexes, the encrypted messages' tokens on SQLite) are
+    a dialect branch made by raw SQL in the migrations."""
     shadows = ("", "_data", "_idx", "_docsize", "_config", "_content")
     return not (name or "").endswith(
-        (*tuple(f"{base}{s}" for base in ("_fts", "_tri") for s in shadows), "_tri_v")
+        (*tuple(f"{base}{s}" for base in ("_fts", "_tri", "message_tokens") for s in shadows), "_tri_v")
     )
 
 

@@ -354,3 +354,86 @@ async def test_the_encrypted_backend_of_the_behaviour_suite_stores_no_plaintext(
     path = Path(backend_url.removeprefix("sqlite:///"))
     on_disk = b"".join(p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists())
     assert b"zanzibarcanary" not in on_disk
+
+
+def _message_index(url: str) -> set[tuple[str, int, int]]:
+    """The blind index of messages as (token, session_pk, message_pk): SQLite's message_tokens
+    (migration 0017) or PostgreSQL's search_terms rows."""
+    if url.startswith("sqlite"):
+        rows = raw_sql(
+            url,
+            "SELECT t.tokens, m.session_pk, m.pk FROM message_tokens t JOIN messages m ON m.pk = t.rowid",
+        )
+        assert len(rows) == raw_sql(url, "SELECT count(*) FROM message_tokens")[0][0]  # none orphaned
+        assert not raw_sql(url, "SELECT 1 FROM search_terms WHERE message_pk IS NOT NULL")
+        return {(t, spk, pk) for tokens, spk, pk in rows for t in tokens.split()}
+    return {
+        (t, spk, pk)
+        for t, spk, pk in raw_sql(url, "SELECT token, session_pk, message_pk FROM search_terms")
+        if pk is not None
+    }
+
+
+async def _expected_message_index(hub: Any) -> set[tuple[str, int, int]]:
+    """What the blind index must hold: each stored message's content decrypted and tokenised."""
+    store = hub.store
+    assert isinstance(store, SQLStore)
+    out: set[tuple[str, int, int]] = set()
+    with store._read() as conn:
+        rows = conn.exec_driver_sql("SELECT pk, session_pk, id, seq, content FROM messages").all()
+        for pk, spk, mid, seq, content in rows:
+            text = store.codec.open_content(store._key_of(conn, spk), mid, seq, content)
+            out.update((t, spk, pk) for t in store.codec.tokens(text))
+    return out
+
+
+async def test_the_blind_index_holds_the_tokens_of_the_stored_messages_and_no_others(url: str) -> None:
+    """After every path that writes, rewrites, moves and deletes messages, the blind index is
+    exactly the tokens of the messages left: nothing stale, nothing missing."""
+    async with sessionhub.open(url, encryption_key=generate_master_key()) as hub:
+        ids = await fill(hub, canaries(1000, seed=9))
+        assert await hub.pop_message(ids["s"]) is not None
+        await hub.clear_history(ids["auto"])
+        await hub.delete_session(ids["imported"])
+        expected = await _expected_message_index(hub)
+        assert len(expected) > 500
+        assert _message_index(url) == expected
+        word = canaries(1000, seed=9)[-1]  # in the bulk session, still stored
+        assert [h.session.title for h in await hub.search(word)] == ["bulk"]
+
+
+async def test_migration_0017_moves_the_message_tokens_and_back(tmp_path: Path) -> None:
+    """SQLite: downgrading to 0016 puts every message token back in search_terms; the upgrade
+    moves them into message_tokens again, and search finds the same hits."""
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+
+    from sessionhub.store import engine as eng
+
+    url = f"sqlite:///{tmp_path}/m.db"
+    key = generate_master_key()
+    words = canaries(1000, seed=11)
+    async with sessionhub.open(url, encryption_key=key) as hub:
+        await fill(hub, words)
+        before = _message_index(url)
+        hits = {w: [(h.session.id, h.seq) for h in await hub.search(w)] for w in words[::50]}
+    assert before and any(hits.values())
+    engine = eng.create_sqlalchemy_engine(eng.parse_url(url), pool_size=1)
+    try:
+        with engine.begin() as conn:
+            cfg = Config()
+            cfg.set_main_option("script_location", str(eng.MIGRATIONS_DIR))
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0016_usage_days")
+            assert "message_tokens" not in set(sa.inspect(conn).get_table_names())
+            old = conn.exec_driver_sql(
+                "SELECT token, session_pk, message_pk FROM search_terms WHERE message_pk IS NOT NULL"
+            ).all()
+            assert {tuple(r) for r in old} == before and len(old) == len(before)
+            command.upgrade(cfg, "head")
+    finally:
+        engine.dispose()
+    assert _message_index(url) == before
+    async with sessionhub.open(url, encryption_key=key) as hub:
+        assert {w: [(h.session.id, h.seq) for h in await hub.search(w)] for w in words[::50]} == hits

@@ -5,9 +5,10 @@
   key fails at once; opening an encrypted database without a key is a ConfigError; turning
   encryption on for a database that already holds plaintext sessions is refused.
 - ``_session`` / ``_key_of`` / ``_row_key``: the codec's view of a row (see ``codec.py``).
-- The blind index: ``search_terms`` rows (token, session_pk, message_pk or NULL for the
-  title), written in the same transaction as the text; moved with the rows; searched by
-  search_sql.py.
+- The blind index, written in the same transaction as the text and searched by
+  search_sql.py: ``search_terms`` rows (token, session_pk, message_pk or NULL for the title)
+  for titles, and for messages on PostgreSQL (moved with the rows); on SQLite a message's
+  tokens are one ``message_tokens`` (FTS5) row keyed by its pk (migration 0017).
 - ``_move_messages`` / ``_move_checkpoints``: the only place rows change owner; encrypted
   values are re-sealed for the new session (their AAD names the session).
 - The *active* master key: the one that wraps the index secret. Every new data key is
@@ -44,7 +45,7 @@ from ..model import Session
 from ._db import SQLBase
 from ._rows import sqlite_cursor
 from .codec import CryptoCodec, PlainCodec, RowKey, own_key_id
-from .fastpath import INSERT_TERM_SQL
+from .fastpath import DELETE_TOKENS_SQL, INSERT_TERM_SQL, INSERT_TOKENS_SQL
 from .schema import (
     adk_app_state,
     adk_user_state,
@@ -175,14 +176,9 @@ class CryptoSQLMixin(SQLBase):
 
     # -- blind index ------------------------------------------------------------------------
 
-    def _index_text(self, conn: Connection, session_pk: int, message_pk: int | None, value: str) -> None:
-        self._insert_terms(conn, [(t, session_pk, message_pk) for t in self.codec.tokens(value)])
-
     def _insert_terms(self, conn: Connection, rows: list[tuple[str, int, int | None]]) -> None:
-        """Blind-index rows ``(token, session_pk, message_pk)``; on SQLite through the driver
-        cursor: an encrypted append writes ~30 of them, and SQLAlchemy's executemany cost more
-        than the inserts (with the message row on the cursor too, the store's encrypted append
-        took 600 -> 390 us of thread CPU, measured; a plaintext one 210 us)."""
+        """``search_terms`` rows ``(token, session_pk, message_pk)``: titles (message_pk None),
+        and messages on PostgreSQL. On SQLite through the driver cursor."""
         if not rows:
             return
         if self.dialect == "sqlite":
@@ -206,6 +202,10 @@ class CryptoSQLMixin(SQLBase):
 
         ``pks``: the new rows' pks in the order of ``contents`` (from INSERT … RETURNING);
         looked up by seq when not given.
+
+        SQLite: one ``message_tokens`` (FTS5) row per message, its tokens joined by spaces
+        (migration 0017: an encrypted append's store time 390 -> ~270 us and a third of the
+        file, against a ``search_terms`` row per token). PostgreSQL: ``search_terms`` rows.
         """
         if not self.codec.encrypted or not contents:
             return
@@ -219,15 +219,24 @@ class CryptoSQLMixin(SQLBase):
             ).all()
             by_seq = {int(r.seq): int(r.pk) for r in found}
             pks = [by_seq[first_seq + i] for i in range(len(contents))]
-        self._insert_terms(
-            conn, [(t, session_pk, pks[i]) for i, c in enumerate(contents) for t in self.codec.tokens(c)]
-        )
+        tokens = [self.codec.tokens(c) for c in contents]
+        if self.dialect == "sqlite":
+            rows = [(pk, " ".join(ts)) for pk, ts in zip(pks, tokens, strict=True) if ts]
+            if rows:
+                sqlite_cursor(conn).executemany(INSERT_TOKENS_SQL, rows)
+        else:
+            self._insert_terms(
+                conn, [(t, session_pk, pk) for pk, ts in zip(pks, tokens, strict=True) for t in ts]
+            )
 
     def _reindex_message(self, conn: Connection, session_pk: int, message_pk: int, value: str) -> None:
         if not self.codec.encrypted:
             return
-        conn.execute(delete(search_terms).where(search_terms.c.message_pk == message_pk))
-        self._index_text(conn, session_pk, message_pk, value)
+        if self.dialect == "sqlite":
+            sqlite_cursor(conn).execute(DELETE_TOKENS_SQL, (message_pk,))
+        else:
+            conn.execute(delete(search_terms).where(search_terms.c.message_pk == message_pk))
+        self._index_messages(conn, session_pk, 0, [value], [message_pk])
 
     def _reindex_title(self, conn: Connection, session_pk: int, title: str) -> None:
         if not self.codec.encrypted:
@@ -237,7 +246,7 @@ class CryptoSQLMixin(SQLBase):
                 search_terms.c.session_pk == session_pk, search_terms.c.message_pk.is_(None)
             )
         )
-        self._index_text(conn, session_pk, None, title)
+        self._insert_terms(conn, [(t, session_pk, None) for t in self.codec.tokens(title)])
 
     # -- message rewrites (streaming replies, turns_sql.py) -----------------------------------
 
@@ -291,11 +300,12 @@ class CryptoSQLMixin(SQLBase):
                     {"k": r.pk, "c": sealed["content"], "p": sealed["parts"], "m": sealed["metadata"]}
                 )
             conn.execute(stmt, params)
-            conn.execute(
-                update(search_terms)
-                .where(search_terms.c.message_pk.in_([r.pk for r in chunk]))
-                .values(session_pk=new_pk)
-            )
+            if self.dialect != "sqlite":  # SQLite's message_tokens know the message, not the session
+                conn.execute(
+                    update(search_terms)
+                    .where(search_terms.c.message_pk.in_([r.pk for r in chunk]))
+                    .values(session_pk=new_pk)
+                )
 
     def _move_checkpoints(self, conn: Connection, old_pk: int, new_pk: int, *conds: Any) -> None:
         """Move checkpoints to another session, re-sealing name and description."""

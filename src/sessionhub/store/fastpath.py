@@ -108,8 +108,11 @@ INSERT_MESSAGE_SQL = sqlite_text(INSERT_MESSAGE, INSERT_MESSAGE_COLUMNS)
 INSERT_MESSAGE_PG = postgres_text(INSERT_MESSAGE, INSERT_MESSAGE_COLUMNS)
 
 INSERT_TERM_SQL = "INSERT INTO search_terms (token, session_pk, message_pk) VALUES (?, ?, ?)"
-"""One blind-index row (encrypted databases), positional: the executemany of an append's
-~30 terms binds tuples, not dicts."""
+"""One blind-index row of a title (encrypted databases), positional."""
+INSERT_TOKENS_SQL = "INSERT INTO message_tokens (rowid, tokens) VALUES (?, ?)"
+DELETE_TOKENS_SQL = "DELETE FROM message_tokens WHERE rowid = ?"
+"""An encrypted message's blind-index entry on SQLite: its pk, its tokens joined by spaces
+(migration 0017; deleting the message deletes it by trigger)."""
 
 SESSION_BY_ID = select(sessions).where(
     sessions.c.id == bindparam("session_id"), sessions.c.owner == bindparam("owner")

@@ -268,7 +268,8 @@ task_runs = Table(
 )
 
 # Blind index of encrypted sessions (0006): one row per distinct term of a message (or of a
-# session title: message_pk NULL), the term as a keyed HMAC token (16 hex chars). Empty when
+# session title: message_pk NULL), the term as a keyed HMAC token (16 hex chars). On SQLite
+# it holds titles only: messages' tokens are in the FTS5 table message_tokens (0017). Empty when
 # encryption is off (full-text search indexes the text then). See docs/encryption.md.
 search_terms = Table(
     "search_terms",

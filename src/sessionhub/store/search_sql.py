@@ -6,8 +6,9 @@ builds the SQL of each index). Title matches weigh double; hits of both kinds ar
 together by score. On SQLite the best message hits come from the indexes alone when that is
 exact (``_sqlite_best_hits``). ``group=True`` answers one hit per session (its best) with the
 session's number of hits. With encryption on, the text is not searchable by the database:
-``_blind_search`` intersects the keyed tokens of ``search_terms`` (crypto_sql.py writes
-them) and checks the hits in memory (whole words only: no prefix).
+``_blind_search`` intersects the keyed tokens of ``search_terms`` (and, for messages on
+SQLite, matches them in ``message_tokens``; crypto_sql.py writes both) and checks the hits
+in memory (whole words only: no prefix).
 """
 
 from __future__ import annotations
@@ -276,10 +277,17 @@ class SearchSQLMixin(CryptoSQLMixin):
         params.update({f"t{i}": t for i, t in enumerate(tokens)})
         # The (session, message) pairs holding every token: an INTERSECT of one covering
         # index range per token (NULL message_pk, a title, matches NULL there), so only the
-        # matches are joined to their sessions, not every posting of every query word.
+        # matches are joined to their sessions, not every posting of every query word. On
+        # SQLite search_terms holds the titles only: messages are matched in message_tokens.
         hit_sql = " INTERSECT ".join(
             f"SELECT session_pk, message_pk FROM search_terms WHERE token = :t{i}" for i in range(len(tokens))
         )
+        if self.dialect == "sqlite":
+            params["fq"] = " ".join(f'"{t}"' for t in tokens)  # hex: nothing to escape
+            hit_sql = (
+                f"SELECT * FROM ({hit_sql}) UNION ALL SELECT m.session_pk, m.pk FROM message_tokens "
+                "JOIN messages m ON m.pk = message_tokens.rowid WHERE message_tokens MATCH :fq"
+            )
         cap = limit * 20 + 100 if group else limit * 2 + 10
         hits: list[RawHit] = []
         with self._read() as conn:
