@@ -112,7 +112,15 @@ function fillSlot(m, session, slot) {
 }
 
 async function switchTo(sessionId, branch) {
-  if (running.has(sessionId)) return;
+  // A click while this session's turn still runs (its text shown, its stream not yet closed)
+  // waits for the turn instead of being dropped without a word.
+  for (let waited = 0; running.has(sessionId); waited += 50) {
+    if (waited >= 10000) {
+      toast("Wait for the reply to finish.", "info");
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   running.add(sessionId);
   try {
     await call("POST", `/api/sessions/${enc(sessionId)}/branches/${enc(branch.session_id)}/switch`);
