@@ -100,3 +100,27 @@ async def test_what_postgresql_refuses_in_an_append_is_a_database_error(pg_url: 
         finally:
             with engine.begin() as conn:
                 conn.exec_driver_sql("ALTER TABLE messages DROP CONSTRAINT ck_test_short")
+
+
+async def test_appends_leave_the_title_index_alone_and_a_rename_updates_it(tmp_path: Path) -> None:
+    """SQLite (migration 0018): the title's FTS5 entry is rewritten when the title changes, not
+    on every append (whose UPDATE of the session row names the title column)."""
+    import sqlite3
+
+    path = tmp_path / "t.db"
+
+    def structure() -> bytes:  # FTS5's structure record: a new segment changes it
+        with sqlite3.connect(path) as raw:
+            return bytes(raw.execute("SELECT block FROM sessions_fts_data WHERE id = 10").fetchone()[0])
+
+    async with sessionhub.open(f"sqlite:///{path}") as hub:
+        s = await hub.create_session(title="weekly planning")
+        await hub.add_message(s.id, "user", "first")
+        before = structure()
+        for i in range(5):
+            await hub.add_message(s.id, "user", f"hello {i}")
+        assert structure() == before
+        await hub.rename(s.id, "quarterly review")
+        assert structure() != before
+        assert [h.session.id for h in await hub.search("quarterly")] == [s.id]
+        assert await hub.search("weekly") == []
