@@ -124,3 +124,26 @@ async def test_appends_leave_the_title_index_alone_and_a_rename_updates_it(tmp_p
         assert structure() != before
         assert [h.session.id for h in await hub.search("quarterly")] == [s.id]
         assert await hub.search("weekly") == []
+
+
+async def test_the_trigram_index_holds_exactly_the_texts_in_its_scripts(tmp_path: Path) -> None:
+    """SQLite (migrations 0014 and 0019): text in CJK/Thai scripts enters the trigram index on
+    insert and leaves it on delete; ASCII (guarded before the GLOB) and other non-ASCII text never do."""
+    import sqlite3
+
+    path = tmp_path / "tri.db"
+
+    def trigrams() -> set[str]:
+        with sqlite3.connect(path) as raw:
+            return {r[0] for r in raw.execute("SELECT term FROM messages_tri_v")}
+
+    async with sessionhub.open(f"sqlite:///{path}") as hub:
+        s = await hub.create_session()
+        for text in ("plain ascii words", "café au lait", "我喜欢吃苹果", "a line with 東京 in it"):
+            await hub.add_message(s.id, "user", text)
+        found = trigrams()
+        assert {"吃苹果", "喜欢吃", " 東京", "東京 "} <= found
+        assert not found & {"pla", "asc", "caf", "afé", "lai"}
+        assert [h.seq for h in await hub.search("苹果")] == [3]
+        assert await hub.pop_message(s.id) is not None  # the 東京 line
+        assert "東京 " not in trigrams() and "吃苹果" in trigrams()
