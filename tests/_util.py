@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import pytest
+from alembic.config import Config
 
 T = TypeVar("T")
 
@@ -54,3 +55,14 @@ def eventually_sync(
         if time.monotonic() > deadline:
             pytest.fail(f"not true within {timeout} s: {what or predicate!r} (last value {value!r})")
         time.sleep(interval)
+
+
+def alembic_config(conn: object) -> Config:
+    """An Alembic ``Config`` that runs sessionhub's migrations on ``conn`` (a SQLAlchemy
+    connection inside a transaction): ``command.upgrade(alembic_config(conn), "head")``."""
+    from sessionhub.store import engine as eng
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(eng.MIGRATIONS_DIR))
+    cfg.attributes["connection"] = conn
+    return cfg

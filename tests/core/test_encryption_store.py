@@ -407,7 +407,7 @@ async def test_migration_0017_moves_the_message_tokens_and_back(tmp_path: Path) 
     moves them into message_tokens again, and search finds the same hits."""
     import sqlalchemy as sa
     from alembic import command
-    from alembic.config import Config
+    from tests._util import alembic_config
 
     from sessionhub.store import engine as eng
 
@@ -422,9 +422,7 @@ async def test_migration_0017_moves_the_message_tokens_and_back(tmp_path: Path) 
     engine = eng.create_sqlalchemy_engine(eng.parse_url(url), pool_size=1)
     try:
         with engine.begin() as conn:
-            cfg = Config()
-            cfg.set_main_option("script_location", str(eng.MIGRATIONS_DIR))
-            cfg.attributes["connection"] = conn
+            cfg = alembic_config(conn)
             command.downgrade(cfg, "0016_usage_days")
             assert "message_tokens" not in set(sa.inspect(conn).get_table_names())
             old = conn.exec_driver_sql(

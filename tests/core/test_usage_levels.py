@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from alembic.config import Config
+from tests._util import alembic_config
 
 import sessionhub
 from sessionhub.config import AgentSettings
@@ -345,9 +345,7 @@ async def test_migration_fills_the_levels_and_goes_back_down(
         engine = eng.create_sqlalchemy_engine(eng.parse_url(url), pool_size=1)
         try:
             with engine.begin() as conn:
-                cfg = Config()
-                cfg.set_main_option("script_location", str(eng.MIGRATIONS_DIR))
-                cfg.attributes["connection"] = conn
+                cfg = alembic_config(conn)
                 command.downgrade(cfg, "0015_usage_rollup")
                 names = set(sa.inspect(conn).get_table_names())
                 assert "usage_rollup" in names and "usage_day" not in names
