@@ -14,9 +14,13 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
+import fastapi.routing
 import httpx
 import pytest
 
+from sessionhub.server.jsonbody import StrictJSONRoute
+from sessionhub.server.leanroute import LeanRoute
+from sessionhub.server.routes import messages
 from sessionhub.server.security import SECURITY_HEADERS
 
 from .conftest import ALICE, BOB, TOKENS, ClientFactory, make_settings
@@ -426,3 +430,84 @@ async def test_reads(client: httpx.AsyncClient) -> None:
     assert "m3" in r.text and "m2" not in r.text
     r = await client.get(url + "?format=text")
     assert r.headers["content-type"] == "text/plain; charset=utf-8" and "user: m1" in r.text
+
+
+# Beyond the literal answers above: the same requests through FastAPI's own request handling
+# (the routes built as plain StrictJSONRoutes) and through LeanRoute, answer for answer.
+DIFFERENTIAL: list[tuple[str, str, bytes, dict[str, str]]] = [
+    *(("POST", "", body, {**JSON, **headers}) for _, body, headers, _, _ in REFUSED_APPENDS),
+    ("POST", "", b'{"role":"user","content":"x"}', {}),
+    ("POST", "", b'{"role":"user","content":"x"}', {"content-type": "application/x-www-form-urlencoded"}),
+    ("POST", "", b'{"role":"user","content":"x"}', {"content-type": "application/json, text/plain"}),
+    ("POST", "", b'{"role":"user","content":"x"}', {"content-type": 'application/"json"'}),
+    ("POST", "", b'{"role":"user","content":"x"}', {"content-type": "application/vnd.api+json; q=1"}),
+    ("POST", "", b'{"role":"user","content":"x"}', {"content-type": "application/json;charset=latin-1"}),
+    (
+        "POST",
+        "",
+        b'{"role":"user","content":"hi","metadata":{"f":1e-05,"n":123456789012345678901234567890}}',
+        JSON,
+    ),
+    ("POST", "", b'{"role":"user","content":"hi","usage":{"input_tokens":1,"output_tokens":2}}', JSON),
+    ("POST", "", b'{"messages":[{"role":"user","content":"a"}],"role":"user"}', JSON),
+    ("POST", "", b'{"messages":"no"}', JSON),
+    ("POST", "", b'{"role":"user","content":"keyed"}', {**JSON, "idempotency-key": "k"}),
+    ("POST", "", b'{"role":"user","content":"keyed"}', {**JSON, "idempotency-key": "k"}),
+    ("POST", "", b'{"role":"user","content":"other"}', {**JSON, "idempotency-key": "k"}),
+    ("POST", "", b'{"role":"user","content":"x"}', {**JSON, "idempotency-key": " "}),
+    ("POST", "?limit=1", b'{"role":"user","content":"query ignored"}', JSON),
+    ("POST", "/", b'{"role":"user","content":"x"}', JSON),
+    ("PATCH", "", b"{}", JSON),
+    *(("GET", query, b"", {}) for query, _, _ in READS),
+    ("GET", "?format=markdown", b"", {}),
+    ("GET", "?format=text&limit=2", b"", {}),
+    ("GET", "?format=JSON", b"", {}),
+    ("GET", "?limit=-0", b"", {}),
+    ("GET", "?limit=1_0", b"", {}),
+    ("GET", "?limit=%EF%BC%91", b"", {}),  # a full-width digit one
+    ("GET", "", b'{"ignored":true}', JSON),
+    ("DELETE", "", b"", {}),
+    ("GET", "", b"", {}),
+]
+
+
+async def test_same_answers_as_fastapi(make_client: ClientFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every request above gets the same status, headers and body from both handlings."""
+    endpoints = {messages.get_messages, messages.post_messages, messages.clear_messages}
+    solved: list[object] = []  # the messages endpoints FastAPI resolved parameters for
+    solve = fastapi.routing.solve_dependencies
+
+    async def counting_solve(**kwargs: Any) -> Any:
+        if kwargs["dependant"].call in endpoints:
+            solved.append(kwargs["dependant"].call)
+        return await solve(**kwargs)
+
+    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counting_solve)
+    urls = []
+
+    async def start(c: httpx.AsyncClient) -> httpx.AsyncClient:
+        """A session with one message (FastAPI builds an included router's handlers on its first request)."""
+        sid = (await new_session(c))["id"]
+        await c.post(f"/api/sessions/{sid}/messages", json={"role": "user", "content": "first"})
+        urls.append((sid, f"/api/sessions/{sid}/messages"))
+        return c
+
+    with monkeypatch.context() as patch:
+        patch.setattr(LeanRoute, "get_route_handler", StrictJSONRoute.get_route_handler)
+        plain = await start(make_client())
+    lean = await start(make_client())
+    resolved_by_fastapi = 0
+    for method, tail, body, headers in DIFFERENTIAL:
+        answers = []
+        for c, (sid, url) in zip((plain, lean), urls, strict=True):
+            resolved_by_fastapi += len(solved)  # the plain app's request, on the second turn
+            solved.clear()
+            r = await c.request(method, url + tail, content=body or None, headers=headers)
+            text = r.text.replace(sid, "ses_*")
+            if r.headers.get("content-type") == "application/json":
+                text = _MSG_ID.sub('"msg_*"', text)
+            raw = [(k, v.replace(sid.encode(), b"ses_*")) for k, v in r.headers.raw if k != b"content-length"]
+            answers.append((r.status_code, raw, text))
+        assert not solved, (method, tail)  # the lean app's request: FastAPI resolved nothing
+        assert answers[0] == answers[1], (method, tail, body[:80], headers)
+    assert resolved_by_fastapi > len(DIFFERENTIAL) // 2  # ... and the plain app's requests it did
