@@ -116,10 +116,7 @@ async def current_user(
     ``async`` on purpose: FastAPI runs plain ``def`` dependencies in a thread pool, which cost
     two thread hops per request on the hot path.
     """
-    user = getattr(request.state, "user", None)
-    if not isinstance(user, str):
-        raise Unauthorized("missing bearer token")
-    return user
+    return request_user(request)
 
 
 async def current_hub(
@@ -131,7 +128,20 @@ async def current_hub(
     same OpenAPI security entry): each nested dependency costs FastAPI a resolution per
     request. Each user's view is built once per app (users are the configured tokens).
     """
-    return hub_for(request.app, await current_user(request, _credentials))
+    return request_hub(request)
+
+
+def request_user(request: Request) -> str:
+    """``current_user`` without FastAPI: the user the middleware put in the request's state."""
+    user = getattr(request.state, "user", None)
+    if not isinstance(user, str):
+        raise Unauthorized("missing bearer token")
+    return user
+
+
+def request_hub(request: Request) -> Hub:
+    """``current_hub`` without FastAPI (``leanroute.py`` resolves it with this)."""
+    return hub_for(request.app, request_user(request))
 
 
 def hub_for(app: Any, user: str) -> Hub:

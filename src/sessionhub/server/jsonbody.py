@@ -33,16 +33,23 @@ class StrictJSONRequest(Request):
         return self._json
 
 
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+def strict_json(handler: Handler) -> Handler:
+    """``handler`` called with a ``StrictJSONRequest`` of the request."""
+
+    async def strict_handler(request: Request) -> Response:
+        return await handler(StrictJSONRequest(request.scope, request.receive))
+
+    return strict_handler
+
+
 class StrictJSONRoute(APIRoute):
     """An ``APIRoute`` whose endpoint sees a ``StrictJSONRequest``."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def strict_handler(request: Request) -> Response:
-            return await handler(StrictJSONRequest(request.scope, request.receive))
-
-        return strict_handler
+    def get_route_handler(self) -> Handler:
+        return strict_json(super().get_route_handler())
 
 
-__all__ = ["StrictJSONRequest", "StrictJSONRoute"]
+__all__ = ["Handler", "StrictJSONRequest", "StrictJSONRoute", "strict_json"]

@@ -29,6 +29,6 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 COMMON_ERRORS = errors(400, 401, 413, 422)
 
 
-def api_router(prefix: str, tag: str) -> APIRouter:
+def api_router(prefix: str, tag: str, route_class: type[StrictJSONRoute] = StrictJSONRoute) -> APIRouter:
     """A resource's router; its routes parse JSON bodies strictly (NaN, lone surrogates: 422)."""
-    return APIRouter(prefix=prefix, tags=[tag], route_class=StrictJSONRoute)
+    return APIRouter(prefix=prefix, tags=[tag], route_class=route_class)

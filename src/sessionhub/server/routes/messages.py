@@ -12,10 +12,13 @@ from ...hub.sessions import MAX_HISTORY_LIMIT
 from ...render import render_messages
 from ...store.base import MAX_IDEMPOTENCY_KEY
 from ..auth import current_hub
+from ..leanroute import LeanRoute
 from ..schemas import MessageIn, MessageList, MessagesCreated, MessagesIn
 from . import api_router, errors
 
-router = api_router("/api/sessions/{session_id}/messages", "messages")
+# The calls an assistant makes every turn: their parameters resolved by LeanRoute rather than
+# by FastAPI (the event loop's CPU per append 228 -> 139 us in-process: see leanroute.py).
+router = api_router("/api/sessions/{session_id}/messages", "messages", route_class=LeanRoute)
 
 _TEXT_TYPES = {"markdown": "text/markdown; charset=utf-8", "text": "text/plain; charset=utf-8"}
 
