@@ -28,7 +28,8 @@ validation alias, several or embedded body fields, a form, ``Request``/``Respons
 ``BackgroundTasks``/``SecurityScopes`` parameters, a dependency without a resolver, a sync
 endpoint, FastAPI's ``max_body_size``) is refused with ``TypeError`` when the route is built.
 FastAPI's OpenTelemetry spans for dependencies (which sessionhub does not configure) are not
-emitted for these routes.
+emitted for these routes. It uses FastAPI's internal helpers (``fastapi._compat``); with a FastAPI
+that lacks them, the routes fall back to FastAPI's own handling (``AVAILABLE`` is False).
 """
 
 from __future__ import annotations
@@ -43,12 +44,6 @@ from typing import Any
 
 import fastapi.routing
 from fastapi import Request, Response, params
-from fastapi._compat import (
-    ModelField,
-    field_annotation_is_sequence,
-    get_missing_field_error,
-    lenient_issubclass,
-)
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
@@ -56,6 +51,18 @@ from starlette.exceptions import HTTPException
 
 from .auth import current_hub, request_hub
 from .jsonbody import Handler, StrictJSONRoute, strict_json
+
+try:  # FastAPI's internal helpers (tested with 0.165); without them FastAPI resolves as usual
+    from fastapi._compat import (
+        ModelField,
+        field_annotation_is_sequence,
+        get_missing_field_error,
+        lenient_issubclass,
+    )
+
+    AVAILABLE = True
+except ImportError:  # pragma: no cover - another FastAPI than the tested ones
+    AVAILABLE = False
 
 # A dependency FastAPI would solve -> what gives its value from the request alone.
 RESOLVERS: dict[Callable[..., Any], Callable[[Request], Any]] = {current_hub: request_hub}
@@ -126,6 +133,8 @@ class LeanRoute(StrictJSONRoute):
     """A route whose requests are resolved by the plan above rather than by FastAPI."""
 
     def get_route_handler(self) -> Handler:
+        if not AVAILABLE:
+            return super().get_route_handler()
         # FastAPI builds a handler per inclusion of the route (its dependant then includes the
         # including router's dependencies) and tells which through this variable.
         context = getattr(fastapi.routing, "_effective_route_context_var", None)
@@ -219,4 +228,4 @@ def _lean_handler(route: Any) -> Handler:
     return handler
 
 
-__all__ = ["RESOLVERS", "LeanRoute", "is_json_media"]
+__all__ = ["AVAILABLE", "RESOLVERS", "LeanRoute", "is_json_media"]
