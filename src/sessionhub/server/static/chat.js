@@ -247,7 +247,12 @@ export async function reloadActive({ full = false } = {}) {
     const session = await sessionP;
     if (token !== openToken || id !== state.activeId) return;
     e.session = session;
-    for (const m of e.messages) if (m.status && m.status !== "streaming") announce(m);
+    // New replies are announced; the user's own messages never are (as for the WebSocket's
+    // "message" event), even when this refresh reads one before its event arrives.
+    for (const m of e.messages) {
+      if (m.role === "user") markAnnounced(m.id);
+      else if (m.status && m.status !== "streaming") announce(m);
+    }
     renderHeader();
     draw();
     persist(id);
