@@ -1379,10 +1379,11 @@ ENCRYPTION_WHY = {
     "session's data key and, in place of the FTS5 update of the text, writes the message's "
     "blind-index tokens (HMAC-SHA256 of each distinct word) as one FTS5 row (SQLite)",
     "latest 50": "each message opens three AES-GCM fields (content, parts, metadata), each stored as "
-    "base64 text with its own associated data: three base64 decodes and three opens take ~3 µs for "
-    "a 250-character message measured alone (sessionhub's whole open 6 µs), i.e. ~150 µs added to "
-    "a page of 50 that takes ~140 µs in plaintext; under 1.5x needs one envelope per message "
-    "stored as bytes, a new storage format (bench/HISTORY.md)",
+    "base64 text with its own associated data: sessionhub's open of a message takes ~6 µs, of which "
+    "the three base64 decodes and three AES-GCM calls alone ~3.5 µs (a 250-character message, "
+    "measured alone); that floor adds ~175 µs to a page of 50 that takes ~140 µs in plaintext, "
+    "~2.3x before any Python around the calls; under 1.5x needs one envelope per message stored "
+    "as bytes, a new storage format (bench/HISTORY.md)",
 }
 
 
