@@ -204,7 +204,7 @@ class CryptoSQLMixin(SQLBase):
         looked up by seq when not given.
 
         SQLite: one ``message_tokens`` (FTS5) row per message, its tokens joined by spaces
-        (migration 0017: an encrypted append's store time 390 -> ~270 us and a third of the
+        (migration 0017: an encrypted append's store time 390 -> ~250 us and under half the
         file, against a ``search_terms`` row per token). PostgreSQL: ``search_terms`` rows.
         """
         if not self.codec.encrypted or not contents:
