@@ -48,7 +48,13 @@ def _kinds(items: list[Any]) -> list[str]:
 
 
 async def test_openai_conversations_session_on_v1(served: str) -> None:
-    client = AsyncOpenAI(base_url=f"{served}/v1", api_key="any key", _strict_response_validation=True)
+    async with AsyncOpenAI(
+        base_url=f"{served}/v1", api_key="any key", _strict_response_validation=True
+    ) as client:
+        await _run_on_v1(client, served)
+
+
+async def _run_on_v1(client: AsyncOpenAI, served: str) -> None:
     model = ScriptedModel(
         [
             [function_call("weather", {"city": "Oslo"}, call_id="call_oslo")],

@@ -74,8 +74,22 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.communicate(timeout=20)
 
 
+_CLIENTS: list[OpenAI] = []
+
+
 def client(server: str, key: str = ALICE_KEY) -> OpenAI:
-    return OpenAI(base_url=f"{server}/v1", api_key=key, _strict_response_validation=True, max_retries=0)
+    """An official client of the server's /v1, closed after the test (its pooled sockets would
+    otherwise be collected during a later test, which pytest reports as that test's failure)."""
+    c = OpenAI(base_url=f"{server}/v1", api_key=key, _strict_response_validation=True, max_retries=0)
+    _CLIENTS.append(c)
+    return c
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _CLIENTS:
+        _CLIENTS.pop().close()
 
 
 def api(server: str, key: str = ALICE_KEY) -> httpx.Client:
