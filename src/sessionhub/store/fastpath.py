@@ -272,8 +272,7 @@ class Readers:
             rows = rows[:limit]
         if not ascending:
             rows.reverse()
-        opener = codec.message_opener(RowKey(session_id, rows[0][11])) if codec.encrypted else None
-        return decode_page(rows, session_id, opener), has_more
+        return decode_page(rows, session_id, codec.message_opener(RowKey(session_id, rows[0][11]))), has_more
 
 
 __all__ = [
