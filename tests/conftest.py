@@ -64,6 +64,7 @@ def _pg_migrated_db() -> Iterator[str]:
     """One PostgreSQL database per test process, migrated once; ``pg_url`` empties it per test."""
     require_pg()
     import asyncio
+    import concurrent.futures
 
     name = "sh_test_" + secrets.token_hex(6)
     with _admin() as conn:
@@ -75,7 +76,10 @@ def _pg_migrated_db() -> Iterator[str]:
             pass
 
     try:
-        asyncio.run(migrate())
+        # On a thread of its own: the first test to ask may be an async one whose event loop
+        # is already running (a `-k` selection starting with one), where asyncio.run refuses.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, migrate()).result()
         yield url
     finally:
         with _admin() as conn:

@@ -163,10 +163,11 @@ async def test_plaintext_database_cannot_be_switched_silently(url: str) -> None:
             pass
 
 
-def _flip(value: str) -> str:
-    blob = bytearray(base64.b64decode(value.removeprefix("enc1:")))
+def _flip(value: str | bytes) -> str | bytes:
+    """One ciphertext bit flipped, in the stored form (a SQLite record's bytes, or "enc1:" text)."""
+    blob = bytearray(value if isinstance(value, bytes) else base64.b64decode(value.removeprefix("enc1:")))
     blob[-20] ^= 0x01
-    return "enc1:" + base64.b64encode(bytes(blob)).decode()
+    return bytes(blob) if isinstance(value, bytes) else "enc1:" + base64.b64encode(bytes(blob)).decode()
 
 
 async def test_tampering_raises_decryption_error_naming_the_session(url: str) -> None:
@@ -415,6 +416,7 @@ async def test_migration_0017_moves_the_message_tokens_and_back(tmp_path: Path) 
     key = generate_master_key()
     words = canaries(1000, seed=11)
     async with sessionhub.open(url, encryption_key=key) as hub:
+        hub.store.codec.records = False  # written as before 0020 (a record cannot go below it)
         await fill(hub, words)
         before = _message_index(url)
         hits = {w: [(h.session.id, h.seq) for h in await hub.search(w)] for w in words[::50]}
@@ -435,3 +437,88 @@ async def test_migration_0017_moves_the_message_tokens_and_back(tmp_path: Path) 
     assert _message_index(url) == before
     async with sessionhub.open(url, encryption_key=key) as hub:
         assert {w: [(h.session.id, h.seq) for h in await hub.search(w)] for w in words[::50]} == hits
+
+
+async def test_a_message_is_one_record_on_sqlite_and_three_texts_on_postgresql(url: str) -> None:
+    """SQLite stores an encrypted message as one sealed record (bytes in ``content``, ``parts``
+    and ``metadata`` NULL); PostgreSQL's TEXT columns hold three "enc1:" texts. Both read back
+    whole, and nothing of either reaches the word index."""
+    async with sessionhub.open(url, encryption_key=generate_master_key()) as hub:
+        s = await hub.create_session()
+        sent = await hub.add_message(
+            s.id,
+            "assistant",
+            "ünïcode, 中文 and 🎉",
+            parts=[{"type": "tool_call", "id": "c1", "name": "lookup", "arguments": {"q": "x"}}],
+            metadata={"model": "m1"},
+        )
+        assert (await hub.get_history(s.id)) == [sent]
+    ((content, parts, metadata),) = raw_sql(url, "SELECT content, parts, metadata FROM messages")
+    if url.startswith("sqlite"):
+        assert isinstance(content, bytes) and parts is None and metadata is None
+        assert raw_sql(url, "SELECT count(*) FROM messages_fts_docsize") == [(0,)]
+    else:
+        assert all(v.startswith("enc1:") for v in (content, parts, metadata))
+
+
+async def test_records_and_older_three_text_rows_are_read_searched_and_moved_alike(tmp_path: Path) -> None:
+    """SQLite: a database whose messages were written as three "enc1:" texts (before 0020) gets
+    records for new messages; every path reads, searches, moves and deletes both, and the blind
+    index stays exactly the tokens of the stored messages."""
+    url = f"sqlite:///{tmp_path}/mixed.db"
+    words = canaries(2000, seed=21)
+    async with sessionhub.open(url, encryption_key=generate_master_key()) as hub:
+        hub.store.codec.records = False
+        old = await fill(hub, words[:1000])
+        hub.store.codec.records = True
+        new = await fill(hub, words[1000:])
+        forms = {r[0] for r in raw_sql(url, "SELECT typeof(content) FROM messages")}
+        assert forms == {"text", "blob"}
+        for ids in (old, new):
+            history = await hub.get_history(ids["s"])
+            assert history and all(m.content for m in history if m.role == "user")
+            assert await hub.pop_message(ids["s"]) is not None
+            await hub.clear_history(ids["auto"])
+            await hub.delete_session(ids["imported"])
+        assert _message_index(url) == await _expected_message_index(hub)
+        for word in (words[999], words[-1]):  # in each bulk session
+            assert [h.session.title for h in await hub.search(word)] == ["bulk"]
+
+
+async def test_migration_0020_downgrade_refuses_while_a_record_is_stored(tmp_path: Path) -> None:
+    """Below 0020 a record cannot be read, and no migration has the key to rewrite it: the
+    downgrade refuses while one is stored; without any, it restores the previous triggers."""
+    import sqlalchemy as sa
+    from alembic import command
+    from tests._util import alembic_config
+
+    from sessionhub.store import engine as eng
+
+    url = f"sqlite:///{tmp_path}/r.db"
+
+    async with sessionhub.open(url, encryption_key=generate_master_key()) as hub:
+        s = await hub.create_session()
+        await hub.add_message(s.id, "user", "hello")  # a record
+
+    def triggers(conn: sa.Connection) -> str:
+        return " ".join(
+            r[0]
+            for r in conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
+            )
+        )
+
+    engine = eng.create_sqlalchemy_engine(eng.parse_url(url), pool_size=1)
+    try:
+        with engine.begin() as conn, pytest.raises(RuntimeError, match="one record each"):
+            command.downgrade(alembic_config(conn), "0019_trigram_guard")
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DELETE FROM messages")
+            cfg = alembic_config(conn)
+            head = triggers(conn)
+            command.downgrade(cfg, "0019_trigram_guard")
+            assert "typeof" not in triggers(conn)
+            command.upgrade(cfg, "head")
+            assert triggers(conn) == head
+    finally:
+        engine.dispose()

@@ -3,6 +3,7 @@
 Each field is sealed with associated data (AAD) that names exactly where it lives::
 
     message content / parts / metadata   ("message", session_id, message_id, seq, field)
+    message record (the three in one)    ("message", session_id, message_id, seq, "record")
     session title / preview / metadata   ("session", session_id, field)
     checkpoint name / description        ("checkpoint", session_id, checkpoint_id, field)
     summary content                      ("summary", session_id, summary_id, field)
@@ -13,7 +14,8 @@ the store ever changes a message's seq or moves it to another session, it decryp
 encrypts that row again.
 
 Encrypt methods return envelope bytes (for BLOB/BYTEA columns; :func:`to_text` gives the
-``"enc1:"`` text form for TEXT columns). Decrypt methods accept either form.
+``"enc1:"`` text form for TEXT columns). Decrypt methods accept either form. A message record
+(:meth:`SessionCipher.seal_record`) is always bytes: SQLite stores a message as one record.
 Encrypt empty values too: a NULL where a ciphertext belongs cannot be authenticated.
 """
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import struct
 import threading
 from binascii import a2b_base64
 from collections import OrderedDict
@@ -64,6 +67,25 @@ def _aad_int(value: int) -> bytes:
 
 
 _MESSAGE_FIELDS = (_aad_str("content"), _aad_str("parts"), _aad_str("metadata"))
+_RECORD_FIELD = _aad_str("record")
+_LENGTHS = struct.Struct(">II")  # a record's content and parts byte lengths
+
+
+def _unpack_record(raw: bytes, context: str) -> tuple[str, str, str]:
+    """Content, parts and metadata of a record's plaintext (see :meth:`SessionCipher.seal_record`)."""
+    if len(raw) >= _LENGTHS.size:
+        n_content, n_parts = _LENGTHS.unpack_from(raw)
+        end = _LENGTHS.size + n_content + n_parts
+        if end <= len(raw):
+            try:
+                return (
+                    raw[_LENGTHS.size : _LENGTHS.size + n_content].decode(),
+                    raw[_LENGTHS.size + n_content : end].decode(),
+                    raw[end:].decode(),
+                )
+            except UnicodeDecodeError:
+                raise DecryptionError(f"cannot decrypt {context}: the plaintext is not UTF-8 text") from None
+    raise DecryptionError(f"cannot decrypt {context}: the decrypted record is malformed")
 
 
 def _envelope_bytes(value: object) -> bytes | None:
@@ -240,6 +262,46 @@ class SessionCipher:
                 text = self.decrypt_field("message", field, value, object_id=message_id, seq=seq)
             out.append(text)
         return out[0], out[1], out[2]
+
+    # -- one envelope per message ------------------------------------------------------------
+    #
+    # Where the column can hold bytes (SQLite), a message is stored as one *record*: a single
+    # envelope (the same version-1 layout) whose plaintext packs the three fields, bound to
+    # ("message", session_id, message_id, seq, "record"). Reading one costs one AES-GCM call
+    # and no base64: a page of 50 opens ~5x faster than as three "enc1:" texts.
+
+    def seal_record(
+        self, message_id: str, seq: int, content: str, parts_json: str, metadata_json: str
+    ) -> bytes:
+        """One message's content, parts and metadata sealed as one envelope (bytes).
+
+        Plaintext layout: content and parts byte lengths (two 4-byte big-endian integers),
+        then the UTF-8 of content, parts and metadata. The lengths are inside the ciphertext
+        (authenticated, and no more revealing than the envelope's own length).
+        """
+        c, p, m = content.encode(), parts_json.encode(), metadata_json.encode()
+        nonce = os.urandom(NONCE_LEN)
+        header = self._header + nonce
+        aad = self._aad_message + _aad_str(message_id) + _aad_int(seq) + _RECORD_FIELD
+        return header + self._aead.encrypt(nonce, _LENGTHS.pack(len(c), len(p)) + c + p + m, header + aad)
+
+    def open_record(self, message_id: str, seq: int, blob: bytes) -> tuple[str, str, str]:
+        """Content, parts and metadata of a record made by :meth:`seal_record` for this message.
+
+        A record moved to another session, message or seq, changed, or sealed under another
+        key fails with the DecryptionError of :func:`~sessionhub.crypto.envelope.open_`.
+        """
+        aad = self._aad_message + _aad_str(message_id) + _aad_int(seq) + _RECORD_FIELD
+        raw: bytes | None = None
+        if blob[:_HEAD] == self._header:
+            try:
+                raw = self._aead.decrypt(blob[_HEAD:HEADER_LEN], blob[HEADER_LEN:], blob[:HEADER_LEN] + aad)
+            except (InvalidTag, ValueError):
+                raw = None
+        context = f"session {self.session_id} message {message_id} (seq {seq})"
+        if raw is None:  # the general path names what is wrong
+            raw = open_(self._key, blob, aad, context=context, key_id=self._key_id, aead=self._aead)
+        return _unpack_record(raw, context)
 
     @staticmethod
     def plaintext_length(value: bytes | str | None) -> int | None:

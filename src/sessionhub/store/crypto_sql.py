@@ -119,7 +119,11 @@ class CryptoSQLMixin(SQLBase):
         # A wrong key fails here, before anything is read (DecryptionError naming the key id).
         secret = unwrap_index_secret(self.keyring, wrapped)
         active = self.keyring.wrapping_key(wrapped_key_id(wrapped))
-        self.codec = CryptoCodec(self.keyring, IndexKey.from_secret(secret), wrapping=active)
+        # SQLite stores each message as one sealed record (bytes); PostgreSQL's TEXT columns
+        # keep the three "enc1:" texts (codec.py).
+        self.codec = CryptoCodec(
+            self.keyring, IndexKey.from_secret(secret), wrapping=active, records=self.dialect == "sqlite"
+        )
 
     # -- new sessions -----------------------------------------------------------------------
 
