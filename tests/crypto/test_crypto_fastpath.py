@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -95,34 +97,44 @@ def test_a_record_opens_to_its_three_fields(content: str, parts: str, meta: str)
     c = SessionCipher(SID, DK)
     record = c.seal_record("msg_1", 7, content, parts, meta)
     assert isinstance(record, bytes)
-    assert c.open_record("msg_1", 7, record) == (content, parts, meta)
+    # Parts and metadata come back None when empty, as a plaintext row's columns.
+    assert c.open_record("msg_1", 7, record) == (content, parts or None, meta or None)
+    assert c.record_opener()("msg_1", 7, record) == (content, parts or None, meta or None)
     # The same envelope as every field: version 1, the key id, 37 bytes over the packed fields.
     assert record[:9] == c._header
     packed = 8 + sum(len(v.encode()) for v in (content, parts, meta))
     assert len(record) == packed + 37
 
 
-def test_a_record_is_bound_to_its_session_message_seq_and_key() -> None:
+@pytest.mark.parametrize("opener", ["open_record", "record_opener"])
+def test_a_record_is_bound_to_its_session_message_seq_and_key(opener: str) -> None:
+    """The page opener and the single open fail alike, with the precise error."""
     c = SessionCipher(SID, DK)
     record = c.seal_record("msg_1", 7, "hello", "[]", "{}")
+
+    def opener_of(cipher: SessionCipher) -> Any:
+        return cipher.open_record if opener == "open_record" else cipher.record_opener()
+
+    open_record = opener_of(c)
+    assert open_record("msg_1", 7, record) == ("hello", "[]", "{}")
     with pytest.raises(DecryptionError, match=r"session ses_a\w+ message msg_1 \(seq 8\): authentication"):
-        c.open_record("msg_1", 8, record)  # reordered
+        open_record("msg_1", 8, record)  # reordered
     with pytest.raises(DecryptionError, match="message msg_2"):
-        c.open_record("msg_2", 7, record)  # swapped
+        open_record("msg_2", 7, record)  # swapped
     with pytest.raises(DecryptionError, match="authentication failed"):
-        SessionCipher("ses_b" + SID[5:], DK).open_record("msg_1", 7, record)  # another session
+        opener_of(SessionCipher("ses_b" + SID[5:], DK))("msg_1", 7, record)  # another session
     flipped = bytearray(record)
     flipped[-20] ^= 1
     with pytest.raises(DecryptionError, match="authentication failed"):
-        c.open_record("msg_1", 7, bytes(flipped))
+        open_record("msg_1", 7, bytes(flipped))
     with pytest.raises(DecryptionError, match="too short"):
-        c.open_record("msg_1", 7, record[:20])
+        open_record("msg_1", 7, record[:20])
     with pytest.raises(DecryptionError, match="key id"):
-        SessionCipher(SID, bytes(32)).open_record("msg_1", 7, record)
+        opener_of(SessionCipher(SID, bytes(32)))("msg_1", 7, record)
     # A field sealed on its own never opens as a record, nor a record as a field (other AAD).
     field = c.encrypt_content("msg_1", 7, "hello")
     with pytest.raises(DecryptionError, match="authentication failed"):
-        c.open_record("msg_1", 7, field)
+        open_record("msg_1", 7, field)
     with pytest.raises(DecryptionError, match="authentication failed"):
         c.decrypt_content("msg_1", 7, record)
 
@@ -136,5 +148,6 @@ def test_an_authentic_record_with_impossible_lengths_is_refused() -> None:
     aad = make_aad("message", SID, "msg_1", 7, "record")
     for plaintext in (b"\x00\x00", (99).to_bytes(4, "big") + (0).to_bytes(4, "big") + b"short"):
         record = header + c._aead.encrypt(nonce, plaintext, header + aad)
-        with pytest.raises(DecryptionError, match=r"message msg_1 .*malformed"):
-            c.open_record("msg_1", 7, record)
+        for open_record in (c.open_record, c.record_opener()):
+            with pytest.raises(DecryptionError, match=r"message msg_1 .*malformed"):
+                open_record("msg_1", 7, record)

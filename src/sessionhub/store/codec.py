@@ -214,12 +214,12 @@ class CryptoCodec(PlainCodec):
 
     def open_content(self, key: RowKey, message_id: str, seq: int, value: str | bytes) -> str:
         if type(value) is bytes:
-            return self.cipher(key).open_record(message_id, seq, value)[0]
+            return self.cipher(key).record_opener()(message_id, seq, value)[0]
         return self.cipher(key).open_message_content(
             message_id, seq, _present(value, key, f"message {message_id}")
         )
 
-    def _open_all(self, key: RowKey, r: Mapping[str, Any]) -> tuple[str, str, str]:
+    def _open_all(self, key: RowKey, r: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
         mid = r["id"]
         if type(r["content"]) is bytes:
             return self.cipher(key).open_record(mid, r["seq"], r["content"])
@@ -245,14 +245,13 @@ class CryptoCodec(PlainCodec):
 
     def message_opener(self, key: RowKey) -> ColumnOpener:
         cipher = self.cipher(key)
-        open_message, open_record = cipher.open_message, cipher.open_record
+        open_message, open_record = cipher.open_message, cipher.record_opener()
 
         def open_columns(
             message_id: str, seq: int, content: str | bytes, parts: str | None, metadata: str | None
         ) -> tuple[str, str | None, str | None]:
             if type(content) is bytes:
-                c, p, m = open_record(message_id, seq, content)
-                return c, p or None, m or None
+                return open_record(message_id, seq, content)
             if not (content and parts and metadata):
                 where = f"message {message_id}"
                 c, p, m = open_message(
