@@ -312,18 +312,20 @@ class SessionCipher:
 
     def _make_record_opener(self) -> Callable[[str, int, bytes], tuple[str, str | None, str | None]]:
         decrypt, header, prefix = self._aead.decrypt, self._header, self._aad_message + b"s"
-        unpack, size = _LENGTHS.unpack_from, _LENGTHS.size
+        unpack, size, tail = _LENGTHS.unpack_from, _LENGTHS.size, b"i"
+        length_of = {n: n.to_bytes(4, "big") for n in range(64)}  # make_aad's length field
 
         def open_one(message_id: str, seq: int, blob: bytes) -> tuple[str, str | None, str | None]:
             if blob[:_HEAD] == header:
                 mid = message_id.encode()
+                n_mid = len(mid)
                 aad = b"".join(
                     (
                         blob[:HEADER_LEN],
                         prefix,
-                        len(mid).to_bytes(4, "big"),
+                        length_of[n_mid] if n_mid < 64 else n_mid.to_bytes(4, "big"),
                         mid,
-                        b"i",
+                        tail,
                         seq.to_bytes(9, "big", signed=True),
                         _RECORD_FIELD,
                     )
@@ -332,6 +334,8 @@ class SessionCipher:
                     raw = decrypt(blob[_HEAD:HEADER_LEN], blob[HEADER_LEN:], aad)
                     n_content, n_parts = unpack(raw)
                     middle = size + n_content
+                    if middle == len(raw):  # no parts, no metadata: most messages
+                        return raw[size:].decode(), None, None
                     end = middle + n_parts
                     if end <= len(raw):
                         return (
