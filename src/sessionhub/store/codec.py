@@ -222,7 +222,7 @@ class CryptoCodec(PlainCodec):
     def _open_all(self, key: RowKey, r: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
         mid = r["id"]
         if type(r["content"]) is bytes:
-            return self.cipher(key).open_record(mid, r["seq"], r["content"])
+            return self.cipher(key).record_opener()(mid, r["seq"], r["content"])
         where = f"message {mid}"
         return self.cipher(key).open_message(
             mid,
