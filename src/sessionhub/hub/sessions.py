@@ -376,12 +376,12 @@ class SessionOps(HubCore):
                 for h in near
             ]
 
+        if how == "keyword":  # one search alone is awaited directly: no tasks to gather
+            return await by_words()
+        if how == "semantic":
+            return (await by_meaning())[:limit]
         # Hybrid: both run at once (each on its own worker thread).
         keyword, semantic = await asyncio.gather(by_words(), by_meaning())
-        if how == "keyword":
-            return keyword
-        if how == "semantic":
-            return semantic[:limit]
         floor = max(HYBRID_SEMANTIC_ONLY, self.settings.search.min_similarity)
         return fuse_hits(keyword, semantic, limit, grouped, floor)
 

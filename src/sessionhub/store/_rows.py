@@ -29,6 +29,7 @@ __all__ = [
     "EPOCH",
     "MESSAGE_COLUMNS",
     "SESSION_COLUMNS",
+    "SESSION_FIELDS",
     "SessionRow",
     "Totals",
     "context_keep",
@@ -41,6 +42,7 @@ __all__ = [
     "message_from_row",
     "new_message_id",
     "parts_from_json",
+    "session_from_columns",
     "session_from_row",
     "slot_constructor",
     "sqlite_cursor",
@@ -171,7 +173,53 @@ def slot_constructor(cls: type[T]) -> Callable[..., T]:
 
 
 _new_message = slot_constructor(Message)
+_new_session = slot_constructor(Session)
+_new_stats = slot_constructor(SessionStats)
 _NO_USAGE = Usage(0, 0)
+
+
+SESSION_FIELDS = (  # the columns ``session_from_columns`` reads, in its order
+    "id", "key", "title", "title_source", "agent", "provider", "model", "source", "source_ref",
+    "channel", "status", "pinned", "created_at", "updated_at", "last_message_at", "message_count",
+    "preview", "user_messages", "assistant_messages", "tool_messages", "errors", "input_tokens",
+    "output_tokens", "metadata", "owner", "activity_at",
+)  # fmt: skip
+
+
+def session_from_columns(t: Sequence[Any]) -> Session:
+    """``session_from_row`` for a row whose first values are ``SESSION_FIELDS``, read by position.
+
+    The same value, built through the slots (``slot_constructor``): ~4 us instead of ~15 for a
+    row read by name into the dataclass's ``__init__`` (search builds one per hit shown).
+    """
+    (sid, key, title, title_source, agent, provider, model, source, source_ref, channel, status,
+     pinned, created, updated, last, count, preview, user, assistant, tool, errors, in_tok, out_tok,
+     meta, owner, activity) = t[:26]  # fmt: skip
+    return _new_session(
+        sid,
+        key,
+        title,
+        title_source,
+        agent,
+        provider,
+        model,
+        source,
+        source_ref,
+        channel,
+        status,
+        bool(pinned),
+        status == "archived",
+        EPOCH + timedelta(0, 0, created),
+        EPOCH + timedelta(0, 0, updated),
+        None if last is None else EPOCH + timedelta(0, 0, last),
+        count,
+        preview,
+        _new_stats(user, assistant, tool, errors, in_tok, out_tok),
+        json.loads(meta) if meta else {},
+        owner,
+        None,
+        None if activity is None else EPOCH + timedelta(0, 0, activity),
+    )
 
 
 def message_from_columns(t: Sequence[Any], session_id: str) -> Message:

@@ -17,15 +17,17 @@ the exact substring), and the same for session titles.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-from sqlalchemy import Connection, text
 
 from ..searchquery import PG_REGEX, Query
 
 MAX_EXPANSION = 5000  # trigrams a two-character gram may expand to (SQLite)
 _HI = chr(0x10FFFF)
+
+Fetch = Callable[[str, dict[str, Any]], Sequence[Any]]
+"""The rows of a statement (``:name`` parameters) in the search's read transaction."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,17 +62,17 @@ def _bigrams(gram: str) -> list[str]:
     return list(dict.fromkeys(gram[i : i + 2] for i in range(len(gram) - 1)))
 
 
-def _sqlite_gram_query(conn: Connection, query: Query) -> str | None:
+def _sqlite_gram_query(fetch: Fetch, query: Query) -> str | None:
     clauses: list[str] = []
     for gram in query.grams:
         if len(gram) >= 3:
             clauses.append(" AND ".join(_fts_quote(t) for t in _trigrams(gram)))
             continue
-        terms = conn.execute(
-            text("SELECT term FROM messages_tri_v WHERE term >= :lo AND term < :hi LIMIT :n"),
+        terms = fetch(
+            "SELECT term FROM messages_tri_v WHERE term >= :lo AND term < :hi LIMIT :n",
             {"lo": gram, "hi": gram + _HI, "n": MAX_EXPANSION},
-        ).scalars()
-        quoted = [_fts_quote(t) for t in terms]
+        )
+        quoted = [_fts_quote(t) for (t,) in terms]
         if not quoted:
             return None
         clauses.append("(" + " OR ".join(quoted) + ")")
@@ -85,10 +87,10 @@ def _verify(query: Query, fn: str, column: str, params: dict[str, Any], prefix: 
     return " AND ".join(out) or "1=1"
 
 
-def build_sqlite(conn: Connection, query: Query) -> Match | None:
+def build_sqlite(fetch: Fetch, query: Query) -> Match | None:
     params: dict[str, Any] = {}
     words = _fts_words(query)
-    grams = _sqlite_gram_query(conn, query) if query.grams else None
+    grams = _sqlite_gram_query(fetch, query) if query.grams else None
     if query.grams and grams is None:
         return None
     if words and grams:
@@ -158,4 +160,4 @@ def build_postgres(query: Query) -> Match:
     return Match(" AND ".join(preds), verify, title, " + ".join(title_scores), " + ".join(scores), params)
 
 
-__all__ = ["MAX_EXPANSION", "Match", "build_postgres", "build_sqlite"]
+__all__ = ["MAX_EXPANSION", "Fetch", "Match", "build_postgres", "build_sqlite"]
