@@ -7,7 +7,8 @@ The store calls this package to encrypt columns on write and decrypt them on rea
 * ``datakeys``: one random data key per session, wrapped by the master key (envelope
   encryption) and stored in the session row; re-wrapping is all rotation does.
 * ``cipher``: ``SessionCipher`` encrypts a session's fields with AES-256-GCM, each bound
-  by associated data to its session, object, seq and field.
+  by associated data to its session, object, seq and field; ``cipher_cache``: the
+  ``CipherCache`` of one cipher per session.
 * ``envelope``: the versioned binary format of every ciphertext.
 * ``blindindex``: keyed HMAC tokens of normalised words, for search without plaintext.
 
@@ -17,7 +18,8 @@ See docs/encryption.md for the design, rotation and what the blind index leaks.
 from __future__ import annotations
 
 from .blindindex import IndexKey, derive_index_key, index_terms, normalise_terms, query_terms
-from .cipher import CipherCache, SessionCipher
+from .cipher import SessionCipher
+from .cipher_cache import CipherCache
 from .datakeys import (
     needs_rewrap,
     new_data_key,

@@ -25,9 +25,7 @@ import base64
 import binascii
 import os
 import struct
-import threading
 from binascii import a2b_base64
-from collections import OrderedDict
 from collections.abc import Callable
 
 from cryptography.exceptions import InvalidTag
@@ -460,53 +458,4 @@ class SessionCipher:
         return self.decrypt_field("summary", "content", value, object_id=summary_id)
 
 
-class CipherCache:
-    """A small thread-safe LRU of :class:`SessionCipher` per session, so reads unwrap once.
-
-    Entries are keyed by session id and checked against the wrapped key, so a session
-    re-wrapped by rotation is simply unwrapped again. Call :meth:`forget` when a session
-    is deleted.
-    """
-
-    def __init__(self, keyring: Keyring, maxsize: int = 4096) -> None:
-        if maxsize < 1:
-            raise ValueError("maxsize must be at least 1")
-        self.keyring = keyring
-        self.maxsize = maxsize
-        self._items: OrderedDict[str, tuple[str | bytes, SessionCipher]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, session_id: str, wrapped: str | bytes) -> SessionCipher:
-        """Return the session's cipher, unwrapping its data key on a miss (DecryptionError on failure)."""
-        with self._lock:
-            hit = self._items.get(session_id)
-            if hit is not None and hit[0] == wrapped:
-                self._items.move_to_end(session_id)
-                return hit[1]
-        cipher = SessionCipher.from_wrapped(self.keyring, wrapped, session_id)
-        self.put(session_id, wrapped, cipher)
-        return cipher
-
-    def put(self, session_id: str, wrapped: str | bytes, cipher: SessionCipher) -> None:
-        """Remember a cipher just created for a new session (saves the first unwrap)."""
-        with self._lock:
-            self._items[session_id] = (wrapped, cipher)
-            self._items.move_to_end(session_id)
-            while len(self._items) > self.maxsize:
-                self._items.popitem(last=False)
-
-    def forget(self, session_id: str) -> None:
-        """Drop a session's cipher (on delete)."""
-        with self._lock:
-            self._items.pop(session_id, None)
-
-    def clear(self) -> None:
-        """Drop every cipher."""
-        with self._lock:
-            self._items.clear()
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-__all__ = ["CipherCache", "SessionCipher"]
+__all__ = ["SessionCipher"]
