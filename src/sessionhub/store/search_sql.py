@@ -37,6 +37,8 @@ _CHUNK = 500
 # seq, snippet text, score) and, grouped, the session's hit count.
 _S = ", ".join(f"s.{c}" for c in SESSION_FIELDS)
 _N = len(SESSION_FIELDS)
+_MESSAGE_COUNT = SESSION_FIELDS.index("message_count")
+_COUNT_BY_SESSION = 20_000  # messages of the shown sessions up to which grouped counts read them
 
 
 class _Found(NamedTuple):
@@ -106,7 +108,9 @@ class SearchSQLMixin(CryptoSQLMixin):
                 params,
             )
             scored: list[tuple[Sequence[Any], float, int]] | None
-            if group:
+            if group and self.dialect == "sqlite":
+                scored = self._sqlite_grouped(fetch, match, where, params)
+            elif group:
                 rows = self._grouped_hits(fetch, match, where, params)
                 scored = [(r, float(r[_N + 3]), int(r[_N + 4])) for r in rows]
             else:
@@ -210,34 +214,34 @@ class SearchSQLMixin(CryptoSQLMixin):
     def _grouped_hits(
         self, fetch: Fetch, match: Match, where: str, params: dict[str, Any]
     ) -> Sequence[Sequence[Any]]:
-        """The best hit of each session with its number of hits, best sessions first."""
-        if self.dialect == "sqlite":
-            scored = (
-                f"WITH hits AS ({match.source}), "
-                "j AS (SELECT m.session_pk AS spk, m.pk AS mpk, h.score AS score FROM hits h "
-                "JOIN messages m ON m.pk = h.pk JOIN sessions s ON s.pk = m.session_pk "
-                f"WHERE {where} AND {match.verify}), "
-            )
-        else:
-            # Counts are exact; the best hit is ranked among the newest PG_RANK_CANDIDATES
-            # matches (as ungrouped search), or is the newest match of its session.
-            scored = (
-                "WITH hits AS MATERIALIZED (SELECT m.pk, m.session_pk FROM messages m "
-                f"WHERE {match.source} AND {match.verify}), "
-                "f AS (SELECT h.pk, h.session_pk FROM hits h JOIN sessions s ON s.pk = h.session_pk "
-                f"WHERE {where}), "
-                f"cand AS (SELECT pk FROM f ORDER BY pk DESC LIMIT {PG_RANK_CANDIDATES}), "
-                f"j AS (SELECT f.session_pk AS spk, f.pk AS mpk, "
-                f"CASE WHEN f.pk IN (SELECT pk FROM cand) THEN {match.score} ELSE 0 END AS score "
-                "FROM f JOIN messages m ON m.pk = f.pk), "
-            )
+        """PostgreSQL: the best hit of each session with its number of hits, best sessions first.
+
+        Counts are exact; the best hit is ranked among the newest PG_RANK_CANDIDATES matches
+        (as ungrouped search), or is the newest match of its session. (SQLite: ``_sqlite_grouped``.)
+        """
+        scored = (
+            "WITH hits AS MATERIALIZED (SELECT m.pk, m.session_pk FROM messages m "
+            f"WHERE {match.source} AND {match.verify}), "
+            "f AS (SELECT h.pk, h.session_pk FROM hits h JOIN sessions s ON s.pk = h.session_pk "
+            f"WHERE {where}), "
+            f"cand AS (SELECT pk FROM f ORDER BY pk DESC LIMIT {PG_RANK_CANDIDATES}), "
+            f"j AS (SELECT f.session_pk AS spk, f.pk AS mpk, "
+            f"CASE WHEN f.pk IN (SELECT pk FROM cand) THEN {match.score} ELSE 0 END AS score "
+            "FROM f JOIN messages m ON m.pk = f.pk), "
+        )
+        # One sort of the hits by session and score gives both each session's best hit and its
+        # count; only the best ``limit`` sessions are then joined to their rows (joining every
+        # session's best hit before the LIMIT read the text of thousands of messages).
         sql = scored + (
-            "r AS (SELECT spk, mpk, score, row_number() OVER (PARTITION BY spk ORDER BY score, mpk DESC) AS rn, "
-            "count(*) OVER (PARTITION BY spk) AS hit_count FROM j) "
+            "r AS (SELECT spk, mpk, score, row_number() OVER w AS rn, "
+            "count(*) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS hit_count "
+            "FROM j WINDOW w AS (PARTITION BY spk ORDER BY score, mpk DESC)), "
+            "top AS (SELECT spk, mpk, score, hit_count FROM r WHERE rn = 1 "
+            "ORDER BY score, mpk DESC LIMIT :limit) "
             f"SELECT {_S}, m.id AS message_id, m.seq AS message_seq, m.content AS snip_text, "
-            "r.score AS score, r.hit_count AS hit_count "
-            "FROM r JOIN messages m ON m.pk = r.mpk JOIN sessions s ON s.pk = r.spk "
-            "WHERE r.rn = 1 ORDER BY r.score, r.mpk DESC LIMIT :limit"
+            "top.score AS score, top.hit_count AS hit_count "
+            "FROM top JOIN messages m ON m.pk = top.mpk JOIN sessions s ON s.pk = top.spk "
+            "ORDER BY top.score, top.mpk DESC"
         )
         return fetch(sql, params)
 
@@ -283,6 +287,62 @@ class SearchSQLMixin(CryptoSQLMixin):
             return None
         ranked = sorted(rows, key=lambda r: score_of[r[-1]])[:limit]
         return [(r, float(score_of[r[-1]]), 1) for r in ranked]
+
+    def _sqlite_grouped(
+        self, fetch: Fetch, match: Match, where: str, params: dict[str, Any]
+    ) -> list[tuple[Sequence[Any], float, int]]:
+        """``group=True`` on SQLite: the best hit of each session, its number of hits, best first.
+
+        The answer of ranking every match (the window query of ``_grouped_hits``, which
+        tests/search/test_grouped_sqlite.py keeps as the oracle), without joining every match to its rows: the
+        matches come from the index alone ranked by (score, newest first), and are joined to
+        their messages and sessions a chunk at a time until ``limit`` sessions are found (a
+        session's first match that passes the filters is its best hit; sessions come in the
+        order of their best hits). Then only the matches of those sessions are counted. A
+        common CJK word over 1M messages (~6,000 matches): 50 -> 18 ms a search.
+        """
+        limit = int(params["limit"])
+        named = {k: v for k, v in params.items() if k in ("wq", "gq")}
+        ranked = f"SELECT pk, score FROM ({match.source}) ORDER BY score, pk DESC"
+        best: dict[int, tuple[Sequence[Any], float]] = {}  # session pk -> its best hit, in rank order
+        done = 0
+        for depth in (20 * limit, None):
+            top = fetch(ranked if depth is None else f"{ranked} LIMIT {depth}", named)
+            while done < len(top) and len(best) < limit:
+                chunk = top[done : done + _CHUNK]
+                done += len(chunk)
+                marks = ", ".join(f":p{i}" for i in range(len(chunk)))
+                rows = fetch(
+                    f"SELECT {_S}, m.id, m.seq, m.content, m.pk, m.session_pk FROM messages m "
+                    f"CROSS JOIN sessions s ON s.pk = m.session_pk WHERE m.pk IN ({marks}) AND {where} "
+                    f"AND {match.verify}",
+                    {**params, **{f"p{i}": pk for i, (pk, _score) in enumerate(chunk)}},
+                )
+                by_pk = {r[-2]: r for r in rows}
+                for pk, score in chunk:
+                    r = by_pk.get(pk)
+                    if r is not None and r[-1] not in best:
+                        best[r[-1]] = (r, score)
+                        if len(best) == limit:
+                            break
+            if depth is None or len(top) < depth or len(best) >= limit:
+                break
+        if not best:
+            return []
+        spks = list(best)
+        marks = ", ".join(f":s{i}" for i in range(len(spks)))
+        # Count through the sessions' own rows (their index, each probed against the match
+        # list) while they are few; past that, through the matches (each looked up by pk).
+        owned = sum(int(r[_MESSAGE_COUNT]) for r, _score in best.values())
+        pk = "+m.pk" if owned <= _COUNT_BY_SESSION else "m.pk"  # unary +: not the pk index
+        counts = dict(
+            fetch(
+                f"SELECT m.session_pk, count(*) FROM messages m WHERE m.session_pk IN ({marks}) "
+                f"AND {pk} IN (SELECT pk FROM ({match.source})) AND {match.verify} GROUP BY m.session_pk",
+                {**params, **{f"s{i}": spk for i, spk in enumerate(spks)}},
+            )
+        )
+        return [(r, float(score), int(counts[spk])) for spk, (r, score) in best.items()]
 
     # -- encrypted --------------------------------------------------------------------------
 
