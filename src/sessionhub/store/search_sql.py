@@ -293,9 +293,9 @@ class SearchSQLMixin(CryptoSQLMixin):
     ) -> list[tuple[Sequence[Any], float, int]]:
         """``group=True`` on SQLite: the best hit of each session, its number of hits, best first.
 
-        The answer of ranking every match (the window query of ``_grouped_hits``, which
-        tests/search/test_grouped_sqlite.py keeps as the oracle), without joining every match to its rows: the
-        matches come from the index alone ranked by (score, newest first), and are joined to
+        The answer of ranking every match (the window query of ``_grouped_hits``, kept as the
+        oracle of tests/search/test_grouped_sqlite.py), without joining every match to its rows:
+        the matches come from the index alone ranked by (score, newest first), and are joined to
         their messages and sessions a chunk at a time until ``limit`` sessions are found (a
         session's first match that passes the filters is its best hit; sessions come in the
         order of their best hits). Then only the matches of those sessions are counted. A
