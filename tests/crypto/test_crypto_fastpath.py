@@ -151,3 +151,24 @@ def test_an_authentic_record_with_impossible_lengths_is_refused() -> None:
         for open_record in (c.open_record, c.record_opener()):
             with pytest.raises(DecryptionError, match=r"message msg_1 .*malformed"):
                 open_record("msg_1", 7, record)
+
+
+def test_a_row_opener_opens_records_itself_and_hands_other_rows_on() -> None:
+    c = SessionCipher(SID, DK)
+    handed: list[tuple[Any, ...]] = []
+
+    def texts(*row: Any) -> tuple[str, str | None, str | None]:
+        handed.append(row)
+        return "text", None, None
+
+    open_row = c.row_opener(texts)
+    record = c.seal_record("msg_1", 7, "hello", "[1]", "")
+    assert open_row("msg_1", 7, record, None, None) == ("hello", "[1]", None)
+    assert handed == []
+    sealed = c.seal_message("msg_2", 8, "hi", "[]", "{}")
+    assert open_row("msg_2", 8, *sealed) == ("text", None, None)
+    assert handed == [("msg_2", 8, *sealed)]
+    with pytest.raises(DecryptionError, match=r"message msg_1 \(seq 8\): authentication failed"):
+        open_row("msg_1", 8, record, None, None)
+    with pytest.raises(DecryptionError, match="a record is bytes"):
+        c.record_opener()("msg_1", 7, "enc1:AAAA")

@@ -245,13 +245,11 @@ class CryptoCodec(PlainCodec):
 
     def message_opener(self, key: RowKey) -> ColumnOpener:
         cipher = self.cipher(key)
-        open_message, open_record = cipher.open_message, cipher.record_opener()
+        open_message = cipher.open_message
 
-        def open_columns(
-            message_id: str, seq: int, content: str | bytes, parts: str | None, metadata: str | None
+        def open_texts(
+            message_id: str, seq: int, content: str, parts: str | None, metadata: str | None
         ) -> tuple[str, str | None, str | None]:
-            if type(content) is bytes:
-                return open_record(message_id, seq, content)
             if not (content and parts and metadata):
                 where = f"message {message_id}"
                 c, p, m = open_message(
@@ -261,7 +259,8 @@ class CryptoCodec(PlainCodec):
                 c, p, m = open_message(message_id, seq, content, parts, metadata)
             return c, p or None, m or None
 
-        return open_columns
+        # Records (bytes) open inside the cipher's own call: no extra frame per message.
+        return cipher.row_opener(open_texts)
 
     def message(self, row: Any, session_id: str, key: RowKey) -> Message:
         r = row._mapping
