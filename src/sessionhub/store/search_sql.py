@@ -309,7 +309,9 @@ class SearchSQLMixin(CryptoSQLMixin):
         for depth in (20 * limit, None):
             top = fetch(ranked if depth is None else f"{ranked} LIMIT {depth}", named)
             while done < len(top) and len(best) < limit:
-                chunk = top[done : done + _CHUNK]
+                # The first chunk about the page (one owner, no filter: it is the answer),
+                # then larger ones when the filters or repeated sessions turned hits away.
+                chunk = top[done : done + (2 * limit if done == 0 else _CHUNK)]
                 done += len(chunk)
                 marks = ", ".join(f":p{i}" for i in range(len(chunk)))
                 rows = fetch(
