@@ -42,3 +42,37 @@ def test_fast_decoding_equals_the_constructor() -> None:
     assert bare.parts == () and bare.usage == Usage() and bare.metadata == {}
     with pytest.raises(dataclasses.FrozenInstanceError):
         bare.content = "changed"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("archived", [False, True])
+def test_session_from_columns_equals_session_from_row(archived: bool) -> None:
+    """Search reads sessions by position (``SESSION_FIELDS``); the value is the one read by name."""
+    from sessionhub.store._rows import SESSION_FIELDS, session_from_columns, session_from_row
+
+    values = {
+        "id": "ses_1", "key": "telegram:1", "title": "t", "title_source": "auto", "agent": "a",
+        "provider": "openai", "model": "m", "source": "telegram", "source_ref": "r", "channel": "c",
+        "status": "archived" if archived else "active", "pinned": 1, "created_at": 1_700_000_000_000_001,
+        "updated_at": 1_700_000_000_000_002, "last_message_at": None if archived else 1_700_000_000_000_003,
+        "message_count": 5, "preview": "p", "user_messages": 2, "assistant_messages": 2,
+        "tool_messages": 1, "errors": 0, "input_tokens": 10, "output_tokens": 20,
+        "metadata": '{"k": [1]}' if archived else None, "owner": "o",
+        "activity_at": 1_700_000_000_000_004 if archived else None,
+    }  # fmt: skip
+    row = (*(values[name] for name in SESSION_FIELDS), "extra columns after them")
+    assert session_from_columns(row) == session_from_row(values)
+
+
+def test_regrouped_equals_dataclasses_replace() -> None:
+    from sessionhub.hub._core import _regrouped
+    from sessionhub.store._rows import session_from_row
+
+    row = {
+        "id": "ses_1", "key": None, "title": "t", "title_source": None, "agent": None, "provider": None,
+        "model": None, "source": "api", "source_ref": None, "channel": None, "status": "active",
+        "pinned": 0, "created_at": 1, "updated_at": 2, "last_message_at": 3, "message_count": 1,
+        "preview": "", "user_messages": 1, "assistant_messages": 0, "tool_messages": 0, "errors": 0,
+        "input_tokens": 0, "output_tokens": 0, "metadata": None, "owner": "o", "activity_at": 3,
+    }  # fmt: skip
+    s = session_from_row(row)
+    assert _regrouped(s, "today") == dataclasses.replace(s, group="today")
