@@ -54,8 +54,8 @@ def test_session_from_columns_equals_session_from_row(archived: bool) -> None:
         "provider": "openai", "model": "m", "source": "telegram", "source_ref": "r", "channel": "c",
         "status": "archived" if archived else "active", "pinned": 1, "created_at": 1_700_000_000_000_001,
         "updated_at": 1_700_000_000_000_002, "last_message_at": None if archived else 1_700_000_000_000_003,
-        "message_count": 5, "preview": "p", "user_messages": 2, "assistant_messages": 2,
-        "tool_messages": 1, "errors": 0, "input_tokens": 10, "output_tokens": 20,
+        "message_count": 5, "preview": "p", "user_messages": 2, "assistant_messages": 3,
+        "tool_messages": 1, "errors": 4, "input_tokens": 10, "output_tokens": 20,
         "metadata": '{"k": [1]}' if archived else None, "owner": "o",
         "activity_at": 1_700_000_000_000_004 if archived else None,
     }  # fmt: skip
