@@ -146,7 +146,11 @@ def test_an_authentic_record_with_impossible_lengths_is_refused() -> None:
     nonce = bytes(12)
     header = c._header + nonce
     aad = make_aad("message", SID, "msg_1", 7, "record")
-    for plaintext in (b"\x00\x00", (99).to_bytes(4, "big") + (0).to_bytes(4, "big") + b"short"):
+    for plaintext in (
+        b"\x00\x00",
+        (99).to_bytes(4, "big") + (0).to_bytes(4, "big") + b"short",
+        (5).to_bytes(4, "big") + (3).to_bytes(4, "big") + b"hello",  # parts promised, none there
+    ):
         record = header + c._aead.encrypt(nonce, plaintext, header + aad)
         for open_record in (c.open_record, c.record_opener()):
             with pytest.raises(DecryptionError, match=r"message msg_1 .*malformed"):

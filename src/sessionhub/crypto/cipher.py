@@ -355,7 +355,7 @@ class SessionCipher:
                     raw = decrypt(content[_HEAD:HEADER_LEN], content[HEADER_LEN:], aad)
                     n_content, n_parts = unpack(raw)
                     middle = size + n_content
-                    if middle == len(raw):  # no parts, no metadata: most messages
+                    if middle == len(raw) and not n_parts:  # no parts, no metadata: most messages
                         return raw[size:].decode(), None, None
                     end = middle + n_parts
                     if end <= len(raw):
