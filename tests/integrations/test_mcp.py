@@ -228,3 +228,38 @@ async def test_stdio(stdio_url: str) -> None:
         assert sent["seq"] == 3
     async with sessionhub.open(url) as hub:
         assert [m.content for m in await hub.get_history(session.id)][1] == "and eggs"
+
+
+async def test_concurrent_first_requests_start_one_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``/mcp`` builds its MCP server on the first request: six clients arriving at once on a
+    fresh server all get answers, from one server built once (the start is under a lock)."""
+    import asyncio
+
+    from sessionhub.server import mcp as mcp_module
+
+    builds: list[int] = []
+    build = mcp_module._build
+
+    def counting_build(*args: Any) -> Any:
+        builds.append(1)
+        return build(*args)
+
+    monkeypatch.setattr(mcp_module, "_build", counting_build)
+    monkeypatch.setenv("FAKE_KEY", "sk-test")  # the config's model provider names it
+    settings = settings_from_mapping(_config(), env={})
+    with running_server(settings, f"sqlite:///{tmp_path}/hub.db") as (host, _app):
+        base = f"http://{host}"
+        await _seed(base, ALICE_TOKEN, "first", ["hello"])
+
+        async def one(i: int) -> set[str]:
+            async with mcp_client(base, ALICE_TOKEN) as client:
+                tools = {t.name for t in (await client.list_tools()).tools}
+                listed = _data(await client.call_tool("sessions_list", {}))
+                assert [s["title"] for s in listed["sessions"]] == ["first"], (i, listed)
+                return tools
+
+        answers = await asyncio.gather(*(one(i) for i in range(6)))
+    assert all(tools >= TOOLS for tools in answers)
+    assert builds == [1]
