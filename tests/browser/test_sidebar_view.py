@@ -204,3 +204,20 @@ def test_heading_order_theme_switch_and_shortcuts(server: Server, page: Any) -> 
     page.keyboard.press("Alt+ArrowDown")
     expect(page.locator("#chat-title")).to_have_text("first for shortcuts")
     expect(row(page, a)).to_have_class(re.compile(r"\bactive\b"))
+
+
+def test_a_chosen_theme_wins_over_the_system_one(pages: Pages) -> None:
+    """The palette follows the system until a theme is chosen; light chosen on a dark system
+    is light (body and code colours), dark chosen on a light system is dark."""
+    bg = "getComputedStyle(document.body).backgroundColor"
+    code = "getComputedStyle(document.documentElement).getPropertyValue('color-scheme')"
+    for system, chosen_clicks, want in (("dark", 1, "rgb(255, 255, 255)"), ("light", 2, "rgb(21, 23, 27)")):
+        page = pages.open(color_scheme=system)
+        page.evaluate("localStorage.clear()")
+        page.reload()
+        system_bg = page.evaluate(bg)
+        assert system_bg == ("rgb(21, 23, 27)" if system == "dark" else "rgb(255, 255, 255)"), system_bg
+        for _ in range(chosen_clicks):  # system -> light -> dark
+            page.click("#theme-btn")
+        assert page.evaluate(bg) == want, (system, page.evaluate(code))
+        page.close()
