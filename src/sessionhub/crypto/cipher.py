@@ -69,6 +69,7 @@ def _aad_int(value: int) -> bytes:
 _MESSAGE_FIELDS = (_aad_str("content"), _aad_str("parts"), _aad_str("metadata"))
 _RECORD_FIELD = _aad_str("record")
 _LENGTHS = struct.Struct(">II")  # a record's content and parts byte lengths
+_LENGTH4 = tuple(n.to_bytes(4, "big") for n in range(64))  # make_aad's length field of short ids
 Fields = tuple[str, str | None, str | None]  # content, parts, metadata (None when empty)
 TextsOpener = Callable[[str, int, Any, Any, Any], Fields]
 
@@ -330,7 +331,6 @@ class SessionCipher:
     def _make_opener(self, texts: TextsOpener | None) -> RowOpener:
         decrypt, header, prefix = self._aead.decrypt, self._header, self._aad_message + b"s"
         unpack, size, tail = _LENGTHS.unpack_from, _LENGTHS.size, b"i"
-        length_of = {n: n.to_bytes(4, "big") for n in range(64)}  # make_aad's length field
 
         def open_one(
             message_id: str, seq: int, content: Any, parts: Any = None, metadata: Any = None, /
@@ -344,7 +344,7 @@ class SessionCipher:
                     (
                         content[:HEADER_LEN],
                         prefix,
-                        length_of[n_mid] if n_mid < 64 else n_mid.to_bytes(4, "big"),
+                        _LENGTH4[n_mid] if n_mid < 64 else n_mid.to_bytes(4, "big"),
                         mid,
                         tail,
                         seq.to_bytes(9, "big", signed=True),
