@@ -1382,12 +1382,12 @@ ENCRYPTION_WHY = {
     "record on SQLite) under the session's data key and, in place of the FTS5 update of the text, "
     "writes the message's blind-index tokens (HMAC-SHA256 of each distinct word) as one FTS5 row "
     "(SQLite)",
-    "latest 50": "each message is one sealed record (bytes, migration 0020): opening it costs an "
-    "AES-GCM call through `cryptography` (~0.7 µs for a 270-byte message, measured alone; ~1 µs with "
-    "the slicing it needs) plus its associated data (the message id and seq) and the unpacking of "
-    "the three fields, ~1.5 µs, and ~2 µs a message in the page; a plaintext page of 50 takes "
-    "~140 µs (2.8 µs a message, SQL included), so the AES-GCM call alone puts the floor near 1.35x "
-    "and what the format needs around it at ~1.5x (bench/HISTORY.md)",
+    "latest 50": "each message is one sealed record (bytes, migration 0020): opening it costs one "
+    "AES-GCM call through `cryptography` and the Python around it (the associated data with the "
+    "message id and seq that bind the record to its place, the envelope's slices, the unpacking "
+    "and decoding of the three fields), ~1.5 µs a message against a plaintext page's ~2.8 µs a "
+    "message, SQL included; the AES-GCM calls are the part no format can drop, and the binding "
+    "is what makes a moved or replayed record fail (bench/HISTORY.md)",
 }
 
 
