@@ -6,10 +6,11 @@ Attributes are named as the JSON fields; ``to_dict()`` gives the JSON form and
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, TypeAlias, cast, get_args
+from typing import Any, Literal, TypeAlias, TypeVar, cast, get_args
 
 from .clock import isoformat
 from .errors import InvalidInput
@@ -388,3 +389,26 @@ class NewMessage:
     metadata: Mapping[str, JSON] = field(default_factory=dict)
     created_at: datetime | None = None
     id: str | None = None
+
+
+_T = TypeVar("_T")
+
+
+def slot_constructor(cls: type[_T]) -> Callable[..., _T]:
+    """A constructor for a frozen slots dataclass that fills the slots directly, in field order.
+
+    The generated ``__init__`` of a frozen dataclass goes through ``object.__setattr__`` per
+    field; this one calls each slot's setter once, unrolled (no loop, no ``zip``): about three
+    times as fast. Only for values that are already valid (the store's rows read back, a copy
+    of a valid value) and classes without ``__post_init__``. The store's row decoding and the
+    hub's copies use it; it is not part of the public API.
+    """
+    assert not hasattr(cls, "__post_init__")
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    scope.update({f"_set{i}": cls.__dict__[n].__set__ for i, n in enumerate(names)})
+    args = ", ".join(f"v{i}" for i in range(len(names)))
+    body = "".join(f"    _set{i}(o, v{i})\n" for i in range(len(names)))
+    exec(f"def make({args}):\n    o = _new(_cls)\n{body}    return o\n", scope)
+    make: Callable[..., _T] = scope["make"]
+    return make

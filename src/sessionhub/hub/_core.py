@@ -30,8 +30,8 @@ from ..model import (
     Session,
     Usage,
     parts_from_list,
+    slot_constructor,
 )
-from ..store._rows import slot_constructor
 from ..store.base import AutoText
 from ..store.interface import Store
 from ..text import auto_title, preview

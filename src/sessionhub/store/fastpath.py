@@ -42,8 +42,8 @@ from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from ..model import Message, Usage
-from ._rows import EPOCH, MESSAGE_COLUMNS, parts_from_json, slot_constructor
+from ..model import Message, Usage, slot_constructor
+from ._rows import EPOCH, MESSAGE_COLUMNS, parts_from_json
 from .codec import ColumnOpener, PlainCodec, RowKey
 from .schema import messages, sessions
 
