@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select
 
 from ..model import Message, NewMessage
-from ._rows import MESSAGE_COLUMNS, from_us, new_message_id, postgres_cursor, sqlite_cursor, to_us
+from ._rows import MESSAGE_COLUMNS, from_us, new_message_id, sqlite_cursor, to_us
 from .base import AutoText
 from .codec import message_values
 from .fastpath import (
@@ -66,6 +66,7 @@ class MessagesSQLMixin(SessionsSQLMixin):
             seq = row.message_count
             key = self._row_key(row)
             rows: list[dict[str, Any]] = []
+            unsent: list[dict[str, Any]] = []  # PostgreSQL: message rows not yet sent
             out: list[Message] = []
             counts = {"user": 0, "assistant": 0, "tool": 0, "system": 0}
             errors = in_tok = out_tok = 0
@@ -113,11 +114,7 @@ class MessagesSQLMixin(SessionsSQLMixin):
                 else:
                     sqlite_cursor(conn).executemany(INSERT_MESSAGE_SQL, rows)
             else:
-                with postgres_cursor(conn) as cur:
-                    if len(rows) == 1:
-                        cur.execute(INSERT_MESSAGE_PG, rows[0])
-                    else:
-                        cur.executemany(INSERT_MESSAGE_PG, rows)
+                unsent = rows  # sent with the counters' update below, in one round trip
             values: dict[str, Any] = {
                 "b_pk": row.pk,
                 "b_count": seq,
@@ -141,7 +138,13 @@ class MessagesSQLMixin(SessionsSQLMixin):
             if self.dialect == "sqlite":
                 sqlite_cursor(conn).execute(APPEND_COUNTERS_SQL, values)
             else:
-                with postgres_cursor(conn) as cur:
+                driver = conn.connection.driver_connection
+                assert driver is not None
+                # psycopg's pipeline mode: the message rows and the counters go to the server
+                # together and are answered together (one round trip instead of two).
+                with driver.pipeline(), driver.cursor() as cur:
+                    if unsent:
+                        cur.executemany(INSERT_MESSAGE_PG, unsent)
                     cur.execute(APPEND_COUNTERS_PG, values)
         return out
 
