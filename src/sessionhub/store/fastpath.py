@@ -7,7 +7,8 @@ What makes them fast, and what keeps them honest:
   parameters). The hot paths run that text on the driver cursor, without SQLAlchemy's
   per-execute machinery. On PostgreSQL the append's three statements (the session row locked,
   the message rows, the counters) are compiled once for psycopg the same way and run on its
-  cursor; the other statements go through SQLAlchemy.
+  cursor (the message rows and the counters in one pipeline: one round trip); the other
+  statements go through SQLAlchemy.
   The two cannot drift: the text *is* the compiled statement, and
   ``tests/core/test_fastpath.py`` checks the columns, tables and order against ``schema.py``.
 - **The owner check folded into the read.** ``LATEST`` joins the session (by id *and*
