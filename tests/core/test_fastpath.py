@@ -252,3 +252,31 @@ async def test_encrypted_inline_reads_decrypt(tmp_path: Path) -> None:
         page = await hub.get_history(s.id)
         assert [(m.content, dict(m.metadata)) for m in page] == [("secret words", {"k": "v"}), ("ok", {})]
     assert b"secret words" not in (tmp_path / "enc.db").read_bytes()
+
+
+@pytest.mark.postgres
+async def test_a_failure_inside_the_postgresql_append_pipeline_rolls_the_append_back(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The message rows and the counters go in one psycopg pipeline: a statement failing there
+    is the store's DatabaseError, the message row sent with it is rolled back, and the pooled
+    connections go on appending."""
+    from sessionhub.errors import DatabaseError
+    from sessionhub.store import messages_sql
+
+    async with sessionhub.open(pg_url) as hub:
+        s = await hub.create_session(agent="main")
+        await hub.add_message(s.id, "user", "first")
+        good = messages_sql.APPEND_COUNTERS_PG
+        monkeypatch.setattr(
+            messages_sql, "APPEND_COUNTERS_PG", good.replace("UPDATE sessions", "UPDATE nowhere", 1)
+        )
+        with pytest.raises(DatabaseError, match="nowhere"):
+            await hub.add_message(s.id, "user", "lost")
+        monkeypatch.setattr(messages_sql, "APPEND_COUNTERS_PG", good)
+        for i in range(10):  # on the pooled connections, the failed one among them
+            await hub.add_message(s.id, "user", f"after {i}")
+        history = await hub.get_history(s.id)
+        assert [m.content for m in history] == ["first"] + [f"after {i}" for i in range(10)]
+        assert [m.seq for m in history] == list(range(1, 12))
+        assert (await hub.get_session(s.id)).message_count == 11

@@ -82,22 +82,21 @@ class RowOpener(Protocol):
     ) -> Fields: ...
 
 
-def _unpack_record(raw: bytes, context: str) -> tuple[str, str | None, str | None]:
-    """Content, parts and metadata of a record's plaintext (see :meth:`SessionCipher.seal_record`);
-    parts and metadata None when empty, as the columns of a plaintext row."""
-    if len(raw) >= _LENGTHS.size:
-        n_content, n_parts = _LENGTHS.unpack_from(raw)
-        end = _LENGTHS.size + n_content + n_parts
-        if end <= len(raw):
-            try:
-                return (
-                    raw[_LENGTHS.size : _LENGTHS.size + n_content].decode(),
-                    raw[_LENGTHS.size + n_content : end].decode() or None,
-                    raw[end:].decode() or None,
-                )
-            except UnicodeDecodeError:
-                raise DecryptionError(f"cannot decrypt {context}: the plaintext is not UTF-8 text") from None
-    raise DecryptionError(f"cannot decrypt {context}: the decrypted record is malformed")
+def _unpack_record(raw: bytes) -> Fields | None:
+    """Content, parts and metadata of a record's plaintext (see :meth:`SessionCipher.seal_record`),
+    parts and metadata None when empty, as the columns of a plaintext row; None if malformed.
+    Raises UnicodeDecodeError for a field that is not UTF-8."""
+    size = _LENGTHS.size
+    if len(raw) < size:
+        return None
+    n_content, n_parts = _LENGTHS.unpack_from(raw)
+    middle = size + n_content
+    if middle == len(raw) and not n_parts:  # no parts, no metadata: most messages, one decode
+        return raw[size:].decode(), None, None
+    end = middle + n_parts
+    if end > len(raw):
+        return None
+    return raw[size:middle].decode(), raw[middle:end].decode() or None, raw[end:].decode() or None
 
 
 def _envelope_bytes(value: object) -> bytes | None:
@@ -298,7 +297,7 @@ class SessionCipher:
         aad = self._aad_message + _aad_str(message_id) + _aad_int(seq) + _RECORD_FIELD
         return header + self._aead.encrypt(nonce, _LENGTHS.pack(len(c), len(p)) + c + p + m, header + aad)
 
-    def open_record(self, message_id: str, seq: int, blob: bytes) -> tuple[str, str | None, str | None]:
+    def open_record(self, message_id: str, seq: int, blob: bytes) -> Fields:
         """Content, parts and metadata of a record made by :meth:`seal_record` for this message
         (parts and metadata None when empty, as the columns of a plaintext row).
 
@@ -311,7 +310,13 @@ class SessionCipher:
         if not isinstance(blob, bytes):
             raise DecryptionError(f"cannot decrypt {context}: a record is bytes, not {type(blob).__name__}")
         raw = open_(self._key, blob, aad, context=context, key_id=self._key_id, aead=self._aead)
-        return _unpack_record(raw, context)
+        try:
+            fields = _unpack_record(raw)
+        except UnicodeDecodeError:
+            raise DecryptionError(f"cannot decrypt {context}: the plaintext is not UTF-8 text") from None
+        if fields is None:
+            raise DecryptionError(f"cannot decrypt {context}: the decrypted record is malformed")
+        return fields
 
     def record_opener(self) -> RowOpener:
         """:meth:`open_record` for a page of this session's messages, with what is fixed per
@@ -330,7 +335,6 @@ class SessionCipher:
 
     def _make_opener(self, texts: TextsOpener | None) -> RowOpener:
         decrypt, header, prefix = self._aead.decrypt, self._header, self._aad_message + b"s"
-        unpack, size, tail = _LENGTHS.unpack_from, _LENGTHS.size, b"i"
 
         def open_one(
             message_id: str, seq: int, content: Any, parts: Any = None, metadata: Any = None, /
@@ -346,26 +350,17 @@ class SessionCipher:
                         prefix,
                         _LENGTH4[n_mid] if n_mid < 64 else n_mid.to_bytes(4, "big"),
                         mid,
-                        tail,
+                        b"i",
                         seq.to_bytes(9, "big", signed=True),
                         _RECORD_FIELD,
                     )
                 )
                 try:
-                    raw = decrypt(content[_HEAD:HEADER_LEN], content[HEADER_LEN:], aad)
-                    n_content, n_parts = unpack(raw)
-                    middle = size + n_content
-                    if middle == len(raw) and not n_parts:  # no parts, no metadata: most messages
-                        return raw[size:].decode(), None, None
-                    end = middle + n_parts
-                    if end <= len(raw):
-                        return (
-                            raw[size:middle].decode(),
-                            raw[middle:end].decode() or None,
-                            raw[end:].decode() or None,
-                        )
-                except (InvalidTag, ValueError, struct.error):  # UnicodeDecodeError is a ValueError
-                    pass
+                    fields = _unpack_record(decrypt(content[_HEAD:HEADER_LEN], content[HEADER_LEN:], aad))
+                except (InvalidTag, ValueError):  # UnicodeDecodeError is a ValueError
+                    fields = None
+                if fields is not None:
+                    return fields
             return self.open_record(message_id, seq, content)
 
         return open_one

@@ -66,7 +66,6 @@ class MessagesSQLMixin(SessionsSQLMixin):
             seq = row.message_count
             key = self._row_key(row)
             rows: list[dict[str, Any]] = []
-            unsent: list[dict[str, Any]] = []  # PostgreSQL: message rows not yet sent
             out: list[Message] = []
             counts = {"user": 0, "assistant": 0, "tool": 0, "system": 0}
             errors = in_tok = out_tok = 0
@@ -113,8 +112,6 @@ class MessagesSQLMixin(SessionsSQLMixin):
                     sqlite_cursor(conn).execute(INSERT_MESSAGE_SQL, rows[0])
                 else:
                     sqlite_cursor(conn).executemany(INSERT_MESSAGE_SQL, rows)
-            else:
-                unsent = rows  # sent with the counters' update below, in one round trip
             values: dict[str, Any] = {
                 "b_pk": row.pk,
                 "b_count": seq,
@@ -140,11 +137,11 @@ class MessagesSQLMixin(SessionsSQLMixin):
             else:
                 driver = conn.connection.driver_connection
                 assert driver is not None
-                # psycopg's pipeline mode: the message rows and the counters go to the server
-                # together and are answered together (one round trip instead of two).
+                # psycopg's pipeline mode: the message rows (unless inserted above for their pks)
+                # and the counters go to the server together, one round trip instead of two.
                 with driver.pipeline(), driver.cursor() as cur:
-                    if unsent:
-                        cur.executemany(INSERT_MESSAGE_PG, unsent)
+                    if not self.codec.encrypted:
+                        cur.executemany(INSERT_MESSAGE_PG, rows)
                     cur.execute(APPEND_COUNTERS_PG, values)
         return out
 

@@ -273,20 +273,13 @@ class SearchSQLMixin(CryptoSQLMixin):
             if not chunk:
                 continue
             done = upto
-            marks = ", ".join(f":p{i}" for i in range(len(chunk)))
-            args = {**params, **{f"p{i}": pk for i, (pk, _score) in enumerate(chunk)}}
-            rows += fetch(
-                f"SELECT {_S}, m.id, m.seq, m.content, m.pk FROM messages m "
-                f"CROSS JOIN sessions s ON s.pk = m.session_pk WHERE m.pk IN ({marks}) AND {where} "
-                f"AND {match.verify}",
-                args,
-            )
+            rows += _hit_rows(fetch, [pk for pk, _score in chunk], match, where, params)
             if len(rows) >= limit:
                 break
         if len(rows) < limit and len(top) == depth:
             return None
-        ranked = sorted(rows, key=lambda r: score_of[r[-1]])[:limit]
-        return [(r, float(score_of[r[-1]]), 1) for r in ranked]
+        ranked = sorted(rows, key=lambda r: score_of[r[-2]])[:limit]
+        return [(r, float(score_of[r[-2]]), 1) for r in ranked]
 
     def _sqlite_grouped(
         self, fetch: Fetch, match: Match, where: str, params: dict[str, Any]
@@ -315,13 +308,7 @@ class SearchSQLMixin(CryptoSQLMixin):
                 # then larger ones when the filters or repeated sessions turned hits away.
                 chunk = top[done : done + (2 * limit if done == 0 else _CHUNK)]
                 done += len(chunk)
-                marks = ", ".join(f":p{i}" for i in range(len(chunk)))
-                rows = fetch(
-                    f"SELECT {_S}, m.id, m.seq, m.content, m.pk, m.session_pk FROM messages m "
-                    f"CROSS JOIN sessions s ON s.pk = m.session_pk WHERE m.pk IN ({marks}) AND {where} "
-                    f"AND {match.verify}",
-                    {**params, **{f"p{i}": pk for i, (pk, _score) in enumerate(chunk)}},
-                )
+                rows = _hit_rows(fetch, [pk for pk, _score in chunk], match, where, params)
                 by_pk = {r[-2]: r for r in rows}
                 for pk, score in chunk:
                     r = by_pk.get(pk)
@@ -474,6 +461,20 @@ class SearchSQLMixin(CryptoSQLMixin):
             ]
         hits.sort(key=lambda h: h.score, reverse=True)
         return hits[:limit]
+
+
+def _hit_rows(
+    fetch: Fetch, pks: Sequence[int], match: Match, where: str, params: dict[str, Any]
+) -> Sequence[Sequence[Any]]:
+    """The message hits ``pks`` that the owner/view filter and the substring check let through,
+    each as its session's columns, then the message's id, seq, content, pk and session pk."""
+    marks = ", ".join(f":p{i}" for i in range(len(pks)))
+    return fetch(
+        f"SELECT {_S}, m.id, m.seq, m.content, m.pk, m.session_pk FROM messages m "
+        f"CROSS JOIN sessions s ON s.pk = m.session_pk WHERE m.pk IN ({marks}) AND {where} "
+        f"AND {match.verify}",
+        {**params, **{f"p{i}": pk for i, pk in enumerate(pks)}},
+    )
 
 
 def _has_all(value: str, wanted: Sequence[str]) -> bool:
