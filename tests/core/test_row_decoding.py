@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -45,22 +46,41 @@ def test_fast_decoding_equals_the_constructor() -> None:
 
 
 @pytest.mark.parametrize("archived", [False, True])
-def test_session_from_columns_equals_session_from_row(archived: bool) -> None:
-    """Search reads sessions by position (``SESSION_FIELDS``); the value is the one read by name."""
+def test_sessions_decoded_by_position_and_by_name_equal_the_constructor(archived: bool) -> None:
+    """Search reads sessions by position (``SESSION_FIELDS``), the other paths by name: both
+    build the value the dataclass's own constructor builds from the same columns."""
+    from sessionhub.model import Session, SessionStats
     from sessionhub.store._rows import SESSION_FIELDS, session_from_columns, session_from_row
 
-    values = {
+    us = 1_700_000_000_000_000
+    values: dict[str, Any] = {
         "id": "ses_1", "key": "telegram:1", "title": "t", "title_source": "auto", "agent": "a",
-        "provider": "openai", "model": "m", "source": "telegram", "source_ref": "r", "channel": "c",
-        "status": "archived" if archived else "active", "pinned": 1, "created_at": 1_700_000_000_000_001,
-        "updated_at": 1_700_000_000_000_002, "last_message_at": None if archived else 1_700_000_000_000_003,
+        "provider": "openai", "model": "m", "source": "channel", "source_ref": "r", "channel": "c",
+        "status": "archived" if archived else "active", "pinned": 1, "created_at": us + 1,
+        "updated_at": us + 2, "last_message_at": None if archived else us + 3,
         "message_count": 5, "preview": "p", "user_messages": 2, "assistant_messages": 3,
         "tool_messages": 1, "errors": 4, "input_tokens": 10, "output_tokens": 20,
         "metadata": '{"k": [1]}' if archived else None, "owner": "o",
-        "activity_at": 1_700_000_000_000_004 if archived else None,
+        "activity_at": us + 4 if archived else None,
     }  # fmt: skip
+
+    def at(v: int | None) -> Any:
+        return None if v is None else datetime(2023, 11, 14, 22, 13, 20, v - us, tzinfo=UTC)
+
+    expected = Session(
+        id="ses_1", key="telegram:1", title="t", title_source="auto", agent="a", provider="openai",
+        model="m", source="channel", source_ref="r", channel="c", status=values["status"],
+        pinned=True, read_only=archived, created_at=at(us + 1), updated_at=at(us + 2),
+        last_message_at=at(values["last_message_at"]), message_count=5, preview="p",
+        stats=SessionStats(user_messages=2, assistant_messages=3, tool_messages=1, errors=4,
+                           input_tokens=10, output_tokens=20),
+        metadata={"k": [1]} if archived else {}, owner="o", activity_at=at(values["activity_at"]),
+    )  # fmt: skip
     row = (*(values[name] for name in SESSION_FIELDS), "extra columns after them")
-    assert session_from_columns(row) == session_from_row(values)
+    assert session_from_columns(row) == expected
+    assert session_from_row(values) == expected
+    del values["activity_at"]  # an older row shape: activity_at absent reads as None
+    assert session_from_row(values).activity_at is None
 
 
 def test_regrouped_equals_dataclasses_replace() -> None:

@@ -96,41 +96,9 @@ class SessionRow(namedtuple("SessionRow", SESSION_COLUMNS)):  # type: ignore[mis
 
 
 def session_from_row(row: Row[Any] | Mapping[str, Any]) -> Session:
+    """A ``sessions`` row (by column name) as a Session; ``activity_at`` may be absent."""
     r = row._mapping if isinstance(row, (Row, SessionRow)) else row
-    created = from_us(r["created_at"])
-    updated = from_us(r["updated_at"])
-    assert created is not None and updated is not None
-    return Session(
-        id=r["id"],
-        key=r["key"],
-        title=r["title"],
-        title_source=r["title_source"],
-        agent=r["agent"],
-        provider=r["provider"],
-        model=r["model"],
-        source=r["source"],
-        source_ref=r["source_ref"],
-        channel=r["channel"],
-        status=r["status"],
-        pinned=bool(r["pinned"]),
-        read_only=r["status"] == "archived",
-        created_at=created,
-        updated_at=updated,
-        last_message_at=from_us(r["last_message_at"]),
-        message_count=r["message_count"],
-        preview=r["preview"],
-        stats=SessionStats(
-            user_messages=r["user_messages"],
-            assistant_messages=r["assistant_messages"],
-            tool_messages=r["tool_messages"],
-            errors=r["errors"],
-            input_tokens=r["input_tokens"],
-            output_tokens=r["output_tokens"],
-        ),
-        metadata=loads_json(r["metadata"]),
-        owner=r["owner"],
-        activity_at=from_us(r.get("activity_at")),
-    )
+    return session_from_columns([r[name] for name in SESSION_FIELDS[:-1]] + [r.get("activity_at")])
 
 
 def message_from_row(row: Row[Any], session_id: str) -> Message:
@@ -155,7 +123,8 @@ _new_stats = slot_constructor(SessionStats)
 _NO_USAGE = Usage(0, 0)
 
 
-SESSION_FIELDS = (  # the columns ``session_from_columns`` reads, in its order
+SESSION_FIELDS = (  # the columns ``session_from_columns`` reads, in its order (activity_at last:
+    # ``session_from_row`` reads it as optional)
     "id", "key", "title", "title_source", "agent", "provider", "model", "source", "source_ref",
     "channel", "status", "pinned", "created_at", "updated_at", "last_message_at", "message_count",
     "preview", "user_messages", "assistant_messages", "tool_messages", "errors", "input_tokens",
