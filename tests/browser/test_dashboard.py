@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -213,6 +214,34 @@ def test_rename_by_double_click(server: Server, page: Any) -> None:
     row(page, s).locator(".rename-input").press("Escape")
     expect(row(page, s).locator(".row-title")).to_have_text("Renamed in the browser")
     assert server.call("GET", f"/api/sessions/{s['id']}")["title"] == "Renamed in the browser"
+
+
+def test_a_refresh_keeps_rows_that_look_the_same(server: Server, page: Any) -> None:
+    """A live update that changes nothing a row shows keeps the row's node (a double-click on a
+    title whose row is redrawn between its two clicks is lost); a visible change redraws it."""
+    s = server.session("keep my row")
+    page.reload()
+    expect(page.locator("#conn")).to_have_text("live")  # live events reach this page
+    row(page, s).evaluate("el => { el.dataset.mark = 'kept' }")
+    fetched = f"/api/sessions/{s['id']}"
+    with page.expect_response(lambda r: urlsplit(r.url).path == fetched and r.request.method == "GET") as got:
+        server.call("PATCH", fetched, json={"metadata": {"unseen": 1}})
+    got.value.finished()
+    page.evaluate("() => new Promise((r) => setTimeout(r, 50))")  # the fetch's handler ran
+    expect(row(page, s)).to_have_attribute("data-mark", "kept")
+    server.call("PATCH", fetched, json={"title": "Seen change"})
+    expect(row(page, s).locator(".row-title")).to_have_text("Seen change")
+    expect(row(page, s)).not_to_have_attribute("data-mark", "kept")
+    # the kept row acts on the session as it is now: the menu's rename starts from the new title
+    row(page, s).evaluate("el => { el.dataset.mark = 'kept' }")
+    with page.expect_response(lambda r: urlsplit(r.url).path == fetched and r.request.method == "GET") as got:
+        server.call("PATCH", fetched, json={"metadata": {"unseen": 2}})
+    got.value.finished()
+    page.evaluate("() => new Promise((r) => setTimeout(r, 50))")
+    expect(row(page, s)).to_have_attribute("data-mark", "kept")
+    open_menu(page, s).locator('[data-action="rename"]').click()
+    expect(row(page, s).locator(".rename-input")).to_have_value("Seen change")
+    row(page, s).locator(".rename-input").press("Escape")
 
 
 def test_pin_archive_rules_and_restore(server: Server, page: Any) -> None:

@@ -30,6 +30,7 @@ export function initSidebar(context) {
     height: (item) => (item.head ? HEAD_H : ROW_H),
     key: (item) => (item.head ? `group:${item.group}` : item.session.id),
     render: (item) => (item.head ? groupHead(item) : row(item.session, item.group)),
+    looks: (item) => (item.head ? item.group : rowLooks(item.session, item.group)),
     onScrollEnd: () => loadMore(),
   });
   for (const btn of document.querySelectorAll(".filter")) {
@@ -248,7 +249,17 @@ function groupHead(item) {
   return h("h2.group-label", { dataset: { group: item.group } }, groupLabel(item.group));
 }
 
+/** Everything row() draws from a session: equal strings, equal rows. */
+function rowLooks(s, group) {
+  return JSON.stringify([
+    group, s.title, s.preview, s.message_count, s.activity_at || s.last_message_at || s.created_at,
+    !!s.pinned, s.status, s.source, s.source_ref, s.channel, s.agent, s.metadata?.type,
+  ]);
+}
+
 function row(s, group) {
+  // a kept row (rowLooks unchanged) outlives its session object: act on the list's current one
+  const cur = () => state.list.find((x) => x.id === s.id) || s;
   const title = displayTitle(s);
   const active = s.id === state.activeId;
   const count = s.message_count ?? 0;
@@ -273,20 +284,20 @@ function row(s, group) {
   open.addEventListener("keydown", (ev) => {
     if (ev.key === "F2") {
       ev.preventDefault();
-      startRename(s, open);
+      startRename(cur(), open);
     } else if (ev.key === "Delete") {
       ev.preventDefault();
-      deleteSession(s);
+      deleteSession(cur());
     }
   });
   open.querySelector(".row-title").addEventListener("dblclick", (ev) => {
     ev.preventDefault();
-    startRename(s, open);
+    startRename(cur(), open);
   });
   const more = h("button.row-more", {
     type: "button", "aria-haspopup": "menu", "aria-expanded": "false", "aria-label": `Actions for ${title}`, title: "Actions",
   }, "…");
-  more.addEventListener("click", () => openMenu(more, menuItems(s, open), `Actions for ${title}`));
+  more.addEventListener("click", () => openMenu(more, menuItems(cur(), open), `Actions for ${displayTitle(cur())}`));
   more.addEventListener("keydown", (ev) => {
     if (ev.key === "ArrowDown") {
       ev.preventDefault();

@@ -9,19 +9,22 @@ export class VirtualList {
   /**
    * @param {HTMLElement} scroller the scrolling element
    * @param {{height: (item) => number, key: (item) => string, render: (item) => HTMLElement,
-   *          onScrollEnd?: () => void}} opts
+   *          looks?: (item) => string, onScrollEnd?: () => void}} opts
+   *   `looks`: what an item shows; a drawn node whose new item looks the same is kept (a
+   *   refresh that changed nothing visible must not replace a row under the user's pointer)
    */
-  constructor(scroller, { height, key, render, onScrollEnd }) {
+  constructor(scroller, { height, key, render, looks, onScrollEnd }) {
     this.scroller = scroller;
     this.height = height;
     this.key = key;
     this.render = render;
+    this.looks = looks || null;
     this.onScrollEnd = onScrollEnd || (() => {});
     this.inner = document.createElement("div");
     this.inner.className = "vlist";
     this.items = [];
     this.offsets = [0];
-    this.nodes = new Map(); // key -> {item, el}
+    this.nodes = new Map(); // key -> {item, el, look}
     this.frame = 0;
     this.scroller.append(this.inner);
     this.scroller.addEventListener("scroll", () => this.schedule(), { passive: true });
@@ -78,6 +81,10 @@ export class VirtualList {
     for (const [k, node] of this.nodes) {
       const i = wanted.get(k);
       if (i !== undefined && this.items[i] === node.item) continue;
+      if (i !== undefined && this.looks && this.looks(this.items[i]) === node.look) {
+        node.item = this.items[i];
+        continue;
+      }
       if (i !== undefined && node.el.contains(focused) && focused !== node.el) {
         refocus = { k, cls: focused.classList[0] }; // the same control in the redrawn row
       }
@@ -88,7 +95,7 @@ export class VirtualList {
     for (const [k, i] of wanted) {
       let node = this.nodes.get(k);
       if (!node) {
-        node = { item: this.items[i], el: this.render(this.items[i]) };
+        node = { item: this.items[i], el: this.render(this.items[i]), look: this.looks?.(this.items[i]) };
         this.nodes.set(k, node);
       }
       node.el.style.top = `${this.offsets[i]}px`;
