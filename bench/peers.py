@@ -132,11 +132,17 @@ class SessionhubPeer(Peer):
     setup_note = "setup through the public API: `add_messages` in one transaction per 5,000 messages"
 
     def __init__(
-        self, root: Path, synchronous: str = "FULL", url: str | None = None, encryption_key: str | None = None
+        self,
+        root: Path,
+        synchronous: str = "FULL",
+        url: str | None = None,
+        encryption_key: str | None = None,
+        settings: Any = None,
     ) -> None:
         super().__init__(root, synchronous)
         self.url = url or f"sqlite:///{(root / 'hub.db').resolve()}?synchronous={self.synchronous}"
         self.encryption_key = encryption_key
+        self.settings = settings  # sessionhub.config.Settings, or None for the defaults
         self._stack = contextlib.AsyncExitStack()
         self.hub: Any = None
 
@@ -145,7 +151,7 @@ class SessionhubPeer(Peer):
             await super().open()
         import sessionhub
 
-        opener = sessionhub.open(self.url, encryption_key=self.encryption_key)
+        opener = sessionhub.open(self.url, encryption_key=self.encryption_key, settings=self.settings)
         self.hub = await self._stack.enter_async_context(opener)
 
     async def close(self) -> None:

@@ -24,10 +24,8 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-import struct
 from binascii import a2b_base64
-from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -49,6 +47,8 @@ from .envelope import (
     seal,
 )
 from .keys import Keyring, MasterKey
+from .opened import OpenedRecords
+from .record import Fields, RowOpener, TextsOpener, pack_record, unpack_record
 
 _PREFIX_LEN = len(TEXT_PREFIX)
 _HEAD = 1 + KEY_ID_LEN  # version and key id: what a session's envelopes all start with
@@ -68,35 +68,8 @@ def _aad_int(value: int) -> bytes:
 
 _MESSAGE_FIELDS = (_aad_str("content"), _aad_str("parts"), _aad_str("metadata"))
 _RECORD_FIELD = _aad_str("record")
-_LENGTHS = struct.Struct(">II")  # a record's content and parts byte lengths
 _LENGTH4 = tuple(n.to_bytes(4, "big") for n in range(64))  # make_aad's length field of short ids
-Fields = tuple[str, str | None, str | None]  # content, parts, metadata (None when empty)
-TextsOpener = Callable[[str, int, Any, Any, Any], Fields]
-
-
-class RowOpener(Protocol):
-    """``(message_id, seq, content[, parts, metadata])`` -> the message's fields decrypted."""
-
-    def __call__(
-        self, message_id: str, seq: int, content: Any, parts: Any = None, metadata: Any = None, /
-    ) -> Fields: ...
-
-
-def _unpack_record(raw: bytes) -> Fields | None:
-    """Content, parts and metadata of a record's plaintext (see :meth:`SessionCipher.seal_record`),
-    parts and metadata None when empty, as the columns of a plaintext row; None if malformed.
-    Raises UnicodeDecodeError for a field that is not UTF-8."""
-    size = _LENGTHS.size
-    if len(raw) < size:
-        return None
-    n_content, n_parts = _LENGTHS.unpack_from(raw)
-    middle = size + n_content
-    if middle == len(raw) and not n_parts:  # no parts, no metadata: most messages, one decode
-        return raw[size:].decode(), None, None
-    end = middle + n_parts
-    if end > len(raw):
-        return None
-    return raw[size:middle].decode(), raw[middle:end].decode() or None, raw[end:].decode() or None
+_NOTHING: dict[bytes, Any] = {}  # the opened-records lookup of a cipher without a cache
 
 
 def _envelope_bytes(value: object) -> bytes | None:
@@ -114,9 +87,18 @@ def _envelope_bytes(value: object) -> bytes | None:
 class SessionCipher:
     """Field encryption for one session, bound to ``(session_id, data_key)``. Thread-safe."""
 
-    __slots__ = ("_aad_message", "_aead", "_header", "_key", "_key_id", "_open_record", "session_id")
+    __slots__ = (
+        "_aad_message",
+        "_aead",
+        "_header",
+        "_key",
+        "_key_id",
+        "_open_record",
+        "_opened",
+        "session_id",
+    )
 
-    def __init__(self, session_id: str, data_key: bytes) -> None:
+    def __init__(self, session_id: str, data_key: bytes, *, opened: OpenedRecords | None = None) -> None:
         if not isinstance(data_key, bytes) or len(data_key) != KEY_LEN:
             raise ValueError(f"a data key must be {KEY_LEN} bytes")
         self.session_id = session_id
@@ -127,10 +109,14 @@ class SessionCipher:
         # make_aad("message", session_id, ...) up to the message id: the same bytes for
         # every message of the session, computed once (see _message_aads).
         self._aad_message = make_aad("message", session_id)
+        # records opened (or sealed) lately, shared by the store's ciphers: see opened.py
+        self._opened = opened
         self._open_record = self._make_opener(None)
 
     @classmethod
-    def create(cls, wrapping: Keyring | MasterKey, session_id: str) -> tuple[SessionCipher, str]:
+    def create(
+        cls, wrapping: Keyring | MasterKey, session_id: str, *, opened: OpenedRecords | None = None
+    ) -> tuple[SessionCipher, str]:
         """For a new session: a fresh data key's cipher, and the wrapped key to store in its row.
 
         ``wrapping`` is the master key to wrap with, or a keyring (its current key). A store
@@ -138,12 +124,14 @@ class SessionCipher:
         """
         master = wrapping.current if isinstance(wrapping, Keyring) else wrapping
         data_key = new_data_key()
-        return cls(session_id, data_key), wrap_data_key(master, data_key, session_id)
+        return cls(session_id, data_key, opened=opened), wrap_data_key(master, data_key, session_id)
 
     @classmethod
-    def from_wrapped(cls, keyring: Keyring, wrapped: str | bytes, session_id: str) -> SessionCipher:
+    def from_wrapped(
+        cls, keyring: Keyring, wrapped: str | bytes, session_id: str, *, opened: OpenedRecords | None = None
+    ) -> SessionCipher:
         """Unwrap the session's stored data key and return its cipher (DecryptionError on failure)."""
-        return cls(session_id, unwrap_data_key(keyring, wrapped, session_id))
+        return cls(session_id, unwrap_data_key(keyring, wrapped, session_id), opened=opened)
 
     def __repr__(self) -> str:
         return f"SessionCipher(session_id={self.session_id!r})"
@@ -295,7 +283,12 @@ class SessionCipher:
         nonce = os.urandom(NONCE_LEN)
         header = self._header + nonce
         aad = self._aad_message + _aad_str(message_id) + _aad_int(seq) + _RECORD_FIELD
-        return header + self._aead.encrypt(nonce, _LENGTHS.pack(len(c), len(p)) + c + p + m, header + aad)
+        record = header + self._aead.encrypt(nonce, pack_record(c, p, m), header + aad)
+        if self._opened is not None:  # the next read of the latest messages finds it opened
+            self._opened.put(
+                nonce, record, seq, message_id, self, (content, parts_json or None, metadata_json or None)
+            )
+        return record
 
     def open_record(self, message_id: str, seq: int, blob: bytes) -> Fields:
         """Content, parts and metadata of a record made by :meth:`seal_record` for this message
@@ -311,7 +304,7 @@ class SessionCipher:
             raise DecryptionError(f"cannot decrypt {context}: a record is bytes, not {type(blob).__name__}")
         raw = open_(self._key, blob, aad, context=context, key_id=self._key_id, aead=self._aead)
         try:
-            fields = _unpack_record(raw)
+            fields = unpack_record(raw)
         except UnicodeDecodeError:
             raise DecryptionError(f"cannot decrypt {context}: the plaintext is not UTF-8 text") from None
         if fields is None:
@@ -335,6 +328,8 @@ class SessionCipher:
 
     def _make_opener(self, texts: TextsOpener | None) -> RowOpener:
         decrypt, header, prefix = self._aead.decrypt, self._header, self._aad_message + b"s"
+        opened = self._opened
+        cached = opened.get if opened is not None else _NOTHING.get
 
         def open_one(
             message_id: str, seq: int, content: Any, parts: Any = None, metadata: Any = None, /
@@ -342,6 +337,17 @@ class SessionCipher:
             if type(content) is not bytes and texts is not None:
                 return texts(message_id, seq, content, parts, metadata)
             if content[:_HEAD] == header:
+                nonce = content[_HEAD:HEADER_LEN]
+                hit = cached(nonce)
+                # the very record this cipher opened for this message and seq: same plaintext
+                if (
+                    hit is not None
+                    and hit[0] == content
+                    and hit[1] == seq
+                    and hit[2] == message_id
+                    and hit[3] is self
+                ):
+                    return hit[4]  # type: ignore[no-any-return]
                 mid = message_id.encode()
                 n_mid = len(mid)
                 aad = b"".join(
@@ -356,10 +362,12 @@ class SessionCipher:
                     )
                 )
                 try:
-                    fields = _unpack_record(decrypt(content[_HEAD:HEADER_LEN], content[HEADER_LEN:], aad))
+                    fields = unpack_record(decrypt(nonce, content[HEADER_LEN:], aad))
                 except (InvalidTag, ValueError):  # UnicodeDecodeError is a ValueError
                     fields = None
                 if fields is not None:
+                    if opened is not None:
+                        opened.put(nonce, content, seq, message_id, self, fields)
                     return fields
             return self.open_record(message_id, seq, content)
 

@@ -7,6 +7,7 @@ from collections import OrderedDict
 
 from .cipher import SessionCipher
 from .keys import Keyring
+from .opened import OpenedRecords
 
 
 class CipherCache:
@@ -14,14 +15,15 @@ class CipherCache:
 
     Entries are keyed by session id and checked against the wrapped key, so a session
     re-wrapped by rotation is simply unwrapped again. Call :meth:`forget` when a session
-    is deleted.
+    is deleted. With ``opened``, the ciphers share that cache of opened message records.
     """
 
-    def __init__(self, keyring: Keyring, maxsize: int = 4096) -> None:
+    def __init__(self, keyring: Keyring, maxsize: int = 4096, *, opened: OpenedRecords | None = None) -> None:
         if maxsize < 1:
             raise ValueError("maxsize must be at least 1")
         self.keyring = keyring
         self.maxsize = maxsize
+        self.opened = opened
         self._items: OrderedDict[str, tuple[str | bytes, SessionCipher]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -32,7 +34,7 @@ class CipherCache:
             if hit is not None and hit[0] == wrapped:
                 self._items.move_to_end(session_id)
                 return hit[1]
-        cipher = SessionCipher.from_wrapped(self.keyring, wrapped, session_id)
+        cipher = SessionCipher.from_wrapped(self.keyring, wrapped, session_id, opened=self.opened)
         self.put(session_id, wrapped, cipher)
         return cipher
 
@@ -48,11 +50,15 @@ class CipherCache:
         """Drop a session's cipher (on delete)."""
         with self._lock:
             self._items.pop(session_id, None)
+        if self.opened is not None:
+            self.opened.forget(session_id)
 
     def clear(self) -> None:
         """Drop every cipher."""
         with self._lock:
             self._items.clear()
+        if self.opened is not None:
+            self.opened.clear()
 
     def __len__(self) -> int:
         return len(self._items)

@@ -80,7 +80,12 @@ class Opener:
         if settings is None:
             settings = load_settings(config) if config is not None else Settings()
         keyring = keyring_from(settings.encryption, encryption_key)
-        store = SQLStore(url if url is not None else settings.database_url, clock=clock, keyring=keyring)
+        store = SQLStore(
+            url if url is not None else settings.database_url,
+            clock=clock,
+            keyring=keyring,
+            read_cache_bytes=settings.encryption.read_cache_mb << 20,
+        )
         try:
             await store.open()
         except BaseException:

@@ -36,6 +36,8 @@ from .fastpath import SESSION_BY_ID, SESSION_BY_ID_SQL, SESSION_FOR_UPDATE_PG, R
 from .group_commit import GroupCommit
 from .schema import sessions
 
+DEFAULT_READ_CACHE = 16 << 20  # [encryption] read_cache_mb's default, in bytes
+
 T = TypeVar("T")
 
 
@@ -72,10 +74,18 @@ class SQLBase:
     codec: PlainCodec  # CryptoCodec when encryption is on (crypto_sql.py)
 
     def __init__(
-        self, url: str | None, *, clock: Clock | None = None, workers: int = 8, keyring: Keyring | None = None
+        self,
+        url: str | None,
+        *,
+        clock: Clock | None = None,
+        workers: int = 8,
+        keyring: Keyring | None = None,
+        read_cache_bytes: int = DEFAULT_READ_CACHE,
     ) -> None:
         self.url = eng.parse_url(url)
         self.keyring = keyring  # encryption at rest when set (crypto_sql.py)
+        # encrypted SQLite: plaintext of message records opened lately (crypto/opened.py); 0: none
+        self.read_cache_bytes = read_cache_bytes
         self.codec = PlainCodec()
         self.dialect = self.url.dialect
         self.clock = clock or SystemClock()

@@ -37,6 +37,7 @@ from ..crypto import (
     query_terms,
     to_text,
 )
+from ..crypto.opened import OpenedRecords
 from ..errors import DecryptionError
 from ..model import Message, NewMessage, Session, Usage
 from ._rows import context_keep, dumps_json, from_us, message_from_row, parts_from_json, session_from_row
@@ -154,6 +155,7 @@ class CryptoCodec(PlainCodec):
         wrapping: MasterKey | None = None,
         *,
         records: bool = False,
+        read_cache_bytes: int = 0,
     ) -> None:
         self.keyring = keyring
         self.records = records  # seal a message as one record (bytes): see the module docstring
@@ -161,7 +163,9 @@ class CryptoCodec(PlainCodec):
         # The master key new data keys are wrapped with: the database's active key (the
         # store confirms it in the inserting transaction and updates this when rotation moves it).
         self.wrapping = wrapping or keyring.current
-        self.cache = CipherCache(keyring)
+        # opened records are kept (by the ciphers) only where messages are records
+        opened = OpenedRecords(read_cache_bytes) if records and read_cache_bytes > 0 else None
+        self.cache = CipherCache(keyring, opened=opened)
 
     def cipher(self, key: RowKey) -> SessionCipher:
         if not key.wrapped:
@@ -172,7 +176,7 @@ class CryptoCodec(PlainCodec):
         return self.cache.get(key.session_id, key.wrapped)
 
     def new_key(self, session_id: str) -> str | None:
-        cipher, wrapped = SessionCipher.create(self.wrapping, session_id)
+        cipher, wrapped = SessionCipher.create(self.wrapping, session_id, opened=self.cache.opened)
         self.cache.put(session_id, wrapped, cipher)
         return wrapped
 

@@ -122,7 +122,11 @@ class CryptoSQLMixin(SQLBase):
         # SQLite stores each message as one sealed record (bytes); PostgreSQL's TEXT columns
         # keep the three "enc1:" texts (codec.py).
         self.codec = CryptoCodec(
-            self.keyring, IndexKey.from_secret(secret), wrapping=active, records=self.dialect == "sqlite"
+            self.keyring,
+            IndexKey.from_secret(secret),
+            wrapping=active,
+            records=self.dialect == "sqlite",
+            read_cache_bytes=self.read_cache_bytes,
         )
 
     # -- new sessions -----------------------------------------------------------------------
