@@ -1530,7 +1530,7 @@ async def fig_encryption(ctx: Context) -> Figure:
             try:
                 loaded = await load(latest_spec, PLAIN_LABEL if key is None else ENC_LABEL)
                 peer = SessionhubPeer(
-                    Path(loaded.root), ctx.synchronous, encryption_key=key, settings=settings
+                    Path(loaded.root), ctx.synchronous, encryption_key=key, hub_settings=settings
                 )
                 await stack.enter_async_context(peer)
                 readers[name] = (peer, loaded.session_ids[0])

@@ -137,12 +137,12 @@ class SessionhubPeer(Peer):
         synchronous: str = "FULL",
         url: str | None = None,
         encryption_key: str | None = None,
-        settings: Any = None,
+        hub_settings: Any = None,
     ) -> None:
         super().__init__(root, synchronous)
         self.url = url or f"sqlite:///{(root / 'hub.db').resolve()}?synchronous={self.synchronous}"
         self.encryption_key = encryption_key
-        self.settings = settings  # sessionhub.config.Settings, or None for the defaults
+        self.hub_settings = hub_settings  # sessionhub.config.Settings, or None for the defaults
         self._stack = contextlib.AsyncExitStack()
         self.hub: Any = None
 
@@ -151,7 +151,7 @@ class SessionhubPeer(Peer):
             await super().open()
         import sessionhub
 
-        opener = sessionhub.open(self.url, encryption_key=self.encryption_key, settings=self.settings)
+        opener = sessionhub.open(self.url, encryption_key=self.encryption_key, settings=self.hub_settings)
         self.hub = await self._stack.enter_async_context(opener)
 
     async def close(self) -> None:
