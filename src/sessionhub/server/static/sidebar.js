@@ -249,10 +249,12 @@ function groupHead(item) {
   return h("h2.group-label", { dataset: { group: item.group } }, groupLabel(item.group));
 }
 
-/** Everything row() draws from a session: equal strings, equal rows. */
+/** Everything row() draws from a session: equal strings, equal rows. The time as shown (it
+ * depends on today's date too), so a refresh after midnight redraws "14:05" as "Mon". */
 function rowLooks(s, group) {
+  const at = s.activity_at || s.last_message_at || s.created_at;
   return JSON.stringify([
-    group, s.title, s.preview, s.message_count, s.activity_at || s.last_message_at || s.created_at,
+    group, s.title, s.preview, s.message_count, at, shortTime(at),
     !!s.pinned, s.status, s.source, s.source_ref, s.channel, s.agent, s.metadata?.type,
   ]);
 }
