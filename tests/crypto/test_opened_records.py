@@ -146,3 +146,46 @@ async def test_the_store_reads_through_the_cache_and_drops_a_deleted_sessions_en
 def test_read_cache_mb_is_checked(value: object) -> None:
     with pytest.raises(ConfigError, match="read_cache_mb"):
         Settings.model_validate({"encryption": {"read_cache_mb": value}})
+
+
+def test_threads_reading_sealing_and_forgetting_keep_the_books_straight() -> None:
+    """Readers take no lock; writers and forget do. After a storm of all three, every entry is
+    counted once, the budget holds, and every answer was the right record's fields."""
+    import threading
+
+    opened = OpenedRecords(64 * 1024)
+    ciphers = [cipher(opened, session_id=f"ses_{i}" + SID[5:]) for i in range(4)]
+    wrong: list[str] = []
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            c = ciphers[n]
+            sealed = []
+            for i in range(400):
+                text = f"{n}:{i}:" + "z" * (i % 50)
+                sealed.append((f"msg_{i}", i, c.seal_record(f"msg_{i}", i, text, "", ""), text))
+                mid, seq, record, want = sealed[(i * 7) % len(sealed)]
+                if c.record_opener()(mid, seq, record)[0] != want:
+                    wrong.append(mid)
+        except BaseException as exc:
+            errors.append(exc)
+
+    def forget() -> None:
+        try:
+            for i in range(300):
+                opened.forget(ciphers[i % 4].session_id)
+                if i % 50 == 0:
+                    opened.clear()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)] + [threading.Thread(target=forget)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and wrong == []
+    entries = list(opened._items.values())
+    assert opened.size == sum(e[5] for e in entries) <= opened.max_bytes
+    assert {n for nonces in opened._by_session.values() for n in nonces} == set(opened._items)
