@@ -10,12 +10,17 @@ import pytest
 
 import sessionhub
 from sessionhub.config import Settings
-from sessionhub.crypto import SessionCipher, generate_master_key
+from sessionhub.crypto import SessionCipher, generate_master_key, to_text
 from sessionhub.crypto.opened import OpenedRecords
 from sessionhub.errors import ConfigError, DecryptionError
 
 SID = "ses_aaaaaaaaaaaaaaaaaaaaaaaaa"
 DK = bytes(range(32))
+
+
+def records(opened: OpenedRecords) -> int:
+    """The message records in the cache (session fields are cached too, keyed by their text)."""
+    return sum(1 for entry in opened._items.values() if isinstance(entry[0], bytes))
 
 
 def cipher(opened: OpenedRecords | None, session_id: str = SID, key: bytes = DK) -> SessionCipher:
@@ -122,16 +127,21 @@ async def test_the_store_reads_through_the_cache_and_drops_a_deleted_sessions_en
         for i in range(4):
             await hub.add_message(s.id, "user", f"message {i}")
             await hub.add_message(other.id, "user", f"other {i}")
-        assert len(opened) == 8  # sealed through the cache
+        assert records(opened) == 8  # sealed through the cache
         opened.clear()
         first = await hub.get_history(s.id, limit=50)
-        assert len(opened) == 4
+        assert records(opened) == 4
         again = await hub.get_history(s.id, limit=50)
         assert [m.content for m in again] == [m.content for m in first] == [f"message {i}" for i in range(4)]
         await hub.get_history(other.id, limit=50)
-        assert len(opened) == 8
+        assert records(opened) == 8
+        assert (await hub.get_session(s.id)).id == s.id  # its title, preview, metadata opened
+        assert any(
+            entry[3].session_id == s.id for entry in opened._items.values() if isinstance(entry[0], str)
+        )
         await hub.delete_session(s.id)
-        assert len(opened) == 4
+        assert records(opened) == 4
+        assert all(entry[3].session_id != s.id for entry in opened._items.values())  # its fields too
     settings = Settings.model_validate({"encryption": {"read_cache_mb": 0}})
     async with sessionhub.open(
         f"sqlite:///{tmp_path / 'a.db'}", encryption_key=key, settings=settings
@@ -189,3 +199,23 @@ def test_threads_reading_sealing_and_forgetting_keep_the_books_straight() -> Non
     entries = list(opened._items.values())
     assert opened.size == sum(e[5] for e in entries) <= opened.max_bytes
     assert {n for nonces in opened._by_session.values() for n in nonces} == set(opened._items)
+
+
+def test_a_session_field_read_again_comes_from_the_cache_for_that_field_and_cipher_only() -> None:
+    opened = OpenedRecords(1 << 20)
+    c = cipher(opened)
+    title = to_text(c.encrypt_title("A title " * 3))
+    first = c.open_session_field("title", title)
+    assert first == "A title " * 3
+    assert c.open_session_field("title", str(title)) is first  # a new str object, equal text
+    assert len(opened) == 1
+    with pytest.raises(DecryptionError, match="preview"):
+        c.open_session_field("preview", title)  # the same text under another field's AAD
+    with pytest.raises(DecryptionError):
+        cipher(opened, session_id="ses_b" + SID[5:]).open_session_field("title", title)
+    tampered = title[:-6] + ("A" if title[-6] != "A" else "B") + title[-5:]
+    with pytest.raises(DecryptionError):
+        c.open_session_field("title", tampered)
+    assert cipher(None).open_session_field("title", title) == first
+    opened.forget(SID)
+    assert len(opened) == 0

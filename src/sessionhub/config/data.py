@@ -79,8 +79,8 @@ class EncryptionSettings(Section):
     previous_key_file: OneOrMore = ()
     previous_key_files: OneOrMore = ()
     allow_open_key_file: Flag = False
-    # MB of recently opened message plaintext kept in memory so a page read again is not
-    # decrypted again (SQLite; crypto/opened.py); 0: none
+    # MB of recently opened plaintext (SQLite message records, session fields) kept in memory
+    # so what is read again is not decrypted again (crypto/opened.py); 0: none
     read_cache_mb: Annotated[int, int_between(0, 65_536)] = 16
 
     @model_validator(mode="after")

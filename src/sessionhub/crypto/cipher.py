@@ -174,6 +174,19 @@ class SessionCipher:
         except UnicodeDecodeError:
             raise DecryptionError(f"cannot decrypt {context}: the plaintext is not UTF-8 text") from None
 
+    def open_session_field(self, field: str, value: bytes | str) -> str:
+        """``decrypt_field("session", field, value)``, a text opened before for this field
+        answered from the read cache (opened.py; keyed by the whole sealed text)."""
+        opened = self._opened
+        if opened is None or type(value) is not str:
+            return self.decrypt_field("session", field, value)
+        hit = opened.get(value)
+        if hit is not None and hit[2] == field and hit[3] is self:
+            return hit[4][0]  # type: ignore[no-any-return]
+        text = self.decrypt_field("session", field, value)
+        opened.put(value, value, -1, field, self, (text,))
+        return text
+
     # -- fast paths ------------------------------------------------------------------------
     #
     # The same envelope, AAD bytes and checks as seal/open_ above, without recomputing

@@ -1,5 +1,6 @@
 """``OpenedRecords``: message records this process opened lately, so a page read again (the
-latest messages, every turn) is not decrypted again.
+latest messages, every turn) is not decrypted again; and session fields (title, preview,
+metadata), keyed by their whole sealed text and answered for the same field and cipher only.
 
 An entry is found by the record's nonce (random for each sealing) and used only when the stored
 record is byte for byte the one that was opened, for the same message id and seq, by the same
@@ -26,8 +27,9 @@ class Owner(Protocol):
     session_id: str
 
 
-# (record, seq, message_id, owner, fields, size): see OpenedRecords.put
-Entry = tuple[bytes, int, str, Owner, Any, int]
+# (record, seq, message_id, owner, fields, size): see OpenedRecords.put. A session field's
+# entry: (sealed text, -1, field name, owner, (text,), size), keyed by the sealed text itself.
+Entry = tuple[bytes | str, int, str, Owner, Any, int]
 _OVERHEAD = 240  # bytes an entry costs beyond its record and texts (dict slot, tuple, objects)
 
 
@@ -40,13 +42,15 @@ class OpenedRecords:
         if max_bytes < 1:
             raise ValueError("max_bytes must be at least 1 (no cache: pass None where it is used)")
         self.max_bytes = max_bytes
-        self._items: dict[bytes, Entry] = {}
-        self._by_session: dict[str, set[bytes]] = {}  # so forget() costs that session's entries
+        self._items: dict[bytes | str, Entry] = {}
+        self._by_session: dict[str, set[bytes | str]] = {}  # so forget() costs that session's entries
         self._bytes = 0
         self._lock = threading.Lock()
         self.get = self._items.get  # nonce -> Entry | None; the caller compares the rest
 
-    def put(self, nonce: bytes, record: bytes, seq: int, message_id: str, owner: Owner, fields: Any) -> None:
+    def put(
+        self, nonce: bytes | str, record: bytes | str, seq: int, message_id: str, owner: Owner, fields: Any
+    ) -> None:
         """Remember ``fields``, opened from ``record`` (message ``message_id`` at ``seq``) by
         ``owner`` (the session's cipher). A record over 1/16 of the budget is not kept."""
         size = len(record) + _OVERHEAD + sum(len(f) for f in fields if f)
@@ -60,7 +64,7 @@ class OpenedRecords:
             while self._bytes > self.max_bytes:
                 self._drop(next(iter(self._items)))
 
-    def _drop(self, nonce: bytes) -> None:
+    def _drop(self, nonce: bytes | str) -> None:
         entry = self._items.pop(nonce, None)
         if entry is None:
             return

@@ -84,7 +84,8 @@ class SQLBase:
     ) -> None:
         self.url = eng.parse_url(url)
         self.keyring = keyring  # encryption at rest when set (crypto_sql.py)
-        # encrypted SQLite: plaintext of message records opened lately (crypto/opened.py); 0: none
+        # encrypted: plaintext of message records (SQLite) and session fields opened lately
+        # (crypto/opened.py); 0: none
         self.read_cache_bytes = read_cache_bytes
         self.codec = PlainCodec()
         self.dialect = self.url.dialect

@@ -163,8 +163,8 @@ class CryptoCodec(PlainCodec):
         # The master key new data keys are wrapped with: the database's active key (the
         # store confirms it in the inserting transaction and updates this when rotation moves it).
         self.wrapping = wrapping or keyring.current
-        # opened records are kept (by the ciphers) only where messages are records
-        opened = OpenedRecords(read_cache_bytes) if records and read_cache_bytes > 0 else None
+        # what the session ciphers opened lately: message records (SQLite) and session fields
+        opened = OpenedRecords(read_cache_bytes) if read_cache_bytes > 0 else None
         self.cache = CipherCache(keyring, opened=opened)
 
     def cipher(self, key: RowKey) -> SessionCipher:
@@ -194,7 +194,7 @@ class CryptoCodec(PlainCodec):
         return to_text(self.cipher(key).encrypt_field("session", field, value or ""))
 
     def open_session(self, key: RowKey, field: str, value: str | None) -> str | None:
-        text = self.cipher(key).decrypt_field("session", field, _present(value, key, field))
+        text = self.cipher(key).open_session_field(field, _present(value, key, field))
         return text if text or field != "metadata" else None
 
     def session_text_empty(self, key: RowKey, field: str, value: str | None) -> bool:
