@@ -34,7 +34,8 @@ _OVERHEAD = 240  # bytes an entry costs beyond its record and texts (dict slot, 
 
 
 class OpenedRecords:
-    """A byte-bounded map from a record's nonce to its opened fields. Reads take no lock."""
+    """A byte-bounded map from a record's nonce (a session field's sealed text) to what it
+    opened to. Reads take no lock."""
 
     __slots__ = ("_by_session", "_bytes", "_items", "_lock", "get", "max_bytes")
 
