@@ -1473,7 +1473,7 @@ async def fig_encryption(ctx: Context) -> Figure:
     latest: dict[str, Outcome] = {}
     found: dict[str, Outcome] = {}
     hits: dict[str, list[int]] = {}
-    costs: list[tuple[float, float, int]] = []  # _record_costs of the encrypted page
+    costs: tuple[float, float, int] | None = None  # _record_costs of the encrypted page
     queries = search_queries(50)
     # 1. appends, the two variants taking turns
     tmp = ctx.data_dir / "tmp" / "encryption"
@@ -1541,7 +1541,7 @@ async def fig_encryption(ctx: Context) -> Figure:
         latest.update(await _interleaved_latest(readers, s, ctx.log))
         if ENC_COLD_LABEL in readers:
             peer, sid = readers[ENC_COLD_LABEL]
-            costs.append(_record_costs(peer.hub, sid))  # type: ignore[attr-defined]
+            costs = _record_costs(peer.hub, sid)  # type: ignore[attr-defined]
     latest = {name: latest[name] for name in (PLAIN_LABEL, ENC_LABEL, ENC_COLD_LABEL) if name in latest}
 
     # 3. search, on datasets loaded with and without the key
@@ -1579,8 +1579,8 @@ async def fig_encryption(ctx: Context) -> Figure:
     )
     plain_page = latest.get(PLAIN_LABEL)
     in_run = ""
-    if costs and isinstance(plain_page, Samples):
-        opened, floor, n = costs[0]
+    if costs is not None and isinstance(plain_page, Samples):
+        opened, floor, n = costs
         base = plain_page.median
         in_run = (
             f"; in this run: the plaintext page {fmt_seconds(base)}; opening the encrypted page's "

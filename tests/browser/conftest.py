@@ -106,7 +106,11 @@ class Server:
     def __init__(self, base: str, database: str = "") -> None:
         self.base = base
         self.database = database
-        self.http = httpx.Client(base_url=base, timeout=10)
+        # No kept-alive connections: the server closes one idle for 5 s (uvicorn's keep-alive
+        # timeout), and a call sent on it at that moment, after a slow browser step, got
+        # "Server disconnected without sending a response" (a browser would retry; this client
+        # does not). A fresh loopback connection per call costs ~1 ms.
+        self.http = httpx.Client(base_url=base, timeout=10, limits=httpx.Limits(max_keepalive_connections=0))
 
     def seed_sessions(self, texts: list[str]) -> list[str]:
         """One session per text (a user message), written straight into the server's database

@@ -258,8 +258,7 @@ class SearchSQLMixin(CryptoSQLMixin):
         """
         limit = int(params["limit"])
         depth = 4 * limit
-        named = {k: v for k, v in params.items() if k in ("wq", "gq")}
-        top = fetch(f"SELECT pk, score FROM ({match.source}) ORDER BY score LIMIT {depth}", named)
+        top = fetch(f"SELECT pk, score FROM ({match.source}) ORDER BY score LIMIT {depth}", match.params)
         if not top:
             return []
         score_of: dict[int, float] = dict(top)
@@ -297,12 +296,11 @@ class SearchSQLMixin(CryptoSQLMixin):
         is ranked and walked, as the window query did, but in Python.
         """
         limit = int(params["limit"])
-        named = {k: v for k, v in params.items() if k in ("wq", "gq")}
         ranked = f"SELECT pk, score FROM ({match.source}) ORDER BY score, pk DESC"
         best: dict[int, tuple[Sequence[Any], float]] = {}  # session pk -> its best hit, in rank order
         done = 0
         for depth in (20 * limit, None):
-            top = fetch(ranked if depth is None else f"{ranked} LIMIT {depth}", named)
+            top = fetch(ranked if depth is None else f"{ranked} LIMIT {depth}", match.params)
             while done < len(top) and len(best) < limit:
                 # The first chunk about the page (one owner, no filter: it is the answer),
                 # then larger ones when the filters or repeated sessions turned hits away.
