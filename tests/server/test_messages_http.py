@@ -18,6 +18,7 @@ import fastapi.routing
 import httpx
 import pytest
 
+from sessionhub.server import fastlane
 from sessionhub.server.jsonbody import StrictJSONRoute
 from sessionhub.server.leanroute import LeanRoute
 from sessionhub.server.routes import messages
@@ -433,7 +434,8 @@ async def test_reads(client: httpx.AsyncClient) -> None:
 
 
 # Beyond the literal answers above: the same requests through FastAPI's own request handling
-# (the routes built as plain StrictJSONRoutes) and through LeanRoute, answer for answer.
+# (the routes built as plain StrictJSONRoutes, FastAPI's route walk) and through LeanRoute and
+# the fast lane, answer for answer.
 DIFFERENTIAL: list[tuple[str, str, bytes, dict[str, str]]] = [
     *(("POST", "", body, {**JSON, **headers}) for _, body, headers, _, _ in REFUSED_APPENDS),
     ("POST", "", b'{"role":"user","content":"x"}', {}),
@@ -483,6 +485,15 @@ async def test_same_answers_as_fastapi(make_client: ClientFactory, monkeypatch: 
         return await solve(**kwargs)
 
     monkeypatch.setattr(fastapi.routing, "solve_dependencies", counting_solve)
+    walked: list[str] = []  # requests FastAPI's walk handed to the messages router
+    handle_selected = fastapi.routing._IncludedRouter._handle_selected
+
+    async def counting_walk(self: Any, scope: Any, receive: Any, send: Any) -> None:
+        if scope["path"].endswith("/messages"):
+            walked.append(scope["method"])
+        await handle_selected(self, scope, receive, send)
+
+    monkeypatch.setattr(fastapi.routing._IncludedRouter, "_handle_selected", counting_walk)
     urls = []
 
     async def start(c: httpx.AsyncClient) -> httpx.AsyncClient:
@@ -494,20 +505,30 @@ async def test_same_answers_as_fastapi(make_client: ClientFactory, monkeypatch: 
 
     with monkeypatch.context() as patch:
         patch.setattr(LeanRoute, "get_route_handler", StrictJSONRoute.get_route_handler)
+        patch.setattr(fastlane, "install", lambda router: None)
         plain = await start(make_client())
     lean = await start(make_client())
-    resolved_by_fastapi = 0
+    resolved_by_fastapi = plain_walks = 0
     for method, tail, body, headers in DIFFERENTIAL:
         answers = []
+        walks: list[list[str]] = []  # what FastAPI's walk saw of the request: plain app, lean app
         for c, (sid, url) in zip((plain, lean), urls, strict=True):
             resolved_by_fastapi += len(solved)  # the plain app's request, on the second turn
             solved.clear()
+            walked.clear()
             r = await c.request(method, url + tail, content=body or None, headers=headers)
+            walks.append(list(walked))
             text = r.text.replace(sid, "ses_*")
             if r.headers.get("content-type") == "application/json":
                 text = _MSG_ID.sub('"msg_*"', text)
             raw = [(k, v.replace(sid.encode(), b"ses_*")) for k, v in r.headers.raw if k != b"content-length"]
             answers.append((r.status_code, raw, text))
         assert not solved, (method, tail)  # the lean app's request: FastAPI resolved nothing
+        if method == "PATCH":  # no lane takes another method: FastAPI's walk answers 405
+            assert walks == [["PATCH"], ["PATCH"]]
+        elif not tail.startswith("/"):  # ... and FastAPI's walk never saw the lean app's request
+            assert walks[1] == [], (method, tail)
+            plain_walks += len(walks[0])  # (the plain app's, unless a middleware answered first)
         assert answers[0] == answers[1], (method, tail, body[:80], headers)
     assert resolved_by_fastapi > len(DIFFERENTIAL) // 2  # ... and the plain app's requests it did
+    assert plain_walks > len(DIFFERENTIAL) // 2

@@ -25,6 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from .. import __version__
 from ..config import Settings
 from ..hub import Hub
+from . import fastlane
 from .auth import AuthMiddleware
 from .errors import install_error_handlers
 from .limits import BodyLimitMiddleware
@@ -149,4 +150,5 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
         timeout=settings.server.request_timeout_seconds,
     )
     app.add_middleware(RequestGuard, server=settings.server)
+    fastlane.install(app.router)  # the messages routes skip FastAPI's route walk (fastlane.py)
     return app

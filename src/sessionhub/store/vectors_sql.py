@@ -6,7 +6,10 @@
   ``kick``. Appends do not wait for it (they do not even know it); a backlog (an upgrade, an
   import, a restart) is caught up from the oldest message on. Database work runs on the
   store's worker threads, the model on the embedding thread. ``mark`` remembers how far every
-  message is done, so an idle poll reads only the newest rows.
+  message is done, so an idle poll reads only the newest rows. While messages keep arriving,
+  the thread works a quarter of the time (``BUSY_SHARE``), pausing after each batch for three
+  times as long as it took, as PostgreSQL's autovacuum sleeps off its cost budget: the
+  requests keep the cores, and a backlog with nothing new arriving is caught up at full speed.
 - Search (``semantic_search``): the owner's ``OwnerIndex`` (semantic/vectors.py) loads the
   vectors written since its last look, gives the nearest message pks, and those are read
   back with the session filters of keyword search (and re-scored exactly from their stored
@@ -22,6 +25,7 @@ import asyncio
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -41,6 +45,7 @@ BACKGROUND_BATCH = 16  # short rounds: a search or an explicit catch-up waits le
 # restart, a burst of appends) is the thread's, and a search does not pay for it.
 CATCH_UP = 16
 _CHUNK = 500
+BUSY_SHARE = 0.25  # the thread's share of its time while messages keep arriving
 
 
 class VectorSQLMixin(SearchSQLMixin):
@@ -51,6 +56,7 @@ class VectorSQLMixin(SearchSQLMixin):
     _embed_kick: threading.Event | None = None
     _embed_lock: threading.Lock | None = None
     _embed_mark = 0
+    _embed_top = 0  # the newest message pk seen by the last round
     _embedder: Any = None
     _owner_indexes: dict[str, Any] | None = None
     embedded_total = 0
@@ -100,6 +106,8 @@ class VectorSQLMixin(SearchSQLMixin):
         with contextlib.suppress(AttributeError, OSError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
         while not self._embed_stop.is_set():
+            seen = self._embed_top
+            started = time.monotonic()
             try:
                 done = self._embed_some(BACKGROUND_BATCH, self._submit)
             except Exception:  # the database went away or is closing: try again next poll
@@ -107,6 +115,9 @@ class VectorSQLMixin(SearchSQLMixin):
             if done == 0:
                 self._embed_kick.wait(POLL_SECONDS)
                 self._embed_kick.clear()
+            elif self._embed_top > seen > 0:  # messages arrived since the last round: yield
+                took = time.monotonic() - started
+                self._embed_stop.wait(took * (1 - BUSY_SHARE) / BUSY_SHARE)
 
     def _submit(self, fn: Callable[..., Any], *args: Any) -> Any:
         return self._pool().submit(self._guarded, fn, *args).result()
@@ -120,7 +131,7 @@ class VectorSQLMixin(SearchSQLMixin):
         if not self._embed_lock.acquire(blocking=wait):
             return 0
         try:
-            rows, mark = call(self._pending, self._embed_mark, n + 1 if whole else n)
+            rows, mark, self._embed_top = call(self._pending, self._embed_mark, n + 1 if whole else n)
             if whole and len(rows) > n:
                 return 0
             if rows:
@@ -132,7 +143,7 @@ class VectorSQLMixin(SearchSQLMixin):
         finally:
             self._embed_lock.release()
 
-    def _pending(self, mark: int, n: int) -> tuple[list[tuple[int, str]], int]:
+    def _pending(self, mark: int, n: int) -> tuple[list[tuple[int, str]], int, int]:
         with self._read() as conn:
             top = conn.execute(text("SELECT max(pk) FROM messages")).scalar() or 0
             streaming = conn.execute(
@@ -150,7 +161,7 @@ class VectorSQLMixin(SearchSQLMixin):
         done_to = int(rows[-1][0]) if len(rows) == n else int(top)
         if streaming is not None:  # a reply still streaming is embedded once it ends
             done_to = min(done_to, int(streaming) - 1)
-        return [(int(r[0]), str(r[1])) for r in rows], max(mark, done_to)
+        return [(int(r[0]), str(r[1])) for r in rows], max(mark, done_to), int(top)
 
     def _save_vectors(self, pks: list[int], vectors: Any) -> None:
         from ..semantic.vectors import pack
