@@ -1658,18 +1658,25 @@ def _row(what: str, r: httpbench.LoadResult | str) -> list[str]:
 
 
 async def _load_all(
-    ctx: Context, base: str, method: str, reqs: list[tuple[str, str | None]]
+    ctx: Context,
+    base: str,
+    method: str,
+    reqs: list[tuple[str, str | None]],
+    meter: httpbench.CpuMeter | None = None,
 ) -> list[httpbench.LoadResult | str]:
-    """One run per available generator: wrk if installed, then the Python one (always)."""
+    """One run per available generator: wrk if installed, then the Python one (always); ``meter``
+    (if given) measures the first run."""
     s = ctx.sizes
     out: list[httpbench.LoadResult | str] = []
+    measuring = meter if meter is not None else contextlib.nullcontext()
     for gen in ("wrk", "httpx"):
         if gen == "wrk" and not httpbench.wrk_available():
             continue
         ctx.log(f"http: {method} {reqs[0][0].split('?')[0]} with {gen}")
         try:
             if gen == "wrk":
-                r = await httpbench.load_wrk(base, method, reqs, s.http_concurrency, s.http_duration_s)
+                with measuring:
+                    r = await httpbench.load_wrk(base, method, reqs, s.http_concurrency, s.http_duration_s)
             else:
                 r = await httpbench.load_python(
                     base, method, reqs, s.http_concurrency, s.http_duration_s, s.http_max_requests
@@ -1696,6 +1703,7 @@ async def fig_http(ctx: Context) -> Figure:
     rows: list[list[str]] = []
     posts: list[httpbench.LoadResult] = []
     floors: list[httpbench.LoadResult] = []
+    use: httpbench.CpuUse | None = None
     try:
         # 1. appends into a fresh database
         url = f"sqlite:///{(tmp / 'append.db').resolve()}"
@@ -1714,10 +1722,23 @@ async def fig_http(ctx: Context) -> Figure:
                 )
                 for i, m in enumerate(texts)
             ]
-            for r in await _load_all(ctx, srv.base, "POST", reqs):
+            meter = (
+                httpbench.CpuMeter(srv.proc.pid)
+                if srv.proc is not None and httpbench.wrk_available()
+                else None
+            )
+            for r in await _load_all(ctx, srv.base, "POST", reqs, meter):
                 rows.append(_row("POST /api/sessions/{id}/messages", r))
                 if isinstance(r, httpbench.LoadResult):
                     posts.append(r)
+            use = meter.use(posts[0].requests) if meter is not None and posts else None
+            if use is not None:
+                cpu_note = (
+                    f"server CPU per append during the wrk run: {use.loop_us:.0f} µs on the event loop's "
+                    f"thread, {use.other_us:.0f} µs on its other threads (the store's writer and pool, the "
+                    f"embedding thread); the machine (server, wrk and all) was {use.idle:.0%} idle"
+                )
+                fig.notes.append(cpu_note)
             async with httpx.AsyncClient(base_url=srv.base, timeout=30) as client:
                 stored = 0
                 for sid in ids:
@@ -1803,12 +1824,21 @@ async def fig_http(ctx: Context) -> Figure:
         + (
             ". The profile table of this figure (py-spy over the server under the same wrk load, this run, "
             "samples holding the GIL) shows where the server's Python CPU goes, which bounds one worker: "
-            "most of it is uvicorn (the HTTP parser and two socket writes per answer), Starlette and "
-            "FastAPI (routing, the request/response wrapper, the middleware stack) and the middlewares, "
-            "around a store call that takes a small share; the store's writes run beside the event loop "
-            "on a worker thread, grouped into shared commits. The route's parameters are already resolved "
-            "without FastAPI's dependency machinery (server/leanroute.py)"
+            "most of it is uvicorn (the HTTP parser, the socket write of each answer), Starlette and "
+            "FastAPI (the request/response wrapper, the middleware stack) and the middlewares, around a "
+            "store call that takes a small share; the store's writes run beside the event loop on a "
+            "worker thread, grouped into shared commits. The messages routes already skip FastAPI's "
+            "parameter resolution (server/leanroute.py) and its route walk (server/fastlane.py), and the "
+            "embedding thread yields while appends arrive"
             if profiled
+            else ""
+        )
+        + (
+            f". In the wrk run the server used {use.loop_us:.0f} µs of CPU per append on the event loop's "
+            f"thread and {use.other_us:.0f} µs on its other threads while the machine stayed {use.idle:.0%} "
+            "idle: a request waits more than it computes, on hand-offs between the loop and the writer "
+            "thread and on the interpreter lock the two share"
+            if use is not None and use.idle > 0.2
             else ""
         )
     )

@@ -131,6 +131,59 @@ class LoadResult:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
+@dataclass
+class CpuUse:
+    """Where a server's CPU went during a load run (Linux ``/proc``), per answered request."""
+
+    loop_us: float  # the server's main thread: the event loop
+    other_us: float  # its other threads: the store's writer and pool, the embedding thread
+    idle: float  # the machine's idle share of the run (0-1)
+
+
+def _threads_cpu(pid: int) -> dict[str, float]:
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    with contextlib.suppress(OSError):
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError):
+                with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                out[tid] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def _machine_ticks() -> list[int]:
+    with open("/proc/stat") as f:
+        return [int(x) for x in f.readline().split()[1:]]
+
+
+class CpuMeter:
+    """``with CpuMeter(pid) as m: ...`` then ``m.use(requests)``: the server's CPU per request."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._before: tuple[dict[str, float], list[int]] = ({}, [])
+        self._after: tuple[dict[str, float], list[int]] = ({}, [])
+
+    def __enter__(self) -> CpuMeter:
+        self._before = (_threads_cpu(self.pid), _machine_ticks())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._after = (_threads_cpu(self.pid), _machine_ticks())
+
+    def use(self, requests: int) -> CpuUse | None:
+        (t0, m0), (t1, m1) = self._before, self._after
+        if not t1 or not m1 or requests <= 0:
+            return None
+        main = str(self.pid)
+        loop = t1.get(main, 0.0) - t0.get(main, 0.0)
+        other = sum(v - t0.get(k, 0.0) for k, v in t1.items() if k != main)
+        ticks = [b - a for a, b in zip(m0, m1, strict=True)]
+        idle = (ticks[3] + ticks[4]) / max(1, sum(ticks))  # idle + iowait
+        return CpuUse(1e6 * loop / requests, 1e6 * other / requests, idle)
+
+
 def wrk_available() -> bool:
     return shutil.which("wrk") is not None
 
