@@ -254,6 +254,75 @@ async def test_encrypted_inline_reads_decrypt(tmp_path: Path) -> None:
     assert b"secret words" not in (tmp_path / "enc.db").read_bytes()
 
 
+async def _seed_list(hub: Hub) -> None:
+    """Sessions in every state the list orders and filters by: empty, pinned, archived, reordered."""
+    ids = []
+    for i in range(23):
+        s = await hub.create_session(agent="main", title=f"t{i}", metadata={"i": i})
+        ids.append(s.id)
+        if i % 5 != 3:
+            await hub.add_message(s.id, "user", f"m{i}")
+    for i in (1, 8, 14):
+        await hub.pin(ids[i])
+    for i in (2, 6, 11, 19):
+        await hub.archive(ids[i])
+    for i in (4, 9):
+        await hub.add_message(ids[i], "user", "later")  # newer activity: moves up
+
+
+async def _list_pages(hub: Hub, view: Any, limit: int, agent: str | None = None) -> list[Any]:
+    store = _store(hub)
+    pages: list[Any] = []
+    cursor = None
+    while True:
+        page = await store.list_sessions(hub.owner, view, limit, cursor, agent, None)
+        pages.append(page)
+        cursor = page[1]
+        if cursor is None:
+            return pages
+
+
+async def _lists_match(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = _store(hub)
+    hops: list[Any] = []
+    original_run = store._run
+
+    async def counting_run(fn: Any, *args: Any) -> Any:
+        hops.append(fn)
+        return await original_run(fn, *args)
+
+    monkeypatch.setattr(store, "_run", counting_run)
+    cases = [(view, limit) for view in ("active", "archived") for limit in (1, 4, 50)]
+    inline = [await _list_pages(hub, view, limit) for view, limit in cases]
+    assert hops == []  # every page answered on the calling thread
+    await _list_pages(hub, "all", 4)
+    await _list_pages(hub, "active", 4, agent="main")
+    assert hops and all(fn == store._list for fn in hops)  # those go to the worker path
+    readers = store.readers
+    monkeypatch.setattr(store, "readers", None)
+    general = [await _list_pages(hub, view, limit) for view, limit in cases]
+    monkeypatch.setattr(store, "readers", readers)
+    assert inline == general
+    active = [s for page, _ in inline[2] for s in page]
+    # 23 sessions, 4 archived, 4 empty of which only the newest (t18) is listed (t8, pinned and
+    # empty, is not); pinned first, then by activity.
+    assert len(active) == 23 - 4 - 3 and [s.title for s in active[:4]] == ["t14", "t1", "t9", "t4"]
+    assert [s.title for s in active if s.message_count == 0] == ["t18"]
+    assert [s.title for page, _ in inline[5] for s in page] == ["t19", "t11", "t6", "t2"]
+
+
+async def test_inline_list_pages_equal_the_worker_path(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+    await _seed_list(hub)
+    await _lists_match(hub, monkeypatch)
+
+
+async def test_encrypted_inline_list_pages_decrypt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with sessionhub.open(f"sqlite:///{tmp_path}/enc.db", encryption_key=generate_master_key()) as hub:
+        await _seed_list(hub)
+        await _lists_match(hub, monkeypatch)
+    assert b"t14" not in (tmp_path / "enc.db").read_bytes()
+
+
 @pytest.mark.postgres
 async def test_a_failure_inside_the_postgresql_append_pipeline_rolls_the_append_back(
     pg_url: str, monkeypatch: pytest.MonkeyPatch

@@ -1,4 +1,5 @@
-"""The store's hot paths on SQLite, fenced in one module: every append and every latest-N read.
+"""The store's hot paths on SQLite, fenced in one module: every append, every latest-N read
+and the session list's pages.
 
 What makes them fast, and what keeps them honest:
 
@@ -22,7 +23,9 @@ What makes them fast, and what keeps them honest:
   whose page reaches into its base, a busy database) returns ``None`` and the caller takes
   the general path in a worker thread, which has the busy timeout, retries and error
   translation. The connection has ``busy_timeout=0`` and ``query_only``: it never waits on a
-  lock and never writes.
+  lock and never writes. A page of the session list (``LIST_SQL``: the active or archived
+  list without an agent or channel filter, read in order from ``ix_sessions_list``) is read
+  the same way, the active list's newest empty session folded in as a subquery.
 """
 
 from __future__ import annotations
@@ -37,14 +40,21 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Text, bindparam, func, insert, select, update
+from sqlalchemy import Select, Text, bindparam, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from ..model import Message, Usage, slot_constructor
-from ._rows import EPOCH, MESSAGE_COLUMNS, parts_from_json
+from ..model import Message, Session, Usage, slot_constructor
+from ._rows import (
+    EPOCH,
+    MESSAGE_COLUMNS,
+    SESSION_FIELDS,
+    encode_cursor,
+    parts_from_json,
+    session_from_columns,
+)
 from .codec import ColumnOpener, PlainCodec, RowKey
 from .schema import messages, sessions
 
@@ -164,6 +174,59 @@ LATEST_SQL = {
 
 _NO_UPPER = 2**62
 
+LIST_VIEWS = ("active", "archived")
+"""The list views ``Readers.sessions_page`` serves: those ``ix_sessions_list`` reads in order
+(``all`` sorts every session of the owner, ``scheduled`` filters on an unindexed column)."""
+LIST_COLUMNS = (*SESSION_FIELDS, "wrapped_key", "pk")
+_PINNED, _ACTIVITY, _PK = (
+    SESSION_FIELDS.index("pinned"),
+    SESSION_FIELDS.index("activity_at"),
+    len(SESSION_FIELDS) + 1,
+)
+
+
+def _list_page(view: str, after: bool) -> Select[Any]:
+    """A page of one owner's list, newest activity first, pinned sessions before the rest.
+
+    As ``SessionsSQLMixin._list``: the active list shows sessions with messages and the newest
+    empty one (a new chat), the archived list the archived ones.
+    """
+    conds: list[Any] = [sessions.c.owner == bindparam("owner")]
+    if view == "active":
+        newest_empty = (
+            select(sessions.c.pk)
+            .where(
+                sessions.c.owner == bindparam("owner"),
+                sessions.c.status == bindparam("status"),
+                sessions.c.message_count == 0,
+            )
+            .order_by(sessions.c.pk.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        conds += [
+            sessions.c.status == bindparam("status"),
+            or_(sessions.c.message_count > 0, sessions.c.pk == newest_empty),
+        ]
+    else:
+        conds.append(sessions.c.status == bindparam("status"))
+    if after:
+        key = tuple_(sessions.c.pinned, sessions.c.activity_at, sessions.c.pk)
+        conds.append(key < tuple_(bindparam("a_pinned"), bindparam("a_at"), bindparam("a_pk")))
+    return (
+        select(*(sessions.c[name] for name in LIST_COLUMNS))
+        .where(*conds)
+        .order_by(sessions.c.pinned.desc(), sessions.c.activity_at.desc(), sessions.c.pk.desc())
+        .limit(bindparam("n"))
+    )
+
+
+LIST_SQL = {
+    (view, after): sqlite_text(_list_page(view, after)) for view in LIST_VIEWS for after in (False, True)
+}
+"""``(view, with a cursor)`` -> the SQL of a page of the session list (``:owner``, ``:status``,
+``:n`` and, after a cursor, ``:a_pinned``, ``:a_at``, ``:a_pk``)."""
+
 
 # -- values -------------------------------------------------------------------------------------
 
@@ -275,6 +338,29 @@ class Readers:
             rows.reverse()
         return decode_page(rows, session_id, codec.message_opener(RowKey(session_id, rows[0][11]))), has_more
 
+    def sessions_page(
+        self, codec: PlainCodec, owner: str, view: str, limit: int, after: Sequence[int] | None
+    ) -> tuple[list[Session], str | None] | None:
+        """The page ``SQLStore.list_sessions`` returns without an agent or channel filter, or
+        ``None`` when the general path must answer."""
+        if self.closed or limit > INLINE_LIMIT or view not in LIST_VIEWS:
+            return None
+        params: dict[str, Any] = {"owner": owner, "status": view, "n": limit + 1}
+        if after is not None:
+            params.update(a_pinned=bool(after[0]), a_at=after[1], a_pk=after[2])
+        try:
+            rows = self.connection().execute(LIST_SQL[view, after is not None], params).fetchall()
+        except sqlite3.Error:  # busy, or anything odd: the worker path retries and reports
+            return None
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_cursor = encode_cursor([int(bool(last[_PINNED])), last[_ACTIVITY], last[_PK]])
+            rows = rows[:limit]
+        if codec.encrypted:  # titles, previews and metadata opened by the codec
+            return [codec.session(dict(zip(LIST_COLUMNS, r, strict=True))) for r in rows], next_cursor
+        return [session_from_columns(r) for r in rows], next_cursor
+
 
 __all__ = [
     "APPEND_COUNTERS",
@@ -287,6 +373,9 @@ __all__ = [
     "INSERT_MESSAGE_SQL",
     "LATEST",
     "LATEST_SQL",
+    "LIST_COLUMNS",
+    "LIST_SQL",
+    "LIST_VIEWS",
     "SESSION_BY_ID",
     "SESSION_BY_ID_SQL",
     "SESSION_FOR_UPDATE_PG",

@@ -171,6 +171,10 @@ class SessionsSQLMixin(BranchesSQLMixin):
         channel: str | None,
     ) -> tuple[list[Session], str | None]:
         after = decode_cursor(cursor) if cursor else None
+        if self.readers is not None and not agent and not channel:  # SQLite: on this thread (fastpath.py)
+            page = self.readers.sessions_page(self.codec, owner, view, limit, after)
+            if page is not None:
+                return page
         return await self._run(self._list, owner, view, limit, after, agent, channel)
 
     def _view_filter(self, conn: Connection, owner: str, view: View) -> Any:
