@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from ...hub import Hub
 from ..auth import current_hub
+from ..leanroute import LeanRoute
 from ..schemas import (
     SearchResponse,
     SessionCreate,
@@ -30,7 +31,6 @@ AgentFilter = Query(None, max_length=200, description="only this agent's session
 ChannelFilter = Query(None, max_length=64, description="only this channel's sessions")
 
 
-@router.get("", response_model=SessionList, responses=errors(404))
 async def list_sessions(
     view: View = "active",
     limit: int = ListLimit,
@@ -43,6 +43,18 @@ async def list_sessions(
     """One keyset page: pinned first, then by last activity, newest first; each with its `group`."""
     page = await hub.list_sessions(view, limit, cursor, tz, agent=agent, channel=channel)
     return JSONResponse(page.to_dict())
+
+
+# The dashboard's sidebar and every client's list: parameters resolved by LeanRoute (leanroute.py),
+# and the request sent past FastAPI's route walk (fastlane.py).
+router.add_api_route(
+    "",
+    list_sessions,
+    methods=["GET"],
+    response_model=SessionList,
+    responses=errors(404),
+    route_class_override=LeanRoute,
+)
 
 
 @router.post("", status_code=201, response_model=SessionModel)
