@@ -150,5 +150,5 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
         timeout=settings.server.request_timeout_seconds,
     )
     app.add_middleware(RequestGuard, server=settings.server)
-    fastlane.install(app.router)  # the messages routes skip FastAPI's route walk (fastlane.py)
+    fastlane.install(app.router)  # the LeanRoutes (messages, the list) skip FastAPI's route walk
     return app
