@@ -185,11 +185,13 @@ _PINNED, _ACTIVITY, _PK = (
 )
 
 
-def _list_page(view: str, after: bool) -> Select[Any]:
+def list_page(view: str, after: bool, agent: bool = False, channel: bool = False) -> Select[Any]:
     """A page of one owner's list, newest activity first, pinned sessions before the rest.
 
-    As ``SessionsSQLMixin._list``: the active list shows sessions with messages and the newest
-    empty one (a new chat), the archived list the archived ones.
+    ``active``: sessions with messages and the newest empty one (a new chat); ``archived``;
+    ``scheduled`` (run by the scheduler); ``all``. Parameters: ``:owner``, ``:status`` (active
+    and archived), ``:agent`` and ``:channel`` when filtered, ``:n``, and after a cursor
+    ``:a_pinned``, ``:a_at``, ``:a_pk``. The store's one list statement, on every database.
     """
     conds: list[Any] = [sessions.c.owner == bindparam("owner")]
     if view == "active":
@@ -208,8 +210,14 @@ def _list_page(view: str, after: bool) -> Select[Any]:
             sessions.c.status == bindparam("status"),
             or_(sessions.c.message_count > 0, sessions.c.pk == newest_empty),
         ]
-    else:
+    elif view == "archived":
         conds.append(sessions.c.status == bindparam("status"))
+    elif view == "scheduled":
+        conds.append(sessions.c.source == "scheduled")
+    if agent:
+        conds.append(sessions.c.agent == bindparam("agent"))
+    if channel:
+        conds.append(sessions.c.channel == bindparam("channel"))
     if after:
         key = tuple_(sessions.c.pinned, sessions.c.activity_at, sessions.c.pk)
         conds.append(key < tuple_(bindparam("a_pinned"), bindparam("a_at"), bindparam("a_pk")))
@@ -221,8 +229,26 @@ def _list_page(view: str, after: bool) -> Select[Any]:
     )
 
 
+def list_params(
+    owner: str, view: str, limit: int, after: Sequence[int] | None, **filters: str | None
+) -> dict[str, Any]:
+    """The parameters of ``list_page`` (a page of ``limit`` and one more row, to tell if more follow)."""
+    params: dict[str, Any] = {"owner": owner, "status": view, "n": limit + 1, **filters}
+    if after is not None:
+        params.update(a_pinned=bool(after[0]), a_at=after[1], a_pk=after[2])
+    return params
+
+
+def next_cursor(rows: Sequence[Sequence[Any]], limit: int) -> str | None:
+    """The cursor after a page of ``LIST_COLUMNS`` rows read with ``n = limit + 1``."""
+    if len(rows) <= limit:
+        return None
+    last = rows[limit - 1]
+    return encode_cursor([int(bool(last[_PINNED])), last[_ACTIVITY], last[_PK]])
+
+
 LIST_SQL = {
-    (view, after): sqlite_text(_list_page(view, after)) for view in LIST_VIEWS for after in (False, True)
+    (view, after): sqlite_text(list_page(view, after)) for view in LIST_VIEWS for after in (False, True)
 }
 """``(view, with a cursor)`` -> the SQL of a page of the session list (``:owner``, ``:status``,
 ``:n`` and, after a cursor, ``:a_pinned``, ``:a_at``, ``:a_pk``)."""
@@ -345,21 +371,15 @@ class Readers:
         ``None`` when the general path must answer."""
         if self.closed or limit > INLINE_LIMIT or view not in LIST_VIEWS:
             return None
-        params: dict[str, Any] = {"owner": owner, "status": view, "n": limit + 1}
-        if after is not None:
-            params.update(a_pinned=bool(after[0]), a_at=after[1], a_pk=after[2])
+        params = list_params(owner, view, limit, after)
         try:
             rows = self.connection().execute(LIST_SQL[view, after is not None], params).fetchall()
         except sqlite3.Error:  # busy, or anything odd: the worker path retries and reports
             return None
-        next_cursor = None
-        if len(rows) > limit:
-            last = rows[limit - 1]
-            next_cursor = encode_cursor([int(bool(last[_PINNED])), last[_ACTIVITY], last[_PK]])
-            rows = rows[:limit]
+        cursor = next_cursor(rows, limit)
         if codec.encrypted:  # titles, previews and metadata opened by the codec
-            return [codec.session(dict(zip(LIST_COLUMNS, r, strict=True))) for r in rows], next_cursor
-        return [session_from_columns(r) for r in rows], next_cursor
+            return [codec.session(dict(zip(LIST_COLUMNS, r, strict=True))) for r in rows[:limit]], cursor
+        return [session_from_columns(r) for r in rows[:limit]], cursor
 
 
 __all__ = [
@@ -381,6 +401,9 @@ __all__ = [
     "SESSION_FOR_UPDATE_PG",
     "Readers",
     "decode_page",
+    "list_page",
+    "list_params",
+    "next_cursor",
     "postgres_text",
     "sqlite_text",
 ]

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, case, delete, func, or_, select, tuple_, update
+from sqlalchemy import Row, case, delete, func, select, update
 
 from ..model import Session, Stats
-from ._rows import decode_cursor, dumps_json, encode_cursor
+from ._rows import decode_cursor, dumps_json
 from .base import Check, NewSession, SessionChanges, View
 from .branches_sql import BranchesSQLMixin
 from .codec import RowKey
+from .fastpath import list_page, list_params, next_cursor
 from .schema import checkpoints, messages, sessions
 
 
@@ -177,24 +178,6 @@ class SessionsSQLMixin(BranchesSQLMixin):
                 return page
         return await self._run(self._list, owner, view, limit, after, agent, channel)
 
-    def _view_filter(self, conn: Connection, owner: str, view: View) -> Any:
-        if view == "archived":
-            return sessions.c.status == "archived"
-        if view == "scheduled":
-            return sessions.c.source == "scheduled"
-        if view == "all":
-            return None
-        newest_empty = conn.execute(
-            select(sessions.c.pk)
-            .where(sessions.c.owner == owner, sessions.c.status == "active", sessions.c.message_count == 0)
-            .order_by(sessions.c.pk.desc())
-            .limit(1)
-        ).scalar()
-        visible = sessions.c.message_count > 0
-        if newest_empty is not None:
-            visible = or_(visible, sessions.c.pk == newest_empty)
-        return and_(sessions.c.status == "active", visible)
-
     def _list(
         self,
         owner: str,
@@ -204,32 +187,11 @@ class SessionsSQLMixin(BranchesSQLMixin):
         agent: str | None,
         channel: str | None,
     ) -> tuple[list[Session], str | None]:
+        statement = list_page(view, after is not None, bool(agent), bool(channel))
+        params = list_params(owner, view, limit, after, agent=agent or None, channel=channel or None)
         with self._read() as conn:
-            conds: list[Any] = [sessions.c.owner == owner]
-            vf = self._view_filter(conn, owner, view)
-            if vf is not None:
-                conds.append(vf)
-            if agent:
-                conds.append(sessions.c.agent == agent)
-            if channel:
-                conds.append(sessions.c.channel == channel)
-            if after is not None:
-                pinned = sessions.c.pinned
-                key = tuple_(pinned, sessions.c.activity_at, sessions.c.pk)
-                conds.append(key < tuple_(bool(after[0]), after[1], after[2]))
-            q = (
-                select(sessions)
-                .where(*conds)
-                .order_by(sessions.c.pinned.desc(), sessions.c.activity_at.desc(), sessions.c.pk.desc())
-                .limit(limit + 1)
-            )
-            rows = conn.execute(q).all()
-        next_cursor = None
-        if len(rows) > limit:
-            last = rows[limit - 1]
-            next_cursor = encode_cursor([int(bool(last.pinned)), last.activity_at, last.pk])
-            rows = rows[:limit]
-        return [self._session(r) for r in rows], next_cursor
+            rows = conn.execute(statement, params).all()
+        return [self._session(r) for r in rows[:limit]], next_cursor(rows, limit)
 
     async def recent(self, owner: str, limit: int) -> list[Session]:
         return await self._run(self._recent, owner, limit)
