@@ -222,6 +222,7 @@ async def test_a_busy_or_failing_reader_hands_over_to_the_worker_path(
 
     monkeypatch.setattr(store.readers, "connection", busy)
     assert [m.content for m in await hub.get_history(s.id)] == ["one", "two"]
+    assert [x.id for x in (await hub.list_sessions()).sessions] == [s.id]
 
 
 async def test_the_writer_connection_goes_on_after_failed_transactions(hub: Hub) -> None:
