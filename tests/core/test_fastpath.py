@@ -141,6 +141,19 @@ async def test_latest_uses_the_indexes(hub: Hub, tmp_path: Path) -> None:
     assert "SCAN" not in plan and "TEMP B-TREE" not in plan, plan
 
 
+def _count_hops(store: SQLStore, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The functions the store sends to a worker thread from now on, in order."""
+    hops: list[Any] = []
+    original_run = store._run
+
+    async def counting_run(fn: Any, *args: Any) -> Any:
+        hops.append(fn)
+        return await original_run(fn, *args)
+
+    monkeypatch.setattr(store, "_run", counting_run)
+    return hops
+
+
 async def _pages(hub: Hub, sid: str) -> list[Any]:
     calls: list[Any] = []
     for limit, before, after in [
@@ -169,14 +182,7 @@ async def test_inline_reads_equal_the_worker_path_without_a_thread_hop(
     )
     store = _store(hub)
     inline = await _pages(hub, s.id)
-    hops: list[Any] = []
-    original_run = store._run
-
-    async def counting_run(fn: Any, *args: Any) -> Any:
-        hops.append(fn)
-        return await original_run(fn, *args)
-
-    monkeypatch.setattr(store, "_run", counting_run)
+    hops = _count_hops(store, monkeypatch)
     assert await _pages(hub, s.id) == inline
     assert hops == []  # all of them answered on the calling thread
     assert store.readers is not None
@@ -285,14 +291,7 @@ async def _list_pages(hub: Hub, view: Any, limit: int, agent: str | None = None)
 
 async def _lists_match(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
     store = _store(hub)
-    hops: list[Any] = []
-    original_run = store._run
-
-    async def counting_run(fn: Any, *args: Any) -> Any:
-        hops.append(fn)
-        return await original_run(fn, *args)
-
-    monkeypatch.setattr(store, "_run", counting_run)
+    hops = _count_hops(store, monkeypatch)
     cases = [(view, limit) for view in ("active", "archived") for limit in (1, 4, 50)]
     inline = [await _list_pages(hub, view, limit) for view, limit in cases]
     assert hops == []  # every page answered on the calling thread
