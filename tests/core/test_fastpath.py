@@ -261,11 +261,15 @@ async def test_encrypted_inline_reads_decrypt(tmp_path: Path) -> None:
     assert b"secret words" not in (tmp_path / "enc.db").read_bytes()
 
 
+def _title(i: int) -> str:
+    return f"secret title {i}"
+
+
 async def _seed_list(hub: Hub) -> None:
     """Sessions in every state the list orders and filters by: empty, pinned, archived, reordered."""
     ids = []
     for i in range(23):
-        s = await hub.create_session(agent="main", title=f"t{i}", metadata={"i": i})
+        s = await hub.create_session(agent="main", title=_title(i), metadata={"i": i})
         ids.append(s.id)
         if i % 5 != 3:
             await hub.add_message(s.id, "user", f"m{i}")
@@ -306,9 +310,9 @@ async def _lists_match(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
     active = [s for page, _ in inline[2] for s in page]
     # 23 sessions, 4 archived, 4 empty of which only the newest (t18) is listed (t8, pinned and
     # empty, is not); pinned first, then by activity.
-    assert len(active) == 23 - 4 - 3 and [s.title for s in active[:4]] == ["t14", "t1", "t9", "t4"]
-    assert [s.title for s in active if s.message_count == 0] == ["t18"]
-    assert [s.title for page, _ in inline[5] for s in page] == ["t19", "t11", "t6", "t2"]
+    assert len(active) == 23 - 4 - 3 and [s.title for s in active[:4]] == [_title(i) for i in (14, 1, 9, 4)]
+    assert [s.title for s in active if s.message_count == 0] == [_title(18)]
+    assert [s.title for page, _ in inline[5] for s in page] == [_title(i) for i in (19, 11, 6, 2)]
 
 
 async def test_inline_list_pages_equal_the_worker_path(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -320,7 +324,7 @@ async def test_encrypted_inline_list_pages_decrypt(tmp_path: Path, monkeypatch: 
     async with sessionhub.open(f"sqlite:///{tmp_path}/enc.db", encryption_key=generate_master_key()) as hub:
         await _seed_list(hub)
         await _lists_match(hub, monkeypatch)
-    assert b"t14" not in (tmp_path / "enc.db").read_bytes()
+    assert b"secret title" not in (tmp_path / "enc.db").read_bytes()
 
 
 @pytest.mark.postgres
