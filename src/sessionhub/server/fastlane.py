@@ -18,8 +18,8 @@ The lanes are read from the router at the first request, when every route is in 
 lane is kept only if FastAPI's own walk picks the same route for a path made from the lane's
 template (each parameter ``x``), so a route added before it that would take its paths turns
 the lane off rather than changing an answer (and so does a parameter that ``x`` does not fit,
-an ``int`` one: such a route goes FastAPI's way). With a FastAPI that lacks the internals used here (``AVAILABLE``
-False), every request goes the usual way.
+an ``int`` one: such a route goes FastAPI's way). With a FastAPI that lacks the internals used
+here (``AVAILABLE`` False), every request goes the usual way.
 """
 
 from __future__ import annotations
