@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import subprocess
 import tempfile
 import traceback
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -59,27 +61,31 @@ def _admin(dbname: str | None = None) -> Any:
     return psycopg.connect(url, autocommit=True)
 
 
-@pytest.fixture(scope="session")
-def _pg_migrated_db() -> Iterator[str]:
-    """One PostgreSQL database per test process, migrated once; ``pg_url`` empties it per test."""
-    require_pg()
+def _migrate(url: str) -> None:
+    """Open ``url`` once (migrating it), on a thread of its own: the first test to ask may be
+    an async one whose event loop is already running, where asyncio.run refuses."""
     import asyncio
     import concurrent.futures
-
-    name = "sh_test_" + secrets.token_hex(6)
-    with _admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
 
     async def migrate() -> None:
         async with sessionhub.open(url):
             pass
 
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, migrate()).result()
+
+
+@pytest.fixture(scope="session")
+def _pg_migrated_db() -> Iterator[str]:
+    """One PostgreSQL database per test process, migrated once; ``pg_url`` empties it per test."""
+    require_pg()
+    name = "sh_test_" + secrets.token_hex(6)
+    with _admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
     try:
-        # On a thread of its own: the first test to ask may be an async one whose event loop
-        # is already running (a `-k` selection starting with one), where asyncio.run refuses.
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            pool.submit(asyncio.run, migrate()).result()
+        _migrate(url)
         yield url
     finally:
         with _admin() as conn:
@@ -92,7 +98,7 @@ def pg_url(_pg_migrated_db: str) -> str:
 
     Creating and migrating a database costs ~1 s; emptying the process's one migrated
     database costs a few ms: connections a previous test left (a killed server's, say) are
-    ended, then every table but Alembic's is truncated with its identity sequences.
+    ended, then every row of every table but Alembic's is deleted.
     """
     name = _pg_migrated_db.rsplit("/", 1)[1]
     with _admin(name) as conn:
@@ -106,8 +112,10 @@ def pg_url(_pg_migrated_db: str) -> str:
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
             )
         ]
-        if tables:
-            conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+        if tables:  # DELETE, not TRUNCATE: ~8 ms against ~40 for a few rows in ~20 tables
+            deletes = "; ".join(f'DELETE FROM "{t}"' for t in tables)
+            with conn.transaction():  # foreign keys are triggers: off for this transaction
+                conn.execute(f"SET LOCAL session_replication_role = replica; {deletes}")
     return _pg_migrated_db
 
 
@@ -133,13 +141,24 @@ def clock() -> FakeClock:
 BACKENDS = ["memory", "sqlite", "sqlite-encrypted", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite file migrated once per test process; ``backend_url`` hands out copies
+    (a copy takes ~1 ms, migrating a new file ~40 ms, a third of a behaviour test's time)."""
+    path = tmp_path_factory.mktemp("template") / "migrated.db"
+    _migrate(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture(params=BACKENDS)
-def backend_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[str]:
-    """The URL of an empty database on each backend (``sqlite-encrypted``: a file opened with
-    :func:`encryption_key`, so the behaviour suite also runs with encryption at rest on)."""
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty, migrated database on each backend (``sqlite-encrypted``: a file
+    opened with :func:`encryption_key`, so the behaviour suite also runs with encryption at rest
+    on). Migrating a new database is tested in tests/core/test_database.py and on ``memory``."""
     if request.param == "memory":
         yield "sqlite://"
     elif request.param in ("sqlite", "sqlite-encrypted"):
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), tmp_path / "test.db")
         yield f"sqlite:///{tmp_path}/test.db"
     else:
         yield request.getfixturevalue("pg_url")

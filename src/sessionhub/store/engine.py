@@ -9,12 +9,13 @@ across processes: the SQLite write lock, a PostgreSQL advisory lock) and from
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from alembic import command
 from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
@@ -23,6 +24,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from ..errors import DatabaseError, InvalidInput
+from .schema import metadata
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 7_361_204_511  # arbitrary advisory-lock id for migrations
@@ -129,17 +131,21 @@ def create_sqlalchemy_engine(db: DatabaseURL, pool_size: int = 8) -> Engine:
     return engine
 
 
-def _alembic_config(connection: Connection) -> Config:
+def _alembic_config() -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.attributes["connection"] = connection
     return cfg
 
 
+@functools.cache
+def _scripts() -> ScriptDirectory:
+    """The migration scripts, read once per process: Alembic compiles every revision file each
+    time it builds a ``ScriptDirectory`` (~10 ms for ours), and every open asks for the head."""
+    return ScriptDirectory.from_config(_alembic_config())
+
+
 def head_revision() -> str | None:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return ScriptDirectory.from_config(cfg).get_current_head()
+    return _scripts().get_current_head()
 
 
 def current_revision(connection: Connection) -> str | None:
@@ -160,8 +166,22 @@ def upgrade(engine: Engine) -> tuple[str | None, str | None]:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
         before = current_revision(conn)
         if before != head:
-            command.upgrade(_alembic_config(conn), "head")
+            _upgrade_to_head(conn)
     return before, head
+
+
+def _upgrade_to_head(conn: Connection) -> None:
+    """``alembic upgrade head`` on ``conn``, with the scripts read once (``command.upgrade``
+    reads them again and runs env.py, which would configure the context as here)."""
+    scripts = _scripts()
+    with EnvironmentContext(
+        _alembic_config(),
+        scripts,
+        fn=lambda rev, _context: scripts._upgrade_revs("head", rev),
+        destination_rev="head",
+    ) as env:
+        env.configure(connection=conn, target_metadata=metadata, render_as_batch=True)
+        env.run_migrations()
 
 
 def describe_error(exc: BaseException) -> str:
