@@ -75,21 +75,42 @@ def test_latest_reads_message_columns_then_the_session_bits_owner_checked(order:
 
 def test_the_postgresql_texts_say_what_the_sqlite_ones_say() -> None:
     """The append's statements compiled for psycopg: the same columns, parameters and filter."""
-    insert = re.fullmatch(r"INSERT INTO messages \((.*)\) VALUES \((.*)\)", fastpath.INSERT_MESSAGE_PG)
-    assert insert, fastpath.INSERT_MESSAGE_PG  # no RETURNING: the append reads nothing back
-    columns = [c.strip() for c in insert.group(1).split(",")]
-    assert columns == re.fullmatch(
-        r"INSERT INTO messages \((.*)\) VALUES.*", fastpath.INSERT_MESSAGE_SQL
-    ).group(1).split(", ")  # type: ignore[union-attr]
-    assert re.findall(r"%\((\w+)\)s", insert.group(2)) == columns
-    lock = fastpath.SESSION_FOR_UPDATE_PG
+    sqlite_columns = re.fullmatch(r"INSERT INTO messages \((.*)\) VALUES.*", fastpath.INSERT_MESSAGE_SQL)
+    assert sqlite_columns
+    columns = sqlite_columns.group(1).split(", ")
+    append = fastpath.APPEND_PG
+    insert = re.search(
+        r"INSERT INTO messages \((.*?)\) SELECT locked\.pk AS pk, locked\.message_count \+", append
+    )
+    assert insert, append
+    inserted = insert.group(1).split(", ")
+    assert sorted(inserted) == sorted(columns)  # every column SQLite's insert sets
+    assert inserted[:2] == ["session_pk", "seq"]  # seq numbered from the locked count
+    arrays = re.findall(r"CAST\(%\(v_(\w+)\)s AS \w+\[\]\)", append)
+    assert arrays == inserted[2:]  # the rest from the arrays, in the insert's order
+    assert "WITH ORDINALITY" in append
+    assert (
+        "sessions.id = %(session_id)s::VARCHAR AND sessions.owner = %(owner)s::VARCHAR FOR UPDATE" in append
+    )
+    assert append.count("locked.status != 'archived'") == 2  # neither write touches an archived session
+    update = re.search(r"UPDATE sessions SET (.*) FROM locked WHERE", append)
+    assert update
+    set_columns = {m.group(1) for m in re.finditer(r"(?:^|, )(\w+)=", update.group(1))}
+    sqlite_set = {
+        m.group(1) for m in re.finditer(r"(\w+)=", fastpath.APPEND_COUNTERS_SQL.split(" WHERE ")[0])
+    }
+    assert set_columns == sqlite_set  # the same counters as SQLite's APPEND_COUNTERS
+    params = set(re.findall(r"%\((\w+)\)s", append))
+    counters = set(re.findall(r":(\w+)", fastpath.APPEND_COUNTERS_SQL))
+    assert params == (counters - {"b_pk", "b_count"}) | {"b_n", "owner", "session_id"} | {
+        f"v_{c}" for c in inserted[2:]
+    }
+    lock = fastpath.SESSION_FOR_UPDATE_PG  # the encrypted append's row lock
     assert [c.replace('"', "") for c in _select_list(lock)] == [f"sessions.{c}" for c in SESSION_COLUMNS]
     assert lock.endswith(
         "WHERE sessions.id = %(session_id)s::VARCHAR AND sessions.owner = %(owner)s::VARCHAR FOR UPDATE"
     )
-    assert set(re.findall(r"%\((\w+)\)s", fastpath.APPEND_COUNTERS_PG)) == set(
-        re.findall(r":(\w+)", fastpath.APPEND_COUNTERS_SQL)
-    )
+    assert set(re.findall(r"%\((\w+)\)s", fastpath.APPEND_COUNTERS_PG)) == counters
 
 
 def test_append_counters_match_on_both_dialects() -> None:
@@ -328,28 +349,57 @@ async def test_encrypted_inline_list_pages_decrypt(tmp_path: Path, monkeypatch: 
 
 
 @pytest.mark.postgres
-async def test_a_failure_inside_the_postgresql_append_pipeline_rolls_the_append_back(
-    pg_url: str, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("encrypted", "statement"), [(False, "APPEND_PG"), (True, "APPEND_COUNTERS_PG")])
+async def test_a_failure_inside_the_postgresql_append_rolls_the_append_back(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch, encrypted: bool, statement: str
 ) -> None:
-    """The message rows and the counters go in one psycopg pipeline: a statement failing there
-    is the store's DatabaseError, the message row sent with it is rolled back, and the pooled
-    connections go on appending."""
+    """A plaintext append is one statement sent with its BEGIN and COMMIT in one pipeline; an
+    encrypted one sends its counters after the rows. A statement failing there is the store's
+    DatabaseError, nothing of the append stays, and the pooled connections go on appending."""
     from sessionhub.errors import DatabaseError
     from sessionhub.store import messages_sql
 
-    async with sessionhub.open(pg_url) as hub:
+    key = generate_master_key() if encrypted else None
+    async with sessionhub.open(pg_url, encryption_key=key) as hub:
         s = await hub.create_session(agent="main")
         await hub.add_message(s.id, "user", "first")
-        good = messages_sql.APPEND_COUNTERS_PG
-        monkeypatch.setattr(
-            messages_sql, "APPEND_COUNTERS_PG", good.replace("UPDATE sessions", "UPDATE nowhere", 1)
-        )
+        good = getattr(messages_sql, statement)
+        monkeypatch.setattr(messages_sql, statement, good.replace("UPDATE sessions", "UPDATE nowhere", 1))
         with pytest.raises(DatabaseError, match="nowhere"):
             await hub.add_message(s.id, "user", "lost")
-        monkeypatch.setattr(messages_sql, "APPEND_COUNTERS_PG", good)
+        monkeypatch.setattr(messages_sql, statement, good)
         for i in range(10):  # on the pooled connections, the failed one among them
             await hub.add_message(s.id, "user", f"after {i}")
         history = await hub.get_history(s.id)
         assert [m.content for m in history] == ["first"] + [f"after {i}" for i in range(10)]
         assert [m.seq for m in history] == list(range(1, 12))
         assert (await hub.get_session(s.id)).message_count == 11
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def test_an_append_inside_a_routed_write_rolls_back_with_it(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Routing an inbound message records its event, binds the key to a session and appends, in
+    one transaction; the append joins it (on PostgreSQL: no commit of its own). A failure after
+    the append leaves nothing: no message, no session, and the event can be delivered again."""
+    from sessionhub.routing.inbound import InboundMessage
+    from sessionhub.store.messages_sql import MessagesSQLMixin
+
+    url = request.getfixturevalue("pg_url") if backend == "postgresql" else f"sqlite:///{tmp_path}/r.db"
+    inbound = InboundMessage(channel="telegram", chat="42", sender="u1", text="hello", event_id="e1")
+    async with sessionhub.open(url) as hub:
+        real = MessagesSQLMixin._append
+
+        def append_then_fail(self: Any, *args: Any) -> Any:
+            real(self, *args)
+            raise RuntimeError("after the append")
+
+        monkeypatch.setattr(MessagesSQLMixin, "_append", append_then_fail)
+        with pytest.raises(RuntimeError, match="after the append"):
+            await hub.record_inbound(inbound)
+        monkeypatch.setattr(MessagesSQLMixin, "_append", real)
+        assert not (await hub.list_sessions(view="all")).sessions
+        session, message = await hub.record_inbound(inbound)  # not a duplicate: its event was not kept
+        assert message is not None and message.seq == 1
+        assert [m.content for m in await hub.get_history(session.id)] == ["hello"]
