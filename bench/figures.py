@@ -1041,10 +1041,11 @@ async def fig_postgres(ctx: Context) -> Figure:
                     "SQLAlchemySession on the same server",
                     r >= 1.5,
                     f"{fmt_ratio(r)} ({rates[pg_label]:,.0f} vs {rates[agents_label]:,.0f} appends/s)",
-                    why="a sessionhub append on PostgreSQL is one transaction in a worker thread (psycopg): "
-                    "the session row locked FOR UPDATE, seq taken, the message inserted (its GIN full-text "
-                    "index entry too), the counters updated; SQLAlchemySession inserts one JSON row and "
-                    "touches updated_at over asyncpg without a thread",
+                    why="a plaintext sessionhub append on PostgreSQL is one statement in a worker thread "
+                    "(psycopg, autocommit, one round trip after the pool's ping): the session row locked FOR "
+                    "UPDATE, the message numbered from its count and inserted (its GIN full-text index entry "
+                    "too), the counters updated, as data-modifying CTEs; SQLAlchemySession inserts one JSON "
+                    "row and touches updated_at over asyncpg without a thread",
                 )
             )
 
