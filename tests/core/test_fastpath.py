@@ -17,7 +17,7 @@ from sessionhub.crypto import generate_master_key
 from sessionhub.errors import NotFound, SessionReadOnly
 from sessionhub.hub import Hub
 from sessionhub.model import NewMessage
-from sessionhub.store import fastpath
+from sessionhub.store import fastpath, fastpath_pg
 from sessionhub.store._rows import MESSAGE_COLUMNS, SESSION_COLUMNS
 from sessionhub.store.codec import PlainCodec, RowKey, message_values
 from sessionhub.store.schema import messages, sessions
@@ -78,7 +78,7 @@ def test_the_postgresql_texts_say_what_the_sqlite_ones_say() -> None:
     sqlite_columns = re.fullmatch(r"INSERT INTO messages \((.*)\) VALUES.*", fastpath.INSERT_MESSAGE_SQL)
     assert sqlite_columns
     columns = sqlite_columns.group(1).split(", ")
-    append = fastpath.APPEND_PG
+    append = fastpath_pg.APPEND_PG
     insert = re.search(
         r"INSERT INTO messages \((.*?)\) SELECT locked\.pk AS pk, locked\.message_count \+", append
     )
@@ -105,12 +105,12 @@ def test_the_postgresql_texts_say_what_the_sqlite_ones_say() -> None:
     assert params == (counters - {"b_pk", "b_count"}) | {"b_n", "owner", "session_id"} | {
         f"v_{c}" for c in inserted[2:]
     }
-    lock = fastpath.SESSION_FOR_UPDATE_PG  # the encrypted append's row lock
+    lock = fastpath_pg.SESSION_FOR_UPDATE_PG  # the encrypted append's row lock
     assert [c.replace('"', "") for c in _select_list(lock)] == [f"sessions.{c}" for c in SESSION_COLUMNS]
     assert lock.endswith(
         "WHERE sessions.id = %(session_id)s::VARCHAR AND sessions.owner = %(owner)s::VARCHAR FOR UPDATE"
     )
-    assert set(re.findall(r"%\((\w+)\)s", fastpath.APPEND_COUNTERS_PG)) == counters
+    assert set(re.findall(r"%\((\w+)\)s", fastpath_pg.APPEND_COUNTERS_PG)) == counters
 
 
 def test_append_counters_match_on_both_dialects() -> None:

@@ -6,7 +6,8 @@ Layers, lowest first (each module imports only those above it in this list):
   and its value types (interface.py: ``Store``, all of them);
 - schema.py, engine.py (tables, connection, migrations), codec.py (encryption of row values),
   _rows.py (row <-> value conversions), group_commit.py, fastpath.py (the SQLite hot paths'
-  SQL, compiled from Core statements, and the inline readers);
+  SQL, compiled from Core statements, and the inline readers), fastpath_pg.py (PostgreSQL's,
+  compiled for psycopg);
 - _db.py: ``SQLBase``, the engine, worker threads, transactions and session-row locks;
 - one module per concern, each class on the ones it uses: crypto_sql.py, history_sql.py,
   branches_sql.py, sessions_sql.py, messages_sql.py (the append and history hot paths), lifecycle_sql.py,

@@ -32,7 +32,8 @@ from ..errors import DatabaseError, NotFound, SessionhubError, SessionReadOnly
 from . import engine as eng
 from ._rows import SessionRow, postgres_cursor, sqlite_cursor, to_us
 from .codec import PlainCodec
-from .fastpath import SESSION_BY_ID, SESSION_BY_ID_SQL, SESSION_FOR_UPDATE_PG, Readers
+from .fastpath import SESSION_BY_ID, SESSION_BY_ID_SQL, Readers
+from .fastpath_pg import SESSION_FOR_UPDATE_PG
 from .group_commit import GroupCommit
 from .schema import sessions
 
@@ -177,7 +178,7 @@ class SQLBase:
                         self._drop_writer()
                     self._engine.dispose()
                 raise _as_error(exc) from None
-            except Exception as exc:  # driver errors (psycopg's too: fastpath.py) become DatabaseError
+            except Exception as exc:  # driver errors (psycopg's too: fastpath_pg.py) become DatabaseError
                 error = _as_error(exc)
                 if error is exc:
                     raise
@@ -276,7 +277,7 @@ class SQLBase:
         if self.dialect == "sqlite":
             found = sqlite_cursor(conn).execute(SESSION_BY_ID_SQL, params).fetchone()
             return None if found is None else SessionRow._make(found)
-        if lock:  # PostgreSQL's write path on the driver's cursor, as SQLite's (fastpath.py)
+        if lock:  # PostgreSQL's write path on the driver's cursor (fastpath_pg.py)
             with postgres_cursor(conn) as cur:
                 found = cur.execute(SESSION_FOR_UPDATE_PG, params).fetchone()
             return None if found is None else SessionRow._make(found)

@@ -6,11 +6,9 @@ What makes them fast, and what keeps them honest:
 - **SQL derived from the Core statements.** Each statement below is a SQLAlchemy Core
   statement over ``schema.py``'s tables, compiled once at import for SQLite (named
   parameters). The hot paths run that text on the driver cursor, without SQLAlchemy's
-  per-execute machinery. On PostgreSQL a plaintext append is one statement (``APPEND_PG``: the
-  session row locked, the message rows, the counters, as data-modifying CTEs) compiled once
-  for psycopg the same way and sent with its BEGIN and COMMIT in one round trip; an encrypted
-  one runs the row lock and ``APPEND_COUNTERS`` so compiled. The other statements go through
-  SQLAlchemy.
+  per-execute machinery. PostgreSQL's append statements are compiled for psycopg the same
+  way in fastpath_pg.py (a plaintext append: one statement, one round trip); the other
+  statements go through SQLAlchemy.
   The two cannot drift: the text *is* the compiled statement, and
   ``tests/core/test_fastpath.py`` checks the columns, tables and order against ``schema.py``.
 - **The owner check folded into the read.** ``LATEST`` joins the session (by id *and*
@@ -42,26 +40,17 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
-    Integer,
     Select,
-    SmallInteger,
     Text,
-    and_,
     bindparam,
-    case,
-    cast,
     func,
     insert,
-    literal_column,
     or_,
     select,
     tuple_,
     update,
 )
 from sqlalchemy.dialects import sqlite as sqlite_dialect
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -81,7 +70,6 @@ INLINE_LIMIT = 200
 """Pages up to this many messages are read on the calling thread (no worker-thread hop)."""
 
 _SQLITE = sqlite_dialect.dialect(paramstyle="named")
-_POSTGRES = postgresql_psycopg.dialect()  # type: ignore[no-untyped-call]
 
 
 def sqlite_text(statement: ClauseElement, column_keys: Sequence[str] | None = None) -> str:
@@ -99,20 +87,6 @@ def sqlite_text(statement: ClauseElement, column_keys: Sequence[str] | None = No
                 raise TypeError(f"unexpected literal {bind.value!r} in {sql!r}")
             sql = re.sub(rf":{re.escape(name)}\b", str(bind.value), sql)
     return sql
-
-
-def postgres_text(statement: ClauseElement, column_keys: Sequence[str] | None = None) -> str:
-    """The SQL of a Core statement as psycopg runs it, with ``%(name)s`` parameters (and the
-    casts SQLAlchemy's psycopg dialect writes after them). Statements with literals of their
-    own are refused: the caller passes exactly the parameters it named."""
-    compiled = statement.compile(
-        dialect=_POSTGRES, column_keys=list(column_keys) if column_keys else None, for_executemany=True
-    )  # for_executemany: no implicit RETURNING of the primary key
-    assert isinstance(compiled, SQLCompiler)
-    for bind in compiled.bind_names:
-        if bind.unique and bind.value is not None:
-            raise TypeError(f"unexpected literal {bind.value!r} in {compiled.string!r}")
-    return compiled.string
 
 
 # -- the statements -----------------------------------------------------------------------------
@@ -147,7 +121,6 @@ SESSION_BY_ID = select(sessions).where(
     sessions.c.id == bindparam("session_id"), sessions.c.owner == bindparam("owner")
 )
 SESSION_BY_ID_SQL = sqlite_text(SESSION_BY_ID)
-SESSION_FOR_UPDATE_PG = postgres_text(SESSION_BY_ID.with_for_update())
 
 APPEND_COUNTERS = (
     update(sessions)
@@ -169,89 +142,7 @@ APPEND_COUNTERS = (
 )
 """The session row after an append: counters, activity, and preview/title when still empty."""
 APPEND_COUNTERS_SQL = sqlite_text(APPEND_COUNTERS)
-APPEND_COUNTERS_PG = postgres_text(APPEND_COUNTERS)
 
-
-def _append_in_one_statement() -> Select[Any]:
-    """A whole plaintext append on PostgreSQL as one statement: the session row locked, the
-    message rows numbered from its count, the counters updated.
-
-    ``locked`` takes the row ``FOR UPDATE`` (a concurrent append waits, then reads the count
-    that one committed), ``inserted`` numbers the new rows ``message_count + 1 ..`` from the
-    arrays ``:v_<column>`` (one element per message, ``unnest … WITH ORDINALITY``), and
-    ``counted`` applies ``APPEND_COUNTERS``' changes, the preview and auto title computed
-    from the row as it was (``:b_preview`` / ``:b_title`` fill them only while empty). Both
-    write nothing for an archived session. The statement answers the count before the append
-    and the status; no row means no such session of this owner. Atomic on its own, so it can
-    be sent with its BEGIN and COMMIT in one round trip.
-    """
-    locked = (
-        select(sessions.c.pk, sessions.c.message_count, sessions.c.status)
-        .where(sessions.c.id == bindparam("session_id"), sessions.c.owner == bindparam("owner"))
-        .with_for_update()
-        .cte("locked")
-    )
-    columns = INSERT_MESSAGE_COLUMNS[2:]  # from the arrays: all but session_pk and seq
-    types = {
-        "input_tokens": Integer,
-        "output_tokens": Integer,
-        "created_at": BigInteger,
-        "context_keep": SmallInteger,
-    }
-    new = (
-        func.unnest(*(cast(bindparam(f"v_{c}"), ARRAY(types.get(c, Text))) for c in columns))
-        .table_valued(*columns, with_ordinality="n")
-        .render_derived(name="new")
-    )
-    writable = locked.c.status != literal_column("'archived'")
-    inserted = (
-        insert(messages)
-        .from_select(
-            INSERT_MESSAGE_COLUMNS,
-            select(locked.c.pk, locked.c.message_count + new.c.n, *(new.c[c] for c in columns)).where(
-                writable
-            ),
-        )
-        .cte("inserted")
-    )
-    empty = literal_column("''", Text)
-    counted = (
-        update(sessions)
-        .where(sessions.c.pk == locked.c.pk, writable)
-        .values(
-            message_count=locked.c.message_count + bindparam("b_n"),
-            user_messages=sessions.c.user_messages + bindparam("d_user"),
-            assistant_messages=sessions.c.assistant_messages + bindparam("d_assistant"),
-            tool_messages=sessions.c.tool_messages + bindparam("d_tool"),
-            errors=sessions.c.errors + bindparam("d_errors"),
-            input_tokens=sessions.c.input_tokens + bindparam("d_in"),
-            output_tokens=sessions.c.output_tokens + bindparam("d_out"),
-            last_message_at=bindparam("b_at"),
-            activity_at=bindparam("b_at"),
-            updated_at=bindparam("b_now"),
-            preview=case(
-                (sessions.c.preview == empty, func.coalesce(bindparam("b_preview", type_=Text()), empty)),
-                else_=sessions.c.preview,
-            ),
-            title=case(
-                (
-                    and_(
-                        sessions.c.preview == empty,
-                        sessions.c.title_source == literal_column("'auto'"),
-                        sessions.c.title == empty,
-                    ),
-                    func.coalesce(bindparam("b_title", type_=Text()), empty),
-                ),
-                else_=sessions.c.title,
-            ),
-        )
-        .cte("counted")
-    )
-    return select(locked.c.message_count, locked.c.status).add_cte(inserted, counted)
-
-
-APPEND_PG = postgres_text(_append_in_one_statement())
-"""``_append_in_one_statement`` for psycopg."""
 
 LATEST_EXTRA = (sessions.c.base_session_pk, sessions.c.wrapped_key)
 LATEST = (
@@ -484,9 +375,7 @@ class Readers:
 
 __all__ = [
     "APPEND_COUNTERS",
-    "APPEND_COUNTERS_PG",
     "APPEND_COUNTERS_SQL",
-    "APPEND_PG",
     "INLINE_LIMIT",
     "INSERT_MESSAGE",
     "INSERT_MESSAGE_COLUMNS",
@@ -498,12 +387,10 @@ __all__ = [
     "LIST_VIEWS",
     "SESSION_BY_ID",
     "SESSION_BY_ID_SQL",
-    "SESSION_FOR_UPDATE_PG",
     "Readers",
     "decode_page",
     "list_page",
     "list_params",
     "next_cursor",
-    "postgres_text",
     "sqlite_text",
 ]

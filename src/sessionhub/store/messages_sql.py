@@ -4,7 +4,7 @@ Appends lock the session row, take ``message_count + 1`` as the next seq, insert
 the row's counters in the same transaction: O(1) whatever the history length, and seqs stay
 1..N under any concurrency. The statements are built once (SQLAlchemy caches their compiled
 form); the append's statements run on the driver cursor on both databases, compiled once
-per dialect in fastpath.py (on PostgreSQL: half the Python time of an append, measured). A
+per dialect in fastpath.py and fastpath_pg.py (on PostgreSQL: half the Python time of an append, measured). A
 plaintext append on PostgreSQL is all of that in one statement and one round trip
 (``APPEND_PG``), where the row lock, the inserts, the counters and the commit took five.
 """
@@ -22,14 +22,13 @@ from ._rows import MESSAGE_COLUMNS, from_us, new_message_id, postgres_cursor, sq
 from .base import AutoText
 from .codec import RowKey, message_values
 from .fastpath import (
-    APPEND_COUNTERS_PG,
     APPEND_COUNTERS_SQL,
-    APPEND_PG,
     INSERT_MESSAGE_COLUMNS,
     INSERT_MESSAGE_SQL,
     decode_page,
     sqlite_text,
 )
+from .fastpath_pg import APPEND_COUNTERS_PG, APPEND_PG
 from .schema import messages
 from .sessions_sql import SessionsSQLMixin
 
