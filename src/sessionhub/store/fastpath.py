@@ -122,20 +122,25 @@ SESSION_BY_ID = select(sessions).where(
 )
 SESSION_BY_ID_SQL = sqlite_text(SESSION_BY_ID)
 
+APPEND_CHANGES: dict[str, Any] = {
+    "user_messages": sessions.c.user_messages + bindparam("d_user"),
+    "assistant_messages": sessions.c.assistant_messages + bindparam("d_assistant"),
+    "tool_messages": sessions.c.tool_messages + bindparam("d_tool"),
+    "errors": sessions.c.errors + bindparam("d_errors"),
+    "input_tokens": sessions.c.input_tokens + bindparam("d_in"),
+    "output_tokens": sessions.c.output_tokens + bindparam("d_out"),
+    "last_message_at": bindparam("b_at"),
+    "activity_at": bindparam("b_at"),
+    "updated_at": bindparam("b_now"),
+}
+"""What every append does to its session row besides the count, preview and title: the
+counters grow by ``:d_*``, the activity times become ``:b_at`` / ``:b_now`` (both dialects)."""
 APPEND_COUNTERS = (
     update(sessions)
     .where(sessions.c.pk == bindparam("b_pk"))
     .values(
         message_count=bindparam("b_count"),
-        user_messages=sessions.c.user_messages + bindparam("d_user"),
-        assistant_messages=sessions.c.assistant_messages + bindparam("d_assistant"),
-        tool_messages=sessions.c.tool_messages + bindparam("d_tool"),
-        errors=sessions.c.errors + bindparam("d_errors"),
-        input_tokens=sessions.c.input_tokens + bindparam("d_in"),
-        output_tokens=sessions.c.output_tokens + bindparam("d_out"),
-        last_message_at=bindparam("b_at"),
-        activity_at=bindparam("b_at"),
-        updated_at=bindparam("b_now"),
+        **APPEND_CHANGES,
         preview=func.coalesce(bindparam("b_preview", type_=Text()), sessions.c.preview),
         title=func.coalesce(bindparam("b_title", type_=Text()), sessions.c.title),
     )
@@ -374,6 +379,7 @@ class Readers:
 
 
 __all__ = [
+    "APPEND_CHANGES",
     "APPEND_COUNTERS",
     "APPEND_COUNTERS_SQL",
     "INLINE_LIMIT",

@@ -35,7 +35,7 @@ from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from .fastpath import APPEND_COUNTERS, INSERT_MESSAGE_COLUMNS, SESSION_BY_ID
+from .fastpath import APPEND_CHANGES, APPEND_COUNTERS, INSERT_MESSAGE_COLUMNS, SESSION_BY_ID
 from .schema import messages, sessions
 
 _POSTGRES = postgresql_psycopg.dialect()  # type: ignore[no-untyped-call]
@@ -66,7 +66,7 @@ def _append_in_one_statement() -> Select[Any]:
     ``locked`` takes the row ``FOR UPDATE`` (a concurrent append waits, then reads the count
     that one committed), ``inserted`` numbers the new rows ``message_count + 1 ..`` from the
     arrays ``:v_<column>`` (one element per message, ``unnest … WITH ORDINALITY``), and
-    ``counted`` applies ``APPEND_COUNTERS``' changes, the preview and auto title computed
+    ``counted`` applies ``APPEND_CHANGES``, the preview and auto title computed
     from the row as it was (``:b_preview`` / ``:b_title`` fill them only while empty). Both
     write nothing for an archived session. The statement answers the count before the append
     and the status; no row means no such session of this owner. Atomic on its own, so it can
@@ -107,15 +107,7 @@ def _append_in_one_statement() -> Select[Any]:
         .where(sessions.c.pk == locked.c.pk, writable)
         .values(
             message_count=locked.c.message_count + bindparam("b_n"),
-            user_messages=sessions.c.user_messages + bindparam("d_user"),
-            assistant_messages=sessions.c.assistant_messages + bindparam("d_assistant"),
-            tool_messages=sessions.c.tool_messages + bindparam("d_tool"),
-            errors=sessions.c.errors + bindparam("d_errors"),
-            input_tokens=sessions.c.input_tokens + bindparam("d_in"),
-            output_tokens=sessions.c.output_tokens + bindparam("d_out"),
-            last_message_at=bindparam("b_at"),
-            activity_at=bindparam("b_at"),
-            updated_at=bindparam("b_now"),
+            **APPEND_CHANGES,
             preview=case(
                 (sessions.c.preview == empty, func.coalesce(bindparam("b_preview", type_=Text()), empty)),
                 else_=sessions.c.preview,
