@@ -69,8 +69,8 @@ def _append_in_one_statement() -> Select[Any]:
     ``counted`` applies ``APPEND_CHANGES``, the preview and auto title computed
     from the row as it was (``:b_preview`` / ``:b_title`` fill them only while empty). Both
     write nothing for an archived session. The statement answers the count before the append
-    and the status; no row means no such session of this owner. Atomic on its own, so it can
-    be sent with its BEGIN and COMMIT in one round trip.
+    and the status; no row means no such session of this owner. Atomic on its own, so it runs
+    in autocommit: one round trip, no BEGIN or COMMIT.
     """
     locked = (
         select(sessions.c.pk, sessions.c.message_count, sessions.c.status)
