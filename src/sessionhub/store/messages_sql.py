@@ -4,9 +4,9 @@ Appends lock the session row, take ``message_count + 1`` as the next seq, insert
 the row's counters in the same transaction: O(1) whatever the history length, and seqs stay
 1..N under any concurrency. The statements are built once (SQLAlchemy caches their compiled
 form); the append's statements run on the driver cursor on both databases, compiled once
-per dialect in fastpath.py and fastpath_pg.py (on PostgreSQL: half the Python time of an append, measured). A
-plaintext append on PostgreSQL is all of that in one statement and one round trip
-(``APPEND_PG``), where the row lock, the inserts, the counters and the commit took five.
+per dialect in fastpath.py and fastpath_pg.py. A plaintext append on PostgreSQL is all of that
+in one statement and one round trip (``APPEND_PG``), where the BEGIN, the row lock, the
+inserts, the counters and the COMMIT took five; an encrypted one runs the statements apart.
 """
 
 from __future__ import annotations
@@ -199,7 +199,7 @@ class MessagesSQLMixin(SessionsSQLMixin):
 
 
 def _counter_values(new: Sequence[tuple[NewMessage, str, int]], now: int) -> dict[str, Any]:
-    """The session counters' changes for an append of ``new`` (``APPEND_COUNTERS``' ``d_*``, ``b_at``, ``b_now``)."""
+    """The session counters' changes for an append of ``new``: ``APPEND_CHANGES``' parameters."""
     counts = {"user": 0, "assistant": 0, "tool": 0, "system": 0}
     errors = in_tok = out_tok = 0
     for m, _msg_id, _created in new:
