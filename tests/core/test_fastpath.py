@@ -353,9 +353,9 @@ async def test_encrypted_inline_list_pages_decrypt(tmp_path: Path, monkeypatch: 
 async def test_a_failure_inside_the_postgresql_append_rolls_the_append_back(
     pg_url: str, monkeypatch: pytest.MonkeyPatch, encrypted: bool, statement: str
 ) -> None:
-    """A plaintext append is one statement sent with its BEGIN and COMMIT in one pipeline; an
-    encrypted one sends its counters after the rows. A statement failing there is the store's
-    DatabaseError, nothing of the append stays, and the pooled connections go on appending."""
+    """A plaintext append is one statement in autocommit; an encrypted one sends its counters
+    after the rows in a transaction. A statement failing there is the store's DatabaseError,
+    nothing of the append stays, and the pooled connections go on appending."""
     from sessionhub.errors import DatabaseError
     from sessionhub.store import messages_sql
 

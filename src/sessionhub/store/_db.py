@@ -55,6 +55,15 @@ def _as_error(exc: BaseException) -> BaseException:
     return exc
 
 
+def check_writable(session_id: str, status: str | None) -> None:
+    """Refuse a write to a session that is not there for this owner (``status`` None) or is
+    archived (read-only)."""
+    if status is None:
+        raise NotFound(f"session {session_id} not found")
+    if status == "archived":
+        raise SessionReadOnly(f"session {session_id} is archived (read-only); restore it first")
+
+
 @contextmanager
 def _sqlite_savepoint(conn: Connection) -> Iterator[None]:
     """One group-commit job: its writes roll back alone if it raises."""
@@ -292,8 +301,7 @@ class SQLBase:
     def _lock_writable(self, conn: Connection, owner: str, session_id: str) -> Row[Any]:
         """``_lock_session``, refusing an archived (read-only) session."""
         row = self._lock_session(conn, owner, session_id)
-        if row.status == "archived":
-            raise SessionReadOnly(f"session {row.id} is archived (read-only); restore it first")
+        check_writable(row.id, row.status)
         return row
 
     def _find_session(self, conn: Connection, owner: str, session_id: str) -> Row[Any]:

@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select
 
-from ..errors import NotFound, SessionReadOnly
 from ..model import Message, NewMessage
+from ._db import check_writable
 from ._rows import MESSAGE_COLUMNS, from_us, new_message_id, postgres_cursor, sqlite_cursor, to_us
 from .base import AutoText
 from .codec import RowKey, message_values
@@ -142,12 +142,8 @@ class MessagesSQLMixin(SessionsSQLMixin):
                     found = driver.execute(APPEND_PG, params).fetchone()
                 finally:
                     driver.autocommit = False
-        if found is None:
-            raise NotFound(f"session {session_id} not found")
-        count, status = found
-        if status == "archived":
-            raise SessionReadOnly(f"session {session_id} is archived (read-only); restore it first")
-        return int(count)
+        check_writable(session_id, None if found is None else found[1])
+        return int(found[0])
 
     async def history(
         self, owner: str, session_id: str, limit: int, before_seq: int | None, after_seq: int | None
