@@ -79,6 +79,7 @@ class _Tx:
         self.fail_commit = fail_commit
         self.committed: list[str] = []
         self.pending: list[str] = []
+        self.savepoints = 0
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[_Tx]:
@@ -90,6 +91,7 @@ class _Tx:
 
     @contextlib.contextmanager
     def savepoint(self, _conn: object) -> Iterator[None]:
+        self.savepoints += 1
         mark = len(self.pending)
         try:
             yield
@@ -128,6 +130,88 @@ async def test_group_commit_outcomes(fail_commit: bool) -> None:
         assert results[0] == "A" and results[2] == "B" and results[3] == "C"
         assert isinstance(results[1], NotFound) and isinstance(results[4], NotFound)
         assert sorted(tx.committed) == ["a", "b", "c"]
+
+
+async def test_a_batch_runs_without_savepoints_until_a_job_fails() -> None:
+    """A clean batch is one plain transaction; a failing job rolls its batch back, keeps its
+    error, and the others run again, each in a savepoint, as does the next batch; the batch
+    after a clean one with savepoints is plain again."""
+    tx = _Tx(fail_commit=False)
+    runs: list[str] = []
+
+    def write(name: str) -> str:
+        runs.append(name)
+        tx.pending.append(name)
+        if name.startswith("bad"):
+            raise NotFound(f"{name} not found")
+        return name.upper()
+
+    with ThreadPoolExecutor(1) as pool:
+        group = GroupCommit(lambda: pool, tx.transaction, tx.savepoint, lambda fn, *a: fn(*a), lambda e: e)
+
+        async def batch(names: list[str]) -> list[Any]:
+            gate = pool.submit(lambda: __import__("time").sleep(0.05))  # the jobs pile up behind it
+            results = await asyncio.gather(*(group.submit(write, n) for n in names), return_exceptions=True)
+            gate.result()
+            return results
+
+        assert await batch(["a", "b", "c"]) == ["A", "B", "C"]
+        assert (tx.savepoints, group.reruns, runs) == (0, 0, ["a", "b", "c"])
+
+        runs.clear()
+        first = await batch(["d", "bad1", "e"])
+        assert first[0] == "D" and isinstance(first[1], NotFound) and first[2] == "E"
+        assert runs == ["d", "bad1", "d", "e"]  # "bad1" is not run again: its error stands
+        assert (tx.savepoints, group.reruns) == (2, 1)
+
+        second = await batch(["bad2", "f"])  # after a failure: savepoints from the start
+        assert isinstance(second[0], NotFound) and second[1] == "F"
+        assert (tx.savepoints, group.reruns) == (4, 1)
+        assert await batch(["g", "h"]) == ["G", "H"]  # still savepoints: the last batch failed
+        assert tx.savepoints == 6
+        assert await batch(["i", "j"]) == ["I", "J"]  # plain again
+        assert (tx.savepoints, group.reruns) == (6, 1)
+    assert tx.committed == ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]
+
+
+async def test_a_job_failing_after_its_writes_leaves_none_of_them(tmp_path: Any) -> None:
+    """SQLite: a job that wrote and then raised in a plain batch leaves nothing behind, and the
+    appends of its batch are stored once, numbered as their callers were told."""
+    import threading
+
+    import sessionhub
+
+    async with sessionhub.open(f"sqlite:///{tmp_path}/g.db") as hub:
+        session = await hub.create_session()
+        store = hub.store
+        group = store.group_commit
+        assert group is not None
+        items, auto = hub.check_messages([{"role": "user", "content": "kept"}])
+        half_items, _ = hub.check_messages([{"role": "user", "content": "half"}])
+
+        def half() -> None:
+            store._append(hub.owner, session.id, half_items, None)
+            raise RuntimeError("after its write")
+
+        release = threading.Event()
+        holder = asyncio.ensure_future(group.submit(release.wait, 5))
+        await asyncio.sleep(0.05)  # the drain holds the first batch: the next ones queue
+        calls = [group.submit(store._append, hub.owner, session.id, items, auto) for _ in range(3)]
+        calls.insert(1, group.submit(half))
+        tasks = [asyncio.ensure_future(c) for c in calls]
+        await asyncio.sleep(0.05)
+        release.set()
+        await holder
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+
+        assert isinstance(results[1], RuntimeError)
+        told = [m.seq for r in results if isinstance(r, list) for m in r]
+        assert told == [1, 2, 3]
+        assert group.reruns == 1
+        stored = await hub.get_history(session.id)
+        assert [(m.seq, m.content) for m in stored] == [(1, "kept"), (2, "kept"), (3, "kept")]
+        assert [m.id for m in stored] == [m.id for r in results if isinstance(r, list) for m in r]
+        assert (await hub.get_session(session.id)).message_count == 3
 
 
 def test_a_caller_whose_loop_closed_does_not_stall_later_appends() -> None:

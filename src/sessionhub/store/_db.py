@@ -5,8 +5,8 @@ event loop never blocks and a call costs one thread hop. ``_read``/``_write`` op
 transaction; writes lock the session row (``BEGIN IMMEDIATE`` on SQLite, ``SELECT … FOR
 UPDATE`` on PostgreSQL: ``_lock_session``). SQLite lock timeouts are retried a few times and
 driver errors become ``DatabaseError`` (``_guarded``). On SQLite, appends that arrive while
-another commits share the next transaction and its commit, one savepoint each
-(group_commit.py).
+another commits share the next transaction and its commit (group_commit.py: one plain
+transaction, run again with a savepoint per append when one of them fails).
 """
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ def check_writable(session_id: str, status: str | None) -> None:
 
 @contextmanager
 def _sqlite_savepoint(conn: Connection) -> Iterator[None]:
-    """One group-commit job: its writes roll back alone if it raises."""
+    """One group-commit job of a batch run again after a failure: its writes roll back alone
+    if it raises."""
     cur = sqlite_cursor(conn)
     cur.execute("SAVEPOINT job")
     try:

@@ -4,10 +4,17 @@ SQLite has one writer at a time. Without this, concurrent appends queue on the w
 each pays its own ``BEGIN``, commit (a WAL write, and an fsync at ``synchronous=FULL``) and
 FTS flush, while the waiting threads fight the event loop for the GIL. Here the first append
 starts a drain in a worker thread; every append that arrives while a batch commits joins the
-next batch. Each job runs in its own savepoint, so one failing append (an unknown or archived
-session, bad data) rolls back alone, and every caller's future is resolved only after the
-commit: an acknowledged append is exactly as durable as one committed alone. A batch of one
-runs without a savepoint, so a lone append costs what it did before.
+next batch, and every caller's future is resolved only after the commit: an acknowledged
+append is exactly as durable as one committed alone.
+
+One failing append (an unknown or archived session, bad data) must fail alone. A batch first
+runs as one plain transaction: a savepoint per job costs more than the rest of the batch's
+bookkeeping (SQLite keeps a statement journal of every page a savepoint changes; in a batch of
+16 appends, ~20 µs of the writer's ~106 µs per append, ``bench/HISTORY.md``). When a job raises,
+that transaction rolls back whole, the job keeps its error, and the batch's other jobs run
+again, each in its own savepoint, so that a second failure is isolated too. After a batch with
+a failure the next one starts with savepoints, so a client that keeps sending failing appends
+makes no batch run twice in a row. A batch of one needs neither: it is its own transaction.
 """
 
 from __future__ import annotations
@@ -74,6 +81,9 @@ class GroupCommit:
         self.batches = 0
         """Transactions committed (or attempted) so far; with ``jobs``, shows the grouping."""
         self.jobs = 0
+        self.reruns = 0
+        """Batches that ran again with savepoints because a job of their plain run raised."""
+        self._plain = True  # the last batch had no failing job: try the next one without savepoints
 
     async def submit(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -122,11 +132,20 @@ class GroupCommit:
                 job.loop.call_soon_threadsafe(_settle, job)
 
     def _run(self, batch: list[_Job]) -> None:
-        with self._transaction() as conn:
-            if len(batch) == 1:  # a failure rolls the whole (one-job) transaction back
+        if len(batch) == 1:  # its own transaction: a failure rolls the one job back
+            with self._transaction():
                 job = batch[0]
                 job.value, job.ok = job.fn(*job.args), True
+            return
+        rerun = False
+        if self._plain:
+            failed = self._run_plain(batch)
+            if failed is None:
                 return
+            self.reruns += 1
+            rerun = True
+            batch = [job for job in batch if job is not failed]
+        with self._transaction() as conn:
             for job in batch:
                 job.ok = False
                 try:
@@ -135,3 +154,24 @@ class GroupCommit:
                     job.ok = True
                 except Exception as exc:
                     job.value = self._as_error(exc)
+        # plain again only after a batch with savepoints in which nothing failed
+        self._plain = not rerun and all(job.ok for job in batch)
+
+    def _run_plain(self, batch: list[_Job]) -> _Job | None:
+        """The batch in one transaction without savepoints. A job that raises rolls all of it
+        back: that job is returned with its error, and nothing of the batch is written."""
+        current: _Job | None = None
+        try:
+            with self._transaction():
+                for job in batch:
+                    current = job
+                    job.value = job.fn(*job.args)
+                current = None
+        except Exception as exc:
+            if current is None:  # BEGIN or COMMIT: the batch's own failure
+                raise
+            current.ok, current.value = False, self._as_error(exc)
+            return current
+        for job in batch:
+            job.ok = True
+        return None

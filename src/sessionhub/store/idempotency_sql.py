@@ -8,8 +8,9 @@ Concurrency. The transaction locks the session row first (``SELECT … FOR UPDAT
 PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite) and only then looks the key up. Two requests with
 one key, in one process or on two replicas, therefore run one after the other: the second
 finds the first's committed row and replays it, so the key's unique index is never raced. On
-SQLite the group commit runs each call in its own savepoint of a shared transaction; a later
-call of the same batch sees an earlier call's row on the same connection.
+SQLite the group commit runs several calls in one shared transaction (each in a savepoint of
+its own when the batch runs again after a failure); a later call of the same batch sees an
+earlier call's row on the same connection.
 
 Bounded in bytes. A row holds the body's SHA-256 and where its messages went (first seq,
 count, first and last message id): about 200 bytes whatever the body. A replay reads those
