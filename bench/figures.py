@@ -289,20 +289,34 @@ async def fig_appends(ctx: Context) -> Figure:
         if agents and raw
         else ""
     )
+    peer_at_bar, ours_unsynced = main.get(label("openai_agents")), tables.get("NORMAL", {}).get(BASELINE)
+    if (
+        ctx.synchronous != "NORMAL"
+        and isinstance(peer_at_bar, Samples)
+        and isinstance(ours_unsynced, Samples)
+    ):
+        floor += (
+            f"The bar is a median of {fmt_seconds(peer_at_bar.median / 1.5)} (SQLiteSession's "
+            f"{fmt_seconds(peer_at_bar.median)} ÷ 1.5); at synchronous=NORMAL, where no commit waits for "
+            f"the disk, a sessionhub append took {fmt_seconds(ours_unsynced.median)} in this run: the "
+            "bar is out of reach before the fsync is counted. "
+        )
     why = (
         floor + "A sessionhub append is one transaction (on the store's one writer connection, begun and "
         "committed by hand, statements on the driver cursor: no SQLAlchemy on this path since issue 16) "
         "that reads the session row for this owner, takes seq, inserts the message with its FTS5 row "
-        "(the FTS5 segment is flushed at every commit) and updates the session's counters and activity "
-        "time (the list order). The profile table above (py-spy over this process, this run) shows "
-        "where the time goes. Measured apart with thread CPU time at synchronous=OFF: the four "
-        "statements and the commit are most of an append's CPU, the FTS5 trigger and flush about a third "
-        "of that (dropping it saves ~40 µs of ~135 µs); the async API adds one worker-thread hop, as "
-        "SQLiteSession's asyncio.to_thread does, so that a durable commit (an fsync at FULL) never "
-        "blocks the event loop. Running the append on the event loop would remove the hop but block "
-        "every other request for the fsync; dropping FTS5 or the counters would break search and the "
-        "session list. Where appends are concurrent, group commit makes several share one commit (HTTP "
-        "figure); one caller appending in a loop cannot use it"
+        "(the FTS5 segment is flushed at every commit), its usage rollup (a trigger) and its id index "
+        "entry, and updates the session's counters and activity time (the list order): ~15 pages "
+        "written to the WAL per commit. The profile table above (py-spy over this process, this run) "
+        "shows where the time goes. Measured apart (bench/HISTORY.md), thread CPU of the append called "
+        "directly at synchronous=NORMAL, ~124 µs: the FTS5 trigger and flush ~34 µs, the usage rollup "
+        "trigger ~20 µs, the message-id index ~8 µs; the async API adds one worker-thread hop (~90 µs "
+        "on this VM for an empty call, as SQLiteSession's asyncio.to_thread pays), so that a durable "
+        "commit (an fsync at FULL) never blocks the event loop. Running the append on the event loop "
+        "would remove the hop but block every other request for the fsync; dropping FTS5, the usage "
+        "rollup or the counters would break search (CONTRACT §6), usage (§11.7) and the session list. "
+        "Where appends are concurrent, group commit makes several share one commit (HTTP figure); one "
+        "caller appending in a loop cannot use it"
     )
     fig.verdicts.append(
         Verdict(
@@ -1837,8 +1851,11 @@ async def fig_http(ctx: Context) -> Figure:
         + (
             f". In the wrk run the server used {use.loop_us:.0f} µs of CPU per append on the event loop's "
             f"thread and {use.other_us:.0f} µs on its other threads while the machine stayed {use.idle:.0%} "
-            "idle: a request waits more than it computes, on hand-offs between the loop and the writer "
-            "thread and on the interpreter lock the two share"
+            "idle: the loop and the writer thread take turns on the interpreter lock (the writer gives it "
+            "up around each SQLite call and waits to take it back), so their CPU adds up to about one core "
+            "and one worker's throughput is the inverse of that sum; a group-commit batch already runs "
+            "without a savepoint per append (bench/HISTORY.md: the savepoints were ~20 µs of the writer's "
+            "~106 µs), and moving the appends onto the loop saved no CPU (measured, not kept)"
             if use is not None and use.idle > 0.2
             else ""
         )
