@@ -81,6 +81,10 @@ class ServerSettings(Section):
     request_timeout_seconds: Annotated[float, number_between(0.1, 3600, "a number of seconds")] = (
         DEFAULT_REQUEST_TIMEOUT
     )
+    # FastAPI's OpenTelemetry spans and metrics, through the process's global providers. Off:
+    # even with no provider configured FastAPI checks for one on every request (~5 µs of the
+    # event loop per append, bench/HISTORY.md).
+    opentelemetry: Flag = False
 
 
 class LimitsSettings(Section):

@@ -84,6 +84,9 @@ def create_app(settings: Settings, hub: Hub, *, close_hub: bool = False) -> Fast
                 await hub.close()
 
     app = FastAPI(
+        telemetry=None
+        if settings.server.opentelemetry
+        else {"tracing": False, "metrics": False, "logs": False},
         title="sessionhub",
         version=__version__,
         description=DESCRIPTION,

@@ -10,9 +10,11 @@ the event loop's CPU left around the route itself (``bench/profile_route.py`` un
 ``FastLane`` sits where FastAPI's router runs (inside the error handlers and every
 middleware) and knows the ``LeanRoute`` routes as FastAPI included them: for a request whose
 method and path one of them matches in full, it makes the same changes to the scope that
-FastAPI's walk makes (the path parameters, the endpoint, the route) and calls that route's
-application, the one FastAPI would call; every other request, and a path whose method does
-not match (405), goes to FastAPI's router unchanged.
+FastAPI's walk makes (the path parameters, the endpoint, the route, and with OpenTelemetry on
+the route named in the request's span) and calls that route's application, the one FastAPI
+would call; every other request, and a path whose method does not match (405), goes to
+FastAPI's router unchanged. The lanes are kept by request method, so a request tries only the
+lanes of its own method.
 
 The lanes are read from the router at the first request, when every route is in place. A
 lane is kept only if FastAPI's own walk picks the same route for a path made from the lane's
@@ -40,6 +42,7 @@ try:  # FastAPI's internals (tested with 0.165)
         _get_fastapi_scope,
         _IncludedRouter,
     )
+    from fastapi.telemetry._api import _route_selected
 
     AVAILABLE = True
 except ImportError:  # pragma: no cover - another FastAPI than the tested ones
@@ -54,25 +57,33 @@ class FastLane:
     def __init__(self, app: ASGIApp, router: Any) -> None:
         self.app = app
         self.router = router
-        self._lanes: list[Any] | None = None
+        self._by_method: dict[str, list[Any]] | None = None  # the lanes a request method can take
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            lanes = self._lanes if self._lanes is not None else self._build()
-            for lane in lanes:
+            if self._by_method is None:
+                self._build()
+            assert self._by_method is not None
+            for lane in self._by_method.get(scope["method"], ()):
                 match, child = lane.matches(scope)
                 if match is Match.FULL:
                     scope.update(child)
                     scope["route"] = lane.original_route
                     scope.setdefault("router", self.router)
                     _get_fastapi_scope(scope)[_FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY] = lane
+                    if "fastapi.telemetry" in scope:  # [server] opentelemetry: the span names the route
+                        _route_selected(scope=scope, path=lane.path_format)
                     await lane.app(scope, receive, send)
                     return
         await self.app(scope, receive, send)
 
     def _build(self) -> list[Any]:
         lanes = [lane for lane in _lean_contexts(self.router) if _walk_picks(self.router, lane)]
-        self._lanes = lanes
+        by_method: dict[str, list[Any]] = {}
+        for lane in lanes:  # a lane whose methods lack the request's matches it only PARTIAL
+            for method in lane.methods:
+                by_method.setdefault(method, []).append(lane)
+        self._by_method = by_method
         return lanes
 
 
