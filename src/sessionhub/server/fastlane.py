@@ -27,6 +27,7 @@ here (``AVAILABLE`` False), every request goes the usual way.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from starlette.routing import Match
@@ -42,11 +43,16 @@ try:  # FastAPI's internals (tested with 0.165)
         _get_fastapi_scope,
         _IncludedRouter,
     )
-    from fastapi.telemetry._api import _route_selected
 
     AVAILABLE = True
 except ImportError:  # pragma: no cover - another FastAPI than the tested ones
     AVAILABLE = False
+
+_route_selected: Callable[..., None] | None
+try:  # FastAPI's native OpenTelemetry (0.165 has it): the span of a request names its route
+    from fastapi.telemetry._api import _route_selected
+except ImportError:  # pragma: no cover - a FastAPI without it: no span to name
+    _route_selected = None
 
 _PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
 
@@ -71,8 +77,8 @@ class FastLane:
                     scope["route"] = lane.original_route
                     scope.setdefault("router", self.router)
                     _get_fastapi_scope(scope)[_FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY] = lane
-                    if "fastapi.telemetry" in scope:  # [server] opentelemetry: the span names the route
-                        _route_selected(scope=scope, path=lane.path_format)
+                    if _route_selected is not None and "fastapi.telemetry" in scope:
+                        _route_selected(scope=scope, path=lane.path_format)  # [server] opentelemetry
                     await lane.app(scope, receive, send)
                     return
         await self.app(scope, receive, send)
