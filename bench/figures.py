@@ -1459,18 +1459,12 @@ def _append_costs(hub: Any, session_id: str, texts: list[str]) -> tuple[float, f
     """Where an encrypted append's extra time goes, on the figure's own texts: the medians
     (seconds) per message of its blind-index tokens (``codec.tokens``: the terms, one HMAC
     each, tokens cached as in the run) and of sealing it as one record (``codec.seal_message``:
-    one AES-GCM call and the Python around it). Uses the store's codec."""
-    import sqlite3
-
-    from sessionhub.store.codec import RowKey
-
+    one AES-GCM call and the Python around it). Uses the store's codec and the session's key as
+    the store reads it."""
     store = hub.store
-    db = sqlite3.connect(f"file:{store.url.path}?mode=ro", uri=True)
-    try:
-        (wrapped,) = db.execute("SELECT wrapped_key FROM sessions WHERE id = ?", (session_id,)).fetchone()
-    finally:
-        db.close()
-    codec, key = store.codec, RowKey(session_id, wrapped)
+    with store._read() as conn:
+        key = store._row_key(store._find_session(conn, hub.owner, session_id))
+    codec = store.codec
     tokens: list[float] = []
     sealed: list[float] = []
     for seq, text in enumerate(texts, 1):
@@ -1662,7 +1656,7 @@ async def fig_encryption(ctx: Context) -> Figure:
             f"{fmt_seconds(plain_append.median / 2)} more than a plaintext one"
         )
         fig.notes.append(
-            f"where an encrypted append's extra time goes (this run, the {len(fresh[10 : s.enc_appends + 10]):,} "
+            f"where an encrypted append's extra time goes (this run, the {s.enc_appends:,} "
             f"appended texts, medians): blind-index tokens {fmt_seconds(tokens)}, sealing the record "
             f"{fmt_seconds(sealed)}; the appends themselves {fmt_seconds(plain_append.median)} plaintext, "
             f"{fmt_seconds(enc_append.median)} encrypted"
